@@ -1,0 +1,91 @@
+import { parseItem, parseList, serializeItem, serializeList, DisplayString, type List } from 'structured-headers';
+import { MAX_VERSION } from './headers.js';
+
+/** One member of Session-Read, Session-Write or Session-Versions. */
+export interface KeyVersion {
+  key: string;
+  /** The base (request) or current (response) version; absent = blind. */
+  version?: number;
+}
+
+/** Why a session header was refused; `header` names it for the 400 problem. */
+export class DeclarationSyntaxError extends Error {
+  override name = 'DeclarationSyntaxError';
+  constructor(
+    readonly header: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// sf-string holds printable ASCII only; anything else needs a display string.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+function keyItem(key: string): string | DisplayString {
+  return PRINTABLE_ASCII.test(key) ? key : new DisplayString(key);
+}
+
+/** Serialises key/version pairs as a structured-field list of strings. */
+export function serializeKeyVersions(members: readonly KeyVersion[]): string {
+  const list: List = members.map(({ key, version }) => {
+    const params = new Map<string, number>();
+    if (version !== undefined) params.set('v', version);
+    return [keyItem(key), params];
+  });
+  return serializeList(list);
+}
+
+/**
+ * Parses a Session-Read, Session-Write or Session-Versions value. Every
+ * member must be a string (or display string) with at most the integer
+ * parameter `v` in 0..MAX_VERSION; a key may appear once.
+ */
+export function parseKeyVersions(header: string, value: string | null): KeyVersion[] {
+  if (value === null) return [];
+  let list: List;
+  try {
+    list = parseList(value);
+  } catch (error) {
+    throw new DeclarationSyntaxError(header, `${header} is not a structured-field list: ${(error as Error).message}`);
+  }
+  const seen = new Set<string>();
+  return list.map((member, index) => {
+    const [bare, params] = member;
+    if (Array.isArray(bare)) throw new DeclarationSyntaxError(header, `${header} member ${index} is an inner list, not a string`);
+    let key: string;
+    if (typeof bare === 'string') key = bare;
+    else if (bare instanceof DisplayString) key = bare.toString();
+    else throw new DeclarationSyntaxError(header, `${header} member ${index} is not a string (key names are quoted strings)`);
+    if (seen.has(key)) throw new DeclarationSyntaxError(header, `${header} names key ${JSON.stringify(key)} twice`);
+    seen.add(key);
+    const result: KeyVersion = { key };
+    for (const [name, param] of params) {
+      if (name !== 'v') throw new DeclarationSyntaxError(header, `${header} key ${JSON.stringify(key)} has unknown parameter "${name}" (only v is defined)`);
+      if (typeof param !== 'number' || !Number.isInteger(param) || param < 0 || param > MAX_VERSION) {
+        throw new DeclarationSyntaxError(header, `${header} key ${JSON.stringify(key)} has v=${String(param)}; a version is an integer from 0 to ${MAX_VERSION}`);
+      }
+      result.version = param;
+    }
+    return result;
+  });
+}
+
+/** Parses an sf-string header (Session-Epoch, Idempotency-Key); null when absent. */
+export function parseStringItem(header: string, value: string | null): string | null {
+  if (value === null) return null;
+  let item;
+  try {
+    item = parseItem(value);
+  } catch (error) {
+    throw new DeclarationSyntaxError(header, `${header} is not a structured-field string: ${(error as Error).message}`);
+  }
+  const [bare, params] = item;
+  if (typeof bare !== 'string') throw new DeclarationSyntaxError(header, `${header} must be a quoted string`);
+  if (params.size > 0) throw new DeclarationSyntaxError(header, `${header} takes no parameters`);
+  return bare;
+}
+
+export function serializeStringItem(value: string): string {
+  return serializeItem(value);
+}

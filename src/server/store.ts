@@ -1,0 +1,129 @@
+/**
+ * The storage seam. Every store (memory, Redis, PostgreSQL) implements these
+ * calls, and `begin` and `commit` are each ONE atomic operation in ONE round
+ * trip: correctness of the whole protocol rests on them and on nothing else.
+ * The conformance suite in test/store-conformance.ts holds every store to it.
+ *
+ * Values are canonical JSON text, opaque to the store. Versions are integers
+ * that grow by one at each committed change of a key; 0 = never existed. A
+ * deleted key keeps its version (a delete marker) for as long as its session
+ * lives, so that a version number never comes back.
+ */
+
+/** A key as stored: `value` is absent when the key is absent (never set, or deleted). */
+export interface StoredEntry {
+  readonly version: number;
+  readonly value?: string;
+}
+
+/** What `begin` claims: the Idempotency-Key of a request that declares a write. */
+export interface IdempotencyClaim {
+  readonly key: string;
+  /** Hash of method, path with query, and body (never the session headers). */
+  readonly fingerprint: string;
+  /** How long the claim blocks the key before another attempt may take it over. */
+  readonly leaseMs: number;
+}
+
+export type ClaimOutcome =
+  /** The key is ours until `commit` records the answer or `release` gives it back. */
+  | { readonly status: 'claimed' }
+  /** A finished record with the same fingerprint: answer with it, do nothing else. */
+  | { readonly status: 'replay'; readonly answer: string }
+  /** Another attempt holds the key (or finished only part of its work). */
+  | { readonly status: 'in-flight'; readonly retryAfterMs: number }
+  /** The key was used for a different request. */
+  | { readonly status: 'mismatch' };
+
+export interface BeginInput {
+  readonly sessionId: string;
+  /** The keys to read: all of the route's keys. */
+  readonly keys: readonly string[];
+  readonly claim?: IdempotencyClaim;
+  /** Milliseconds since the epoch; stores take time from the validator so that tests can move it. */
+  readonly now: number;
+}
+
+export interface BeginResult {
+  /** null: no such session (never existed, destroyed or expired). */
+  readonly session: { readonly epoch: string } | null;
+  /** One entry per requested key ({version: 0} when absent); empty when session is null. */
+  readonly entries: ReadonlyMap<string, StoredEntry>;
+  /** Present exactly when a claim was asked for. Records outlive their session. */
+  readonly claim?: ClaimOutcome;
+}
+
+/** The idempotency record a commit writes, atomically with the data. */
+export interface IdempotencyRecord {
+  readonly key: string;
+  readonly fingerprint: string;
+  /** The recorded answer, opaque to the store. */
+  readonly answer: string;
+  /** 'partial': a mid-request commit; the request is still running (answered in-flight until its lease ends, then its answer). */
+  readonly state: 'done' | 'partial';
+  readonly retentionMs: number;
+  /** For a partial record: how long it keeps answering in-flight. */
+  readonly leaseMs: number;
+}
+
+export interface CommitInput {
+  readonly sessionId: string;
+  /**
+   * 'existing': the session must exist with this epoch.
+   * 'create': the session must not exist; it is created with this epoch.
+   */
+  readonly session: { readonly mode: 'existing' | 'create'; readonly epoch: string };
+  /** Every key checked, with the version it must still have. */
+  readonly expect: ReadonlyMap<string, number>;
+  /** Keys to change: canonical JSON, or null to delete. Each changed key's version grows by one. Every changed key is also in `expect`. */
+  readonly changes: ReadonlyMap<string, string | null>;
+  /** Destroy the session (logout): all its keys go; records stay until their retention ends. */
+  readonly destroy: boolean;
+  /** Written with the data; on failure the claim under `record.key` is released instead. */
+  readonly record?: IdempotencyRecord;
+  /** The session's idle lifetime from now. */
+  readonly idleTtlMs: number;
+  readonly now: number;
+}
+
+export type CommitResult =
+  /** Applied; `versions` holds the new version of each changed key. */
+  | { readonly status: 'committed'; readonly versions: ReadonlyMap<string, number> }
+  /** Nothing applied: a key moved (or, in 'create' mode, the session exists). `entries` is the current state of every expected key. */
+  | { readonly status: 'stale'; readonly entries: ReadonlyMap<string, StoredEntry> }
+  /** Nothing applied: the session is gone, or has another epoch. */
+  | { readonly status: 'gone' };
+
+export interface ReleaseInput {
+  readonly sessionId: string;
+  readonly key: string;
+}
+
+export interface TouchInput {
+  readonly sessionId: string;
+  readonly epoch: string;
+  readonly idleTtlMs: number;
+  readonly now: number;
+}
+
+/**
+ * A session store. Methods throw (any error) when the store cannot serve the
+ * call: down, or refusing writes. The validator answers 503 for it.
+ */
+export interface SessionStore {
+  /** Round trip 1: read the session and the keys' entries, and claim the Idempotency-Key, atomically. */
+  begin(input: BeginInput): Promise<BeginResult>;
+  /** Round trip 2: one compare-and-swap of the whole change, with the idempotency record. */
+  commit(input: CommitInput): Promise<CommitResult>;
+  /** Gives back a claim that is still pending (never a finished record). */
+  release(input: ReleaseInput): Promise<void>;
+  /** Extends an existing session's idle lifetime without changing data or versions. */
+  touch(input: TouchInput): Promise<void>;
+  /** Closes connections the store opened itself. */
+  close(): Promise<void>;
+}
+
+/** A store failure the validator reports as 503; stores may throw it with a cause. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
