@@ -40,6 +40,12 @@ export interface BeginInput {
   /** The keys to read: all of the route's keys. */
   readonly keys: readonly string[];
   readonly claim?: IdempotencyClaim;
+  /**
+   * Extend a live session's idle lifetime to now + idleTtlMs in the same round
+   * trip (the validator throttles how often it asks). A store that refuses the
+   * write fails the call; the validator then retries without the touch.
+   */
+  readonly touch?: { readonly idleTtlMs: number };
   /** Milliseconds since the epoch; stores take time from the validator so that tests can move it. */
   readonly now: number;
 }

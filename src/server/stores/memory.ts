@@ -89,9 +89,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   }
 
   return {
-    async begin({ sessionId, keys, claim: wanted, now }: BeginInput): Promise<BeginResult> {
+    async begin({ sessionId, keys, claim: wanted, touch, now }: BeginInput): Promise<BeginResult> {
       sweep(now);
       const session = liveSession(sessionId, now);
+      if (session && touch) session.expiresAt = Math.max(session.expiresAt, now + touch.idleTtlMs);
       const result: BeginResult = {
         session: session ? { epoch: session.epoch } : null,
         entries: session ? entriesOf(session, keys) : new Map(),
