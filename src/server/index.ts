@@ -1,3 +1,10 @@
+export { createValidator, type Validator, type RouteDeclaration, type SessionValues } from './validator.js';
+export type { ValidatorOptions, ValidatorEvent } from './options.js';
+export type { CookieOptions } from './session-cookie.js';
+export type { TrackedSession } from './tracked-session.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export { InvalidValueError, SessionCommitError, UndeclaredKeyError, type ValueIssue } from './errors.js';
+export { REPLAYED_HEADER } from './recorded-answer.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export {
   StoreUnavailableError,

@@ -1,0 +1,111 @@
+import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './session-cookie.js';
+import type { SessionStore } from './store.js';
+import type { SchemaMap } from './tracked-session.js';
+
+/** Something the validator wants an operator to know; it never changes an answer. */
+export type ValidatorEvent =
+  | { type: 'handler-error'; error: unknown; url: string }
+  | { type: 'store-error'; error: unknown; url: string; phase: 'begin' | 'commit' | 'release' }
+  | { type: 'touch-failed'; error: unknown; url: string };
+
+export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
+  /** Where sessions live: `memoryStore()`, `redisStore()`, `postgresStore()`. */
+  store: SessionStore;
+  /**
+   * A schema per key (zod, or any Standard Schema), checked on `session.set()`;
+   * keys without one accept any JSON value. Also types `session.get()`.
+   * @example { cart: z.array(z.string()), prefs: z.object({ theme: z.enum(['light', 'dark']) }) }
+   */
+  keys?: Schemas;
+  /**
+   * Secret from which a session-creating request's session id is derived (from
+   * its Idempotency-Key), so that its resend finds its record on any server.
+   * Every app server sharing a store needs the same secret (at least 32 bytes).
+   * @default a random secret per process: fine for one process, wrong for several
+   */
+  secret?: string | Uint8Array;
+  /**
+   * For apps with their own session or auth layer: return the session id of a
+   * request (null: no session). The app decides which ids exist; a new id
+   * starts empty, and the validator manages no cookie.
+   * @default undefined (the validator manages a cookie)
+   */
+  sessionId?: (request: Request) => string | null | Promise<string | null>;
+  /** The managed session cookie (ignored with `sessionId`). */
+  cookie?: CookieOptions;
+  /** A session unused this long expires (410 afterwards). @default 1_209_600_000 (14 days) */
+  idleTimeoutMs?: number;
+  /** At most one expiry touch per session per interval. @default 60_000 */
+  touchIntervalMs?: number;
+  /** How long a claimed Idempotency-Key blocks resends: longer than any handler runs. @default 60_000 */
+  leaseMs?: number;
+  /** How long an idempotency record answers resends. @default 172_800_000 (48 h) */
+  retentionMs?: number;
+  /** Largest request body of a write route, buffered to fingerprint it. @default 1_048_576 */
+  maxBodyBytes?: number;
+  /** Retry-After of a 503. @default 1 */
+  retryAfterSeconds?: number;
+  /** Observability: store failures, failed touches, handler errors. */
+  onEvent?: (event: ValidatorEvent) => void;
+  /** The clock, in ms since the epoch (tests move it). @default Date.now */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  store: SessionStore;
+  schemas: SchemaMap;
+  secret: Uint8Array<ArrayBuffer>;
+  sessionId: ((request: Request) => string | null | Promise<string | null>) | undefined;
+  cookie: ResolvedCookieOptions;
+  idleTimeoutMs: number;
+  touchIntervalMs: number;
+  leaseMs: number;
+  retentionMs: number;
+  maxBodyBytes: number;
+  retryAfterSeconds: number;
+  onEvent: (event: ValidatorEvent) => void;
+  now: () => number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
+  if (!options || typeof options !== 'object') throw new TypeError('createValidator(options): options must be an object');
+  const { store } = options;
+  if (!store || typeof store.begin !== 'function' || typeof store.commit !== 'function') {
+    throw new TypeError('createValidator(options): options.store must be a SessionStore, such as memoryStore()');
+  }
+  let secret: Uint8Array<ArrayBuffer>;
+  if (options.secret === undefined) secret = crypto.getRandomValues(new Uint8Array(32));
+  else {
+    secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : new Uint8Array(options.secret);
+    if (secret.length < 32) throw new TypeError(`createValidator(options): options.secret must be at least 32 bytes, got ${secret.length}`);
+  }
+  for (const [key, schema] of Object.entries(options.keys ?? {})) {
+    if (!schema || typeof schema !== 'object' || !('~standard' in schema)) {
+      throw new TypeError(`createValidator(options): options.keys[${JSON.stringify(key)}] must be a zod (Standard Schema) schema`);
+    }
+  }
+  const leaseMs = positiveInteger('leaseMs', options.leaseMs, 60_000);
+  const retentionMs = positiveInteger('retentionMs', options.retentionMs, 48 * 3600_000);
+  if (retentionMs <= leaseMs) throw new TypeError('retentionMs must be longer than leaseMs');
+  return {
+    store,
+    schemas: options.keys ?? {},
+    secret,
+    sessionId: options.sessionId,
+    cookie: resolveCookieOptions(options.cookie),
+    idleTimeoutMs: positiveInteger('idleTimeoutMs', options.idleTimeoutMs, 14 * 24 * 3600_000),
+    touchIntervalMs: positiveInteger('touchIntervalMs', options.touchIntervalMs, 60_000),
+    leaseMs,
+    retentionMs,
+    maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1024 * 1024),
+    retryAfterSeconds: positiveInteger('retryAfterSeconds', options.retryAfterSeconds, 1),
+    onEvent: options.onEvent ?? (() => {}),
+    now: options.now ?? Date.now,
+  };
+}

@@ -1,0 +1,466 @@
+import { HEADER } from '../protocol/headers.js';
+import { serializeKeyVersions, serializeStringItem } from '../protocol/versions.js';
+import { highestBase, readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
+import { hmacBase64Url, randomToken, sha256Hex } from './encoding.js';
+import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { ProblemError, problemResponse } from './problem-response.js';
+import { recordAnswer, replayAnswer } from './recorded-answer.js';
+import { clearedCookie, readCookie, sessionCookie } from './session-cookie.js';
+import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
+import { SessionTracker, type TrackedSession } from './tracked-session.js';
+import type { TouchThrottle } from './touch-throttle.js';
+
+export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+
+export interface Route {
+  readonly keys: RouteKeys;
+  readonly handler: RouteHandler;
+}
+
+/** Where a request's session comes from, before the store is asked. */
+type Identity =
+  | { kind: 'visitor' }
+  | { kind: 'ended'; detail: string }
+  /** `creates`: the session may not exist yet and is created by the first commit. */
+  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
+
+// Session ids the validator issues: base64url of an HMAC-SHA256.
+const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** Serves one request of one route: the seven commit steps of PROTOCOL.md. */
+export class RequestFlow {
+  private readonly writes: boolean;
+  private claimed: { sessionId: string; key: string } | null = null;
+  /** Set once a mid-request commit applied part of the request. */
+  private partial = false;
+  private sessionId = '';
+  private sessionMode: 'existing' | 'create' = 'existing';
+  private epoch = '';
+  private setCookie: string | null = null;
+  private tracker: SessionTracker | null = null;
+  private declaration!: RequestDeclaration;
+  private fingerprint = '';
+  /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
+  private claimLost: SessionCommitError | null = null;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly route: Route,
+    private readonly request: Request,
+    private readonly touches: TouchThrottle,
+  ) {
+    this.writes = route.keys.writes.size > 0;
+  }
+
+  async serve(): Promise<Response> {
+    try {
+      return await this.run();
+    } catch (error) {
+      if (error instanceof ProblemError) return this.problem(error);
+      this.options.onEvent({ type: 'handler-error', error, url: this.request.url });
+      return problemResponse('handlerFailed', 'The validator failed unexpectedly; nothing was committed');
+    }
+  }
+
+  private async run(): Promise<Response> {
+    const { request, options, route } = this;
+    this.declaration = readDeclaration(request.headers, route.keys);
+    const body = this.writes ? await this.readBody() : null;
+
+    const identity = await this.identify();
+    if (identity.kind === 'ended') throw new ProblemError('sessionEnded', identity.detail);
+    if (identity.kind === 'visitor') {
+      if (this.writes) throw new ProblemError('sessionEnded', 'This request has no session to write to');
+      return this.runHandler(new Map(route.keys.all.map((key) => [key, { version: 0 }])));
+    }
+    this.sessionId = identity.id;
+
+    const claim: IdempotencyClaim | undefined =
+      this.declaration.idempotencyKey !== null && body !== null
+        ? { key: this.declaration.idempotencyKey, fingerprint: await this.fingerprintOf(body), leaseMs: options.leaseMs }
+        : undefined;
+    const begun = await this.begin(claim);
+    if (claim) {
+      const answer = this.claimAnswer(begun.claim);
+      if (answer) return answer;
+      this.claimed = { sessionId: this.sessionId, key: claim.key };
+    }
+
+    if (begun.session === null) {
+      if (!identity.creates) {
+        await this.releaseClaim();
+        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request);
+        throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
+      }
+      if (this.declaration.epoch !== null) {
+        await this.releaseClaim();
+        throw new ProblemError('sessionEnded', 'Session-Epoch names a session that does not exist');
+      }
+      this.sessionMode = 'create';
+      this.epoch = '';
+    } else {
+      this.epoch = begun.session.epoch;
+      if (this.declaration.epoch !== null && this.declaration.epoch !== begun.session.epoch) {
+        await this.releaseClaim();
+        throw new ProblemError('sessionEnded', 'Session-Epoch names another session than the current one');
+      }
+      // A creating request whose session already exists (its record expired): it joins that session.
+      if (identity.creates && !identity.viaCookie && !options.sessionId) this.setCookie = sessionCookie(options.cookie, request, this.sessionId);
+    }
+
+    const entries = new Map<string, StoredEntry>();
+    for (const key of route.keys.all) entries.set(key, begun.entries.get(key) ?? { version: 0 });
+    if (this.writes) {
+      const stale = this.staleBases(entries);
+      if (stale) {
+        await this.releaseClaim();
+        return this.staleAnswer(entries, [...this.declaredKeys()], stale);
+      }
+    }
+    return this.runHandler(entries);
+  }
+
+  // --- step 1: who, and round trip 1 ---
+
+  private async identify(): Promise<Identity> {
+    const { options, request, declaration } = this;
+    if (options.sessionId) {
+      const id = await options.sessionId(request);
+      if (id === null) return declaration.epoch !== null ? { kind: 'ended', detail: 'The request has no session' } : { kind: 'visitor' };
+      if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
+      return { kind: 'session', id, creates: true, viaCookie: false };
+    }
+    const cookie = readCookie(request.headers, options.cookie.name);
+    if (cookie !== null) {
+      if (!ISSUED_ID.test(cookie)) {
+        this.setCookie = clearedCookie(options.cookie, request);
+        return { kind: 'ended', detail: 'The session cookie names no session this server issued' };
+      }
+      return { kind: 'session', id: cookie, creates: false, viaCookie: true };
+    }
+    if (declaration.epoch !== null || highestBase(declaration) > 0) {
+      return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
+    }
+    if (!this.writes) return { kind: 'visitor' };
+    // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
+    const id = await hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
+    return { kind: 'session', id, creates: true, viaCookie: false };
+  }
+
+  private async begin(claim: IdempotencyClaim | undefined) {
+    const { options } = this;
+    const now = options.now();
+    // The store touches only a live session, so asking for a session about to be created costs nothing.
+    const touch = this.touches.due(this.sessionId, now) ? { idleTtlMs: options.idleTimeoutMs } : undefined;
+    const input = { sessionId: this.sessionId, keys: this.route.keys.all, now, ...(claim ? { claim } : {}) };
+    try {
+      const result = await options.store.begin(touch ? { ...input, touch } : input);
+      if (touch) this.touches.done(this.sessionId, now);
+      return result;
+    } catch (error) {
+      if (!touch) throw this.storeFailure(error, 'begin');
+      // The touch is what a read-only store refuses; the request must not fail for it.
+      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+      this.touches.done(this.sessionId, now);
+      try {
+        return await options.store.begin(input);
+      } catch (retryError) {
+        throw this.storeFailure(retryError, 'begin');
+      }
+    }
+  }
+
+  private claimAnswer(outcome: ClaimOutcome | undefined): Response | null {
+    switch (outcome?.status) {
+      case 'claimed':
+        return null;
+      case 'replay':
+        return replayAnswer(outcome.answer);
+      case 'in-flight':
+        return problemResponse('inProgress', 'A request with this Idempotency-Key is still being processed; resend it unchanged later', {}, {
+          'retry-after': String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))),
+        });
+      case 'mismatch':
+        throw new ProblemError('keyReused', 'This Idempotency-Key was used for a different request (method, path, query or body)');
+      default:
+        throw new TypeError('The store answered begin() without the claim outcome');
+    }
+  }
+
+  // --- step 2: bases ---
+
+  private *declaredKeys(): Iterable<string> {
+    yield* this.declaration.reads.keys();
+    yield* this.declaration.writes.keys();
+  }
+
+  private staleBases(entries: ReadonlyMap<string, StoredEntry>): string | null {
+    for (const map of [this.declaration.reads, this.declaration.writes]) {
+      for (const [key, base] of map) {
+        const current = entries.get(key)?.version ?? 0;
+        if (base !== undefined && base !== current) return `${JSON.stringify(key)} is at version ${current}, not ${base}`;
+      }
+    }
+    return null;
+  }
+
+  // --- steps 3–6: handler and commit ---
+
+  private async runHandler(entries: Map<string, StoredEntry>): Promise<Response> {
+    const { options, route } = this;
+    const tracker = new SessionTracker(entries, route.keys, this.writes, options.schemas, this.epoch, () => this.commitMidRequest());
+    this.tracker = tracker;
+    let response: Response;
+    try {
+      response = await route.handler(this.request, tracker.session());
+      if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
+    } catch (error) {
+      return this.handlerFailed(error);
+    }
+    if (response.status >= 500) {
+      if (this.partial) return this.partlyCommitted('The handler answered ' + response.status + ' after a mid-request commit');
+      await this.releaseClaim();
+      return this.decorate(response);
+    }
+    return this.finish(response);
+  }
+
+  private async handlerFailed(error: unknown): Promise<Response> {
+    if (this.partial) {
+      this.options.onEvent({ type: 'handler-error', error, url: this.request.url });
+      return this.partlyCommitted('The handler failed after a mid-request commit');
+    }
+    await this.releaseClaim();
+    if (error instanceof UndeclaredKeyError) {
+      return this.decorate(problemResponse('undeclaredKey', error.message, { key: error.key }));
+    }
+    if (error instanceof InvalidValueError) {
+      return this.decorate(problemResponse('invalidValue', error.message, { key: error.key, issues: error.issues }));
+    }
+    if (error instanceof SessionCommitError) return this.commitFailureAnswer(error);
+    this.options.onEvent({ type: 'handler-error', error, url: this.request.url });
+    return this.decorate(problemResponse('handlerFailed', 'The route handler threw; nothing was committed'));
+  }
+
+  private async finish(response: Response): Promise<Response> {
+    const tracker = this.tracker!;
+    const changes = tracker.changes();
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed)) {
+      if (!this.partial) {
+        await this.releaseClaim();
+        return this.decorate(response);
+      }
+    }
+    if (this.claimLost) return this.commitFailureAnswer(this.claimLost);
+    const result = await this.commit(changes, tracker.destroyed, 'done', response).catch((error: unknown) => error);
+    if (result instanceof SessionCommitError) {
+      if (this.partial) return this.partlyCommitted('The final commit failed after a mid-request commit');
+      return this.commitFailureAnswer(result);
+    }
+    if (result instanceof Error || !(result instanceof Response)) throw result;
+    return result;
+  }
+
+  private async commitMidRequest(): Promise<void> {
+    const tracker = this.tracker!;
+    const changes = tracker.changes();
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed)) return;
+    await this.commit(changes, tracker.destroyed, 'partial', null);
+  }
+
+  /**
+   * Round trip 2: one compare-and-swap of `changes` with the idempotency
+   * record. 'done' records `response` (decorated) and returns it to send;
+   * 'partial' records the partly-committed answer, for a resend after a crash.
+   */
+  private async commit(
+    changes: Map<string, string | null>,
+    destroy: boolean,
+    state: 'done' | 'partial',
+    response: Response | null,
+  ): Promise<Response | null> {
+    const { options, tracker } = { options: this.options, tracker: this.tracker! };
+    const expect = new Map<string, number>();
+    for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
+    const nextVersions = new Map([...changes.keys()].map((key) => [key, (tracker.base.get(key)?.version ?? 0) + 1]));
+
+    const creating = this.sessionMode === 'create';
+    const epoch = creating ? randomToken(16) : this.epoch;
+    const answerEpoch = destroy ? '' : epoch;
+    const cookie = this.options.sessionId
+      ? null
+      : destroy
+        ? clearedCookie(options.cookie, this.request)
+        : creating
+          ? sessionCookie(options.cookie, this.request, this.sessionId)
+          : this.setCookie;
+    const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
+    const decorate = (answer: Response) => this.decorate(answer, answerEpoch, versionsAfter, cookie);
+    const toRecord =
+      state === 'done'
+        ? decorate(response!)
+        : decorate(problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried'));
+    const { answer, response: toSend } = await recordAnswer(toRecord);
+
+    let result: CommitResult;
+    try {
+      result = await options.store.commit({
+        sessionId: this.sessionId,
+        session: { mode: this.sessionMode, epoch },
+        expect,
+        changes,
+        destroy,
+        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs } } : {}),
+        idleTtlMs: options.idleTimeoutMs,
+        now: options.now(),
+      });
+    } catch (error) {
+      this.storeFailure(error, 'commit');
+      // Safe: release() only ever deletes a pending claim, never a record this commit may have written.
+      await this.releaseClaim();
+      const failure = new SessionCommitError('unavailable', undefined, { cause: error });
+      if (!this.partial) this.claimLost = failure;
+      throw failure;
+    }
+    if (result.status !== 'committed') {
+      const failure = result.status === 'gone' ? new SessionCommitError('gone') : new SessionCommitError('stale', result.entries);
+      if (!this.partial && this.claimed) {
+        this.claimed = null; // the store released it
+        this.claimLost = failure;
+      }
+      throw failure;
+    }
+    tracker.rebase(changes, result.versions);
+    this.sessionMode = 'existing';
+    this.epoch = answerEpoch;
+    tracker.epoch = answerEpoch;
+    if (cookie) this.setCookie = cookie;
+    this.partial = true;
+    return toSend;
+  }
+
+  private commitFailureAnswer(error: SessionCommitError): Promise<Response> | Response {
+    switch (error.reason) {
+      case 'stale': {
+        const entries = new Map(this.tracker?.base ?? []);
+        for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
+        return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
+      }
+      case 'gone':
+        if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
+        this.epoch = '';
+        return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
+      case 'unavailable':
+        return this.problem(new ProblemError('storeUnavailable', 'The session store failed during the commit; nothing was applied, and a resend with the same Idempotency-Key is safe'));
+    }
+  }
+
+  /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */
+  private async partlyCommitted(detail: string): Promise<Response> {
+    const response = this.decorate(problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`));
+    if (!this.claimed) return response;
+    const { answer, response: toSend } = await recordAnswer(response);
+    try {
+      await this.options.store.commit({
+        sessionId: this.sessionId,
+        session: { mode: 'existing', epoch: this.epoch },
+        expect: new Map(),
+        changes: new Map(),
+        destroy: false,
+        record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state: 'done', retentionMs: this.options.retentionMs, leaseMs: this.options.leaseMs },
+        idleTtlMs: this.options.idleTimeoutMs,
+        now: this.options.now(),
+      });
+    } catch (error) {
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'commit' });
+    }
+    return toSend;
+  }
+
+  // --- answers ---
+
+  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
+    const states: Record<string, { version: number; value?: unknown }> = Object.create(null);
+    for (const key of keys) {
+      const entry = entries.get(key) ?? { version: 0 };
+      states[key] = entry.value === undefined ? { version: entry.version } : { version: entry.version, value: JSON.parse(entry.value) };
+    }
+    return this.decorate(
+      problemResponse('stale', `${why}: refresh, rebase and retry`, { keys: states }),
+      this.epoch,
+      (key) => entries.get(key)?.version ?? 0,
+    );
+  }
+
+  private problem(error: ProblemError): Response {
+    const headers: Record<string, string> = {};
+    if (error.problem === 'storeUnavailable' || error.problem === 'inProgress') headers['retry-after'] = String(this.options.retryAfterSeconds);
+    const response = problemResponse(error.problem, error.detail, error.extensions, headers);
+    // What the server could not read, it does not report.
+    if (error.problem === 'invalidDeclaration' || error.problem === 'declarationRequired' || error.problem === 'storeUnavailable' || error.problem === 'bodyTooLarge') {
+      return this.withCookie(response);
+    }
+    return this.decorate(response, this.epoch, error.problem === 'sessionEnded' ? null : undefined);
+  }
+
+  /** Adds Session-Epoch, Session-Versions (declared keys) and Set-Cookie to an answer. */
+  private decorate(
+    response: Response,
+    epoch: string = this.epoch,
+    /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
+    versionOf: ((key: string) => number) | null = (key) => this.tracker?.base.get(key)?.version ?? 0,
+    cookie: string | null = this.setCookie,
+  ): Response {
+    const headers = new Headers(response.headers);
+    headers.set(HEADER.epoch, serializeStringItem(epoch));
+    const declared = this.declaration ? [...this.declaredKeys()] : [];
+    if (declared.length > 0 && versionOf) headers.set(HEADER.versions, serializeKeyVersions(declared.map((key) => ({ key, version: versionOf(key) }))));
+    if (cookie) headers.append('set-cookie', cookie);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+
+  private withCookie(response: Response): Response {
+    if (!this.setCookie) return response;
+    const headers = new Headers(response.headers);
+    headers.append('set-cookie', this.setCookie);
+    return new Response(response.body, { status: response.status, headers });
+  }
+
+  // --- helpers ---
+
+  private async readBody(): Promise<Uint8Array> {
+    const { maxBodyBytes } = this.options;
+    const declared = Number(this.request.headers.get('content-length') ?? 0);
+    const tooLarge = () => new ProblemError('bodyTooLarge', `A write request's body may have at most ${maxBodyBytes} bytes`);
+    if (declared > maxBodyBytes) throw tooLarge();
+    // A clone, so that the handler still reads the body itself.
+    const body = new Uint8Array(await this.request.clone().arrayBuffer());
+    if (body.length > maxBodyBytes) throw tooLarge();
+    return body;
+  }
+
+  private async fingerprintOf(body: Uint8Array): Promise<string> {
+    const url = new URL(this.request.url);
+    // Not the session headers: a resend with fresher bases is the same request.
+    this.fingerprint = await sha256Hex([`${this.request.method}\n${url.pathname}${url.search}\n`, body]);
+    return this.fingerprint;
+  }
+
+  private async releaseClaim(): Promise<void> {
+    if (!this.claimed || this.partial) return;
+    const claimed = this.claimed;
+    this.claimed = null;
+    try {
+      await this.options.store.release(claimed);
+    } catch (error) {
+      // The claim then ends with its lease; the answer does not change.
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
+    }
+  }
+
+  private storeFailure(error: unknown, phase: 'begin' | 'commit'): ProblemError {
+    this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase });
+    return new ProblemError('storeUnavailable', `The session store failed (${phase}); a resend with the same Idempotency-Key is safe`);
+  }
+}

@@ -1,0 +1,134 @@
+import type { StandardSchemaV1 } from './standard-schema.js';
+import { canonicalJson } from './canonical-json.js';
+import { InvalidValueError, UndeclaredKeyError } from './errors.js';
+import type { RouteKeys } from './declarations.js';
+import type { StoredEntry } from './store.js';
+
+/** The session as a handler sees it: only its route's keys, every access tracked. */
+export interface TrackedSession<Values extends Record<string, unknown> = Record<string, unknown>> {
+  /** The session's epoch ("" for a visitor, or before a creating request commits). */
+  readonly epoch: string;
+  /** The key's value (a fresh copy), or undefined when absent. Marks the key as read. */
+  get<K extends keyof Values & string>(key: K): Values[K] | undefined;
+  /** The key's version as this request knows it (0 = never existed). Marks the key as read. */
+  version(key: keyof Values & string): number;
+  /** Sets a key this route writes. Throws InvalidValueError when its schema rejects the value. */
+  set<K extends keyof Values & string>(key: K, value: Values[K]): void;
+  /** Deletes a key this route writes: a versioned change, like a set. */
+  delete(key: keyof Values & string): void;
+  /** Ends the session (logout) when the request commits: every key goes, the cookie is cleared. */
+  destroy(): void;
+  /**
+   * Commits the changes made so far, atomically, with the same checks as the
+   * final commit; later changes are compared with what it committed. Throws
+   * SessionCommitError when nothing could be applied.
+   */
+  commit(): Promise<void>;
+}
+
+export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;
+
+/** The mutable state behind a TrackedSession, read by the pipeline. */
+export class SessionTracker {
+  /** Keys the handler read (their versions go into the compare-and-swap). */
+  readonly read = new Set<string>();
+  /** Pending changes since the last commit: canonical JSON, or null for a delete. */
+  readonly pending = new Map<string, string | null>();
+  destroyed = false;
+
+  constructor(
+    /** The state the pending changes are compared with: round trip 1's, then each commit's. */
+    readonly base: Map<string, StoredEntry>,
+    private readonly route: RouteKeys,
+    private readonly writable: boolean,
+    private readonly schemas: SchemaMap,
+    public epoch: string,
+    private readonly commitNow: () => Promise<void>,
+  ) {}
+
+  /** Keys whose pending value differs from the base, as the store's `changes`. */
+  changes(): Map<string, string | null> {
+    const changes = new Map<string, string | null>();
+    for (const [key, value] of this.pending) {
+      const current = this.base.get(key)?.value ?? null;
+      if (value !== current) changes.set(key, value);
+    }
+    return changes;
+  }
+
+  /** After a commit: the committed values become the base. */
+  rebase(changes: ReadonlyMap<string, string | null>, versions: ReadonlyMap<string, number>): void {
+    for (const [key, value] of changes) {
+      const version = versions.get(key) ?? 0;
+      this.base.set(key, value === null ? { version } : { version, value });
+    }
+    this.pending.clear();
+  }
+
+  /** Every key whose version the commit must check, besides the declared ones. */
+  touched(): Set<string> {
+    return new Set([...this.read, ...this.pending.keys()]);
+  }
+
+  session(): TrackedSession {
+    const tracker = this;
+    const assertReadable = (key: string) => {
+      if (!tracker.route.reads.has(key) && !tracker.route.writes.has(key)) throw new UndeclaredKeyError(key, 'read');
+    };
+    const assertWritable = (key: string) => {
+      if (!tracker.writable || !tracker.route.writes.has(key)) throw new UndeclaredKeyError(key, 'write');
+      if (tracker.destroyed) throw new TypeError(`session.set/delete(${JSON.stringify(key)}): the session was destroyed in this request`);
+    };
+    return {
+      get epoch() {
+        return tracker.epoch;
+      },
+      get(key) {
+        assertReadable(key);
+        tracker.read.add(key);
+        if (tracker.destroyed) return undefined;
+        const text = tracker.pending.has(key) ? tracker.pending.get(key) : tracker.base.get(key)?.value;
+        return text == null ? undefined : JSON.parse(text);
+      },
+      version(key) {
+        assertReadable(key);
+        tracker.read.add(key);
+        return tracker.base.get(key)?.version ?? 0;
+      },
+      set(key, value) {
+        assertWritable(key);
+        const schema = tracker.schemas[key];
+        let accepted: unknown = value;
+        if (schema) {
+          const result = schema['~standard'].validate(value);
+          if (result instanceof Promise) throw new TypeError(`The schema of ${JSON.stringify(key)} is asynchronous; session schemas must validate synchronously`);
+          if (result.issues) {
+            throw new InvalidValueError(
+              key,
+              result.issues.map((issue) => ({
+                path: (issue.path ?? []).map((segment) => {
+                  const step = typeof segment === 'object' ? segment.key : segment;
+                  return typeof step === 'number' ? step : String(step);
+                }),
+                message: issue.message,
+              })),
+            );
+          }
+          accepted = result.value;
+        }
+        if (accepted === undefined) throw new TypeError(`session.set(${JSON.stringify(key)}, undefined): use session.delete() to remove a key`);
+        tracker.pending.set(key, canonicalJson(accepted));
+      },
+      delete(key) {
+        assertWritable(key);
+        tracker.pending.set(key, null);
+      },
+      destroy() {
+        tracker.destroyed = true;
+      },
+      commit() {
+        return tracker.commitNow();
+      },
+    };
+  }
+}
