@@ -43,7 +43,7 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
     for (const { key } of members) if (!allowed(key)) throw invalid(header, `${header} names ${JSON.stringify(key)}, ${why}`);
   };
   check(HEADER.read, reads, (key) => route.reads.has(key) || route.writes.has(key), 'which is not a key of this route');
-  check(HEADER.write, writes, (key) => route.writes.has(key) || !route.reads.has(key), 'which is not a key of this route');
+  check(HEADER.write, writes, (key) => route.reads.has(key) || route.writes.has(key), 'which is not a key of this route');
   check(HEADER.write, writes, (key) => route.writes.has(key), 'which this route only reads');
   const written = new Set(writes.map((member) => member.key));
   check(HEADER.read, reads, (key) => !written.has(key), 'which Session-Write also declares (a key written is not also declared read)');

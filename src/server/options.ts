@@ -1,5 +1,6 @@
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './session-cookie.js';
 import type { SessionStore } from './store.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { SchemaMap } from './tracked-session.js';
 
 /** Something the validator wants an operator to know; it never changes an answer. */
@@ -53,7 +54,8 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
 
 export interface ResolvedOptions {
   store: SessionStore;
-  schemas: SchemaMap;
+  /** A Map, so that a key named like an Object.prototype member (`__proto__`, `constructor`) finds no schema it does not have. */
+  schemas: ReadonlyMap<string, StandardSchemaV1>;
   secret: Uint8Array<ArrayBuffer>;
   sessionId: ((request: Request) => string | null | Promise<string | null>) | undefined;
   cookie: ResolvedCookieOptions;
@@ -95,7 +97,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   if (retentionMs <= leaseMs) throw new TypeError('retentionMs must be longer than leaseMs');
   return {
     store,
-    schemas: options.keys ?? {},
+    schemas: new Map(Object.entries(options.keys ?? {})),
     secret,
     sessionId: options.sessionId,
     cookie: resolveCookieOptions(options.cookie),

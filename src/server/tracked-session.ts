@@ -41,7 +41,7 @@ export class SessionTracker {
     readonly base: Map<string, StoredEntry>,
     private readonly route: RouteKeys,
     private readonly writable: boolean,
-    private readonly schemas: SchemaMap,
+    private readonly schemas: ReadonlyMap<string, StandardSchemaV1>,
     public epoch: string,
     private readonly commitNow: () => Promise<void>,
   ) {}
@@ -97,7 +97,7 @@ export class SessionTracker {
       },
       set(key, value) {
         assertWritable(key);
-        const schema = tracker.schemas[key];
+        const schema = tracker.schemas.get(key);
         let accepted: unknown = value;
         if (schema) {
           const result = schema['~standard'].validate(value);

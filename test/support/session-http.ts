@@ -34,7 +34,10 @@ export class Answer {
   /** Session-Versions as key -> version. */
   versions(): Record<string, number> {
     const result: Record<string, number> = {};
-    for (const { key, version } of parseKeyVersions('session-versions', this.response.headers.get('session-versions'))) result[key] = version ?? -1;
+    for (const { key, version } of parseKeyVersions('session-versions', this.response.headers.get('session-versions'))) {
+      // defineProperty: a key named __proto__ must be an own property, not the prototype.
+      Object.defineProperty(result, key, { value: version ?? -1, enumerable: true, writable: true, configurable: true });
+    }
     return result;
   }
   epoch(): string | null {

@@ -1,0 +1,196 @@
+import { Redis, type Cluster } from 'ioredis';
+import {
+  StoreUnavailableError,
+  type BeginInput,
+  type BeginResult,
+  type ClaimOutcome,
+  type CommitInput,
+  type CommitResult,
+  type ReleaseInput,
+  type SessionStore,
+  type StoredEntry,
+  type TouchInput,
+} from '../store.js';
+import { BEGIN_READ, BEGIN_WRITE, COMMIT, RELEASE, TOUCH } from './redis-scripts.js';
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client (`Redis` or `Cluster`) the app owns, or a `redis://`
+   * URL for a client the store opens and `close()` closes. A client of your
+   * own keeps your settings; a URL gets fail-fast ones (a call fails after
+   * one reconnection attempt, so that the validator can answer 503 at once).
+   * @example redisStore({ client: new Redis(process.env.REDIS_URL) })
+   */
+  client?: Redis | Cluster;
+  /** A `redis://` or `rediss://` URL; used when `client` is not given. @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /**
+   * Prepended to every key, so that several apps (or test runs) share one
+   * Redis. Must not contain `{` or `}`: the session id after it is the hash tag.
+   * @default 'session-lanes:'
+   */
+  prefix?: string;
+}
+
+/** The few ioredis calls the store makes: the commands defineCommand() adds. */
+interface ScriptedClient {
+  sessionLanesBeginRead(...args: (string | number)[]): Promise<unknown[]>;
+  sessionLanesBeginWrite(...args: (string | number)[]): Promise<unknown[]>;
+  sessionLanesCommit(...args: (string | number)[]): Promise<unknown[]>;
+  sessionLanesRelease(...args: (string | number)[]): Promise<unknown>;
+  sessionLanesTouch(...args: (string | number)[]): Promise<unknown>;
+}
+
+// Fail fast: a request waiting on a dead Redis should become a 503, not hang.
+const OWN_CLIENT_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5_000, enableAutoPipelining: false } as const;
+
+/**
+ * A session store on Redis (>= 7.0), for any number of app servers. Each call
+ * is one Lua script, run by SHA (ioredis loads it on first use and after a
+ * NOSCRIPT), so each is atomic and one round trip. Everything of a session,
+ * its idempotency records included, shares the hash tag `{sessionId}`, so
+ * the store works on Redis Cluster too. Any Redis failure (down, READONLY,
+ * OOM, MISCONF) is thrown as a StoreUnavailableError with the Redis error as
+ * its `cause`; a script either runs whole or not at all.
+ */
+export function redisStore(options: RedisStoreOptions = {}): SessionStore {
+  const prefix = options.prefix ?? 'session-lanes:';
+  if (/[{}]/.test(prefix)) throw new TypeError(`redisStore(): prefix must not contain "{" or "}", got ${JSON.stringify(prefix)}`);
+  const owned = options.client === undefined;
+  const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', OWN_CLIENT_OPTIONS);
+  if (owned) client.on('error', () => {}); // Calls report failures themselves; an unhandled 'error' event would crash the process.
+
+  client.defineCommand('sessionLanesBeginRead', { lua: BEGIN_READ, numberOfKeys: 3, readOnly: true });
+  client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 4 });
+  client.defineCommand('sessionLanesCommit', { lua: COMMIT, numberOfKeys: 4 });
+  client.defineCommand('sessionLanesRelease', { lua: RELEASE, numberOfKeys: 1 });
+  client.defineCommand('sessionLanesTouch', { lua: TOUCH, numberOfKeys: 3 });
+  const scripts = client as unknown as ScriptedClient;
+
+  const keysOf = (sessionId: string) => {
+    const base = `${prefix}{${hashTag(sessionId)}}`;
+    return { meta: `${base}:s`, versions: `${base}:v`, values: `${base}:d`, record: (key: string) => `${base}:r:${key}` };
+  };
+
+  return {
+    async begin(input: BeginInput): Promise<BeginResult> {
+      const { sessionId, keys, claim, touch, now } = input;
+      const k = keysOf(sessionId);
+      const reply =
+        claim || touch
+          ? await call('begin', () =>
+              scripts.sessionLanesBeginWrite(
+                k.meta,
+                k.versions,
+                k.values,
+                // Without a claim the record key is never touched, but a script declares every key it may use.
+                k.record(claim?.key ?? ''),
+                now,
+                claim ? '1' : '0',
+                claim?.fingerprint ?? '',
+                claim ? now + claim.leaseMs : 0,
+                claim?.leaseMs ?? 0,
+                touch ? '1' : '0',
+                touch ? now + touch.idleTtlMs : 0,
+                ...keys,
+              ),
+            )
+          : await call('begin', () => scripts.sessionLanesBeginRead(k.meta, k.versions, k.values, now, ...keys));
+      const [epoch, status, arg] = reply;
+      const entries = new Map<string, StoredEntry>();
+      if (typeof epoch === 'string') keys.forEach((key, index) => entries.set(key, entry(reply[3 + 2 * index], reply[4 + 2 * index])));
+      return {
+        session: typeof epoch === 'string' ? { epoch } : null,
+        entries,
+        ...(claim ? { claim: claimOutcome(status, arg) } : {}),
+      };
+    },
+
+    async commit(input: CommitInput): Promise<CommitResult> {
+      const { sessionId, session, expect, changes, record, now } = input;
+      const k = keysOf(sessionId);
+      const args: (string | number)[] = [
+        k.meta,
+        k.versions,
+        k.values,
+        k.record(record?.key ?? ''),
+        now,
+        session.mode,
+        session.epoch,
+        input.destroy ? '1' : '0',
+        now + input.idleTtlMs,
+        input.idleTtlMs,
+        record ? '1' : '0',
+        record?.fingerprint ?? '',
+        record?.answer ?? '',
+        record?.state ?? '',
+        record ? (record.state === 'partial' ? now + record.leaseMs : now) : 0,
+        record ? now + record.retentionMs : 0,
+        record?.retentionMs ?? 0,
+        expect.size,
+      ];
+      for (const [key, version] of expect) args.push(key, version);
+      for (const [key, value] of changes) args.push(key, value === null ? 'd' : 's', value ?? '');
+      const reply = await call('commit', () => scripts.sessionLanesCommit(...args));
+      const [status] = reply;
+      if (status === 'gone') return { status: 'gone' };
+      if (status === 'stale') {
+        const entries = new Map<string, StoredEntry>();
+        for (let i = 1; i + 2 < reply.length; i += 3) entries.set(String(reply[i]), entry(reply[i + 1], reply[i + 2]));
+        return { status: 'stale', entries };
+      }
+      const versions = new Map<string, number>();
+      for (let i = 1; i + 1 < reply.length; i += 2) versions.set(String(reply[i]), Number(reply[i + 1]));
+      return { status: 'committed', versions };
+    },
+
+    async release({ sessionId, key }: ReleaseInput): Promise<void> {
+      await call('release', () => scripts.sessionLanesRelease(keysOf(sessionId).record(key)));
+    },
+
+    async touch({ sessionId, epoch, idleTtlMs, now }: TouchInput): Promise<void> {
+      const k = keysOf(sessionId);
+      await call('touch', () => scripts.sessionLanesTouch(k.meta, k.versions, k.values, now, epoch, now + idleTtlMs));
+    },
+
+    async close(): Promise<void> {
+      if (owned) await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+/**
+ * The hash tag for a session id. Redis hashes the text between the first `{`
+ * and the next `}`; an id holding a brace (or starting with the escape mark)
+ * is encoded, so that every key of one session lands in one slot.
+ */
+function hashTag(sessionId: string): string {
+  return /[{}]/.test(sessionId) || sessionId.startsWith('~') ? `~${Buffer.from(sessionId).toString('base64url')}` : sessionId;
+}
+
+function entry(version: unknown, value: unknown): StoredEntry {
+  return typeof value === 'string' ? { version: Number(version), value } : { version: Number(version) };
+}
+
+function claimOutcome(status: unknown, arg: unknown): ClaimOutcome {
+  switch (status) {
+    case 'claimed':
+      return { status: 'claimed' };
+    case 'replay':
+      return { status: 'replay', answer: String(arg) };
+    case 'in-flight':
+      return { status: 'in-flight', retryAfterMs: Number(arg) };
+    case 'mismatch':
+      return { status: 'mismatch' };
+    default:
+      throw new StoreUnavailableError(`redisStore: unexpected claim status ${JSON.stringify(status)}`);
+  }
+}
+
+async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new StoreUnavailableError(`redisStore: ${operation} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+}
