@@ -1,0 +1,109 @@
+/**
+ * `npm run demo:tabs`: opens several tabs of one Chromium on the demo, bursts
+ * in all of them at once, in naive mode and in session-lanes mode, and
+ * prints what the server acknowledged, what the session stored and how many
+ * acknowledged updates were lost. Screenshots go to test-results/demo-tabs/.
+ *
+ *   npm run demo:tabs -- --tabs 4 --burst 20 --delay 100 --headed
+ *   npm run demo:tabs -- --url http://localhost:5173/   # a demo already running
+ *
+ * Adapt it: it is a plain Playwright script.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from '@playwright/test';
+import { createServer, type ViteDevServer } from 'vite';
+import { burstInTabs, chromiumLaunchOptions, openTabs, type BurstTally } from '../e2e/harness.js';
+import { MODES } from './shop.js';
+
+const { values } = parseArgs({
+  options: {
+    tabs: { type: 'string', default: '3' },
+    burst: { type: 'string', default: '12' },
+    delay: { type: 'string', default: '100' },
+    headed: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    out: { type: 'string', default: 'test-results/demo-tabs' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log('Usage: npm run demo:tabs -- [--tabs 3] [--burst 12] [--delay 100] [--headed] [--url http://localhost:5173/] [--out test-results/demo-tabs]');
+  process.exit(0);
+}
+
+function count(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const tabCount = count('tabs', values.tabs, 1, 12);
+const burstSize = count('burst', values.burst, 1, 200);
+const delayMs = count('delay', values.delay, 0, 5000);
+
+let server: ViteDevServer | undefined;
+let baseURL = values.url;
+if (!baseURL) {
+  // Our own dev server, on a free port, quiet.
+  server = await createServer({ configFile: 'demo/vite.config.ts', logLevel: 'warn', server: { port: 5190, strictPort: false } });
+  await server.listen();
+  baseURL = server.resolvedUrls?.local[0] ?? 'http://localhost:5190/';
+}
+
+const browser = await chromium.launch(chromiumLaunchOptions({ headless: !values.headed }));
+const tallies: BurstTally[] = [];
+const failures: string[] = [];
+try {
+  await mkdir(values.out, { recursive: true });
+  for (const mode of MODES) {
+    // A fresh context per mode: its own cookies, so its own session.
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    try {
+      const tabs = await openTabs(context, baseURL, mode, tabCount, delayMs);
+      const tally = await burstInTabs(tabs, burstSize);
+      tallies.push(tally);
+      for (const [index, { page }] of tabs.entries()) await page.screenshot({ path: join(values.out, `${mode}-tab${index + 1}.png`), fullPage: true });
+      const errors = tabs.flatMap((tab) => tab.errors);
+      if (errors.length > 0) console.warn(`${mode}: the page logged errors:\n  ${errors.join('\n  ')}`);
+    } catch (error) {
+      failures.push(`${mode}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await context.close();
+    }
+  }
+} finally {
+  await browser.close();
+  await server?.close();
+}
+
+const rows = tallies.map((tally) => ({
+  mode: tally.mode === 'lanes' ? 'session-lanes' : 'naive',
+  tabs: tally.tabs,
+  sent: tally.tabs * burstSize,
+  acknowledged: tally.acknowledged,
+  stored: tally.stored,
+  lost: tally.lost,
+  '412s': tally.conflicts,
+  retries: tally.retries,
+  'time (ms)': tally.durationMs,
+}));
+console.log(`\n${tabCount} tabs × ${burstSize} updates, server delay ${delayMs} ms\n`);
+console.log(table(rows));
+console.log(`\nScreenshots: ${values.out}/`);
+if (failures.length > 0) {
+  console.error(`\nFailed:\n  ${failures.join('\n  ')}`);
+  process.exitCode = 1;
+}
+
+function table(records: readonly Record<string, string | number>[]): string {
+  const columns = Object.keys(records[0] ?? {});
+  const widths = columns.map((column) => Math.max(column.length, ...records.map((record) => String(record[column]).length)));
+  const line = (cells: readonly string[]) => cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]!) : cell.padStart(widths[index]!))).join('  ');
+  return [line(columns), line(widths.map((width) => '-'.repeat(width))), ...records.map((record) => line(columns.map((column) => String(record[column]))))].join('\n');
+}

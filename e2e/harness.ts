@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import type { BrowserContext, LaunchOptions, Page } from '@playwright/test';
+import type { BurstResult } from '../demo/main.js';
+import type { Mode, ShopState } from '../demo/shop.js';
+
+/**
+ * What the e2e tests and `npm run demo:tabs` share: how Chromium is
+ * launched, and how several tabs of one browser burst at the demo at once.
+ */
+
+/** Debian's Chromium, where Playwright cannot download its own (no network). */
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+
+export function chromiumLaunchOptions(options: { headless?: boolean } = {}): LaunchOptions {
+  return {
+    ...(existsSync(SYSTEM_CHROMIUM) ? { executablePath: SYSTEM_CHROMIUM } : {}),
+    ...(options.headless === undefined ? {} : { headless: options.headless }),
+    args: [
+      // The machine may have no network: nothing may phone home.
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      // Several tabs burst at once; a tab in the background must not be slowed down.
+      '--disable-background-timer-throttling',
+      '--disable-backgrounding-occluded-windows',
+      '--disable-renderer-backgrounding',
+    ],
+  };
+}
+
+export interface DemoTab {
+  page: Page;
+  /** Console errors and uncaught exceptions of the page, as text. */
+  errors: string[];
+}
+
+/** Opens `count` tabs of the demo in one context (one cookie jar, one origin: one session), each ready. */
+export async function openTabs(context: BrowserContext, baseURL: string, mode: Mode, count: number, delayMs: number): Promise<DemoTab[]> {
+  const tabs: DemoTab[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+    await page.goto(new URL(`/?mode=${mode}&delay=${delayMs}`, baseURL).href);
+    // Tabs open one after another, so that the first one alone creates the session.
+    try {
+      await page.waitForFunction(() => window.demo !== undefined, null, { timeout: 15_000 });
+      await page.evaluate(() => window.demo.ready);
+    } catch (error) {
+      throw new Error(`The ${mode} demo did not start in tab ${index + 1}: ${errors.join('; ') || String(error)}`, { cause: error });
+    }
+    tabs.push({ page, errors });
+  }
+  return tabs;
+}
+
+export interface BurstTally {
+  mode: Mode;
+  tabs: number;
+  /** Updates the server acknowledged (2xx), over all tabs. */
+  acknowledged: number;
+  /** Acknowledged updates present in the session once every tab is done. */
+  stored: number;
+  lost: number;
+  /** Updates the server refused (not acknowledged: not lost either). */
+  failed: number;
+  conflicts: number;
+  retries: number;
+  /** From the first click to the last tab done. */
+  durationMs: number;
+  results: BurstResult[];
+}
+
+/**
+ * Empties the session, then clicks Burst in every tab at once and waits for
+ * all of them; counts what was acknowledged against what the session holds
+ * at the end. A tab's own count may miss what a later tab erased, so the
+ * tally reads the session once, after every tab is done.
+ */
+export async function burstInTabs(tabs: readonly DemoTab[], size: number): Promise<BurstTally> {
+  const first = tabs[0];
+  if (!first) throw new TypeError('burstInTabs(): no tabs');
+  await first.page.evaluate(() => window.demo.reset());
+  for (const { page } of tabs) await page.getByTestId('burst-size').fill(String(size));
+  const started = Date.now();
+  await Promise.all(tabs.map(({ page }) => page.getByTestId('burst').click()));
+  await Promise.all(tabs.map(({ page }) => page.locator('[data-testid=burst-status][data-state=done]').waitFor({ timeout: 60_000 })));
+  const durationMs = Date.now() - started;
+  const results = await Promise.all(tabs.map(({ page }) => page.evaluate(() => window.demo.lastBurst!)));
+  const state: ShopState = await first.page.evaluate(() => window.demo.state());
+  let acknowledged = 0;
+  let stored = 0;
+  for (const result of results) {
+    for (const entry of result.acknowledged) {
+      acknowledged += 1;
+      const [key, item] = entry.split('/') as [keyof ShopState, string];
+      const list = state[key];
+      if (Array.isArray(list) && list.includes(item)) stored += 1;
+    }
+  }
+  const sum = (pick: (result: BurstResult) => number) => results.reduce((total, result) => total + pick(result), 0);
+  return {
+    mode: results[0]?.mode ?? 'naive',
+    tabs: tabs.length,
+    acknowledged,
+    stored,
+    lost: acknowledged - stored,
+    failed: sum((result) => result.failed),
+    conflicts: sum((result) => result.conflicts),
+    retries: sum((result) => result.retries),
+    durationMs,
+    results,
+  };
+}
