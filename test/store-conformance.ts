@@ -1,0 +1,542 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BeginInput, CommitInput, IdempotencyRecord, SessionStore, StoredEntry } from '../src/server/store.js';
+
+/**
+ * The one conformance suite every SessionStore passes: the memory, Redis and
+ * PostgreSQL stores run these same tests (test/stores/*.test.ts).
+ */
+export interface ConformanceTarget {
+  /**
+   * Opens a store on this suite's own namespace (key or table prefix). Each
+   * call may open its own connections to the same data: two opened stores
+   * act like two app servers sharing one store.
+   */
+  open(): SessionStore | Promise<SessionStore>;
+  /** Removes what the suite stored; runs after every opened store is closed. */
+  cleanup?(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+const TTL = HOUR;
+const LEASE = 30_000;
+const RETENTION = 48 * HOUR;
+
+export function storeConformance(name: string, target: ConformanceTarget): void {
+  describe(`${name}: SessionStore conformance`, () => {
+    let store: SessionStore;
+    let peer: SessionStore;
+    const opened: SessionStore[] = [];
+
+    beforeAll(async () => {
+      store = await target.open();
+      peer = await target.open();
+      opened.push(store, peer);
+    });
+
+    afterAll(async () => {
+      for (const each of opened) await each.close();
+      await target.cleanup?.();
+    });
+
+    // Time moves only through `now`; a fresh base per test keeps tests independent.
+    const base = () => Date.now();
+    const sid = () => `s-${randomUUID()}`;
+    const idem = () => `idem-${randomUUID()}`;
+    const json = (value: unknown) => JSON.stringify(value);
+
+    const begin = (input: Partial<BeginInput> & { sessionId: string; now: number }, on = store) => on.begin({ keys: [], ...input });
+    const commit = (input: Partial<CommitInput> & { sessionId: string; now: number }, on = store) =>
+      on.commit({
+        session: { mode: 'existing', epoch: 'e1' },
+        expect: new Map(),
+        changes: new Map(),
+        destroy: false,
+        idleTtlMs: TTL,
+        ...input,
+      });
+
+    /** Creates a session with epoch e1 holding `values` (each at version 1). */
+    async function createSession(sessionId: string, now: number, values: Record<string, unknown> = {}, epoch = 'e1') {
+      const keys = Object.keys(values);
+      const result = await commit({
+        sessionId,
+        now,
+        session: { mode: 'create', epoch },
+        expect: new Map(keys.map((key) => [key, 0])),
+        changes: new Map(keys.map((key) => [key, json(values[key])])),
+      });
+      expect(result.status).toBe('committed');
+    }
+
+    const doneRecord = (key: string, answer = 'answer-1', fingerprint = 'fp-1'): IdempotencyRecord => ({
+      key,
+      fingerprint,
+      answer,
+      state: 'done',
+      retentionMs: RETENTION,
+      leaseMs: LEASE,
+    });
+    const claim = (key: string, fingerprint = 'fp-1', leaseMs = LEASE) => ({ key, fingerprint, leaseMs });
+    const entries = (map: ReadonlyMap<string, StoredEntry>) => Object.fromEntries(map);
+
+    describe('versions', () => {
+      it('reads no session and no entries for a session that never existed', async () => {
+        const result = await begin({ sessionId: sid(), keys: ['a'], now: base() });
+        expect(result.session).toBeNull();
+        expect(result.entries.size).toBe(0);
+        expect(result.claim).toBeUndefined();
+      });
+
+      it('returns an entry for every requested key, version 0 for keys that never existed', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 'x', b: [1, 2] });
+        const result = await begin({ sessionId: id, keys: ['a', 'b', 'never', 'a b/{c}'], now });
+        expect(result.session).toEqual({ epoch: 'e1' });
+        expect(entries(result.entries)).toEqual({
+          a: { version: 1, value: '"x"' },
+          b: { version: 1, value: '[1,2]' },
+          never: { version: 0 },
+          'a b/{c}': { version: 0 },
+        });
+      });
+
+      it('keeps values opaque and exact, unicode included', async () => {
+        const id = sid();
+        const now = base();
+        const value = json({ text: 'café ☕ \u2028 "q" \\ 𝄞', n: 1e21 });
+        await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'e1' }, expect: new Map([['k', 0]]), changes: new Map([['k', value]]) });
+        const result = await begin({ sessionId: id, keys: ['k'], now });
+        expect(result.entries.get('k')).toEqual({ version: 1, value });
+      });
+
+      it('bumps the version of each changed key by exactly 1, and leaves the others alone', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1, b: 1 });
+        const result = await commit({ sessionId: id, now, expect: new Map([['a', 1], ['b', 1]]), changes: new Map([['a', json(2)]]) });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['a', 2]]) });
+        const read = await begin({ sessionId: id, keys: ['a', 'b'], now });
+        expect(entries(read.entries)).toEqual({ a: { version: 2, value: '2' }, b: { version: 1, value: '1' } });
+      });
+
+      it('keeps a delete marker: a deleted key keeps its version, and a later set continues from it', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 'x' });
+        const deleted = await commit({ sessionId: id, now, expect: new Map([['a', 1]]), changes: new Map([['a', null]]) });
+        expect(deleted).toEqual({ status: 'committed', versions: new Map([['a', 2]]) });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).entries.get('a')).toEqual({ version: 2 });
+        // A writer that still believes the key absent-since-ever (v0) is stale: the number 0 never comes back.
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json('y')]]) })).status).toBe('stale');
+        const set = await commit({ sessionId: id, now, expect: new Map([['a', 2]]), changes: new Map([['a', json('y')]]) });
+        expect(set).toEqual({ status: 'committed', versions: new Map([['a', 3]]) });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).entries.get('a')).toEqual({ version: 3, value: '"y"' });
+      });
+
+      it('versions a delete of a key that never existed', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now);
+        const result = await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', null]]) });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['a', 1]]) });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).entries.get('a')).toEqual({ version: 1 });
+      });
+    });
+
+    describe('compare-and-swap', () => {
+      it('checks every expected key, including unchanged ones, and applies nothing when one moved', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1, b: 1 });
+        await commit({ sessionId: id, now, expect: new Map([['b', 1]]), changes: new Map([['b', json(2)]]) });
+        const result = await commit({ sessionId: id, now, expect: new Map([['a', 1], ['b', 1]]), changes: new Map([['a', json(99)]]) });
+        expect(result.status).toBe('stale');
+        if (result.status === 'stale') expect(entries(result.entries)).toEqual({ a: { version: 1, value: '1' }, b: { version: 2, value: '2' } });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).entries.get('a')).toEqual({ version: 1, value: '1' });
+      });
+
+      it('treats an expected version 0 as "absent": stale once the key exists', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const result = await commit({ sessionId: id, now, expect: new Map([['a', 0], ['c', 0]]), changes: new Map([['c', json(1)]]) });
+        expect(result.status).toBe('stale');
+        if (result.status === 'stale') expect(entries(result.entries)).toEqual({ a: { version: 1, value: '1' }, c: { version: 0 } });
+        expect((await begin({ sessionId: id, keys: ['c'], now })).entries.get('c')).toEqual({ version: 0 });
+      });
+
+      it('applies a commit with several changes and deletes all at once', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1, b: 1, c: 1 });
+        const result = await commit({
+          sessionId: id,
+          now,
+          expect: new Map([['a', 1], ['b', 1], ['c', 1], ['d', 0]]),
+          changes: new Map<string, string | null>([['a', json(2)], ['b', null], ['d', json('new')]]),
+        });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['a', 2], ['b', 2], ['d', 1]]) });
+        const read = await begin({ sessionId: id, keys: ['a', 'b', 'c', 'd'], now });
+        expect(entries(read.entries)).toEqual({ a: { version: 2, value: '2' }, b: { version: 2 }, c: { version: 1, value: '1' }, d: { version: 1, value: '"new"' } });
+      });
+    });
+
+    describe('sessions and epochs', () => {
+      it("'create' makes the session with its epoch", async () => {
+        const id = sid();
+        const now = base();
+        const result = await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'fresh' }, expect: new Map([['a', 0]]), changes: new Map([['a', json(1)]]) });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['a', 1]]) });
+        expect((await begin({ sessionId: id, keys: [], now })).session).toEqual({ epoch: 'fresh' });
+      });
+
+      it("'create' may make an empty session", async () => {
+        const id = sid();
+        const now = base();
+        expect((await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'e1' } })).status).toBe('committed');
+        expect((await begin({ sessionId: id, keys: ['a'], now })).session).toEqual({ epoch: 'e1' });
+      });
+
+      it("'create' fails as stale, applying nothing, when the session exists", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const result = await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'other' }, expect: new Map([['a', 0]]), changes: new Map([['a', json(2)]]) });
+        expect(result.status).toBe('stale');
+        if (result.status === 'stale') expect(result.entries.get('a')).toEqual({ version: 1, value: '1' });
+        const read = await begin({ sessionId: id, keys: ['a'], now });
+        expect(read.session).toEqual({ epoch: 'e1' });
+        expect(read.entries.get('a')).toEqual({ version: 1, value: '1' });
+      });
+
+      it("'existing' is gone when the session is missing, and creates nothing", async () => {
+        const id = sid();
+        const now = base();
+        expect(await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(1)]]) })).toEqual({ status: 'gone' });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).session).toBeNull();
+      });
+
+      it("'existing' is gone when the epoch differs, and applies nothing", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const result = await commit({ sessionId: id, now, session: { mode: 'existing', epoch: 'e0' }, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]) });
+        expect(result).toEqual({ status: 'gone' });
+        expect((await begin({ sessionId: id, keys: ['a'], now })).entries.get('a')).toEqual({ version: 1, value: '1' });
+      });
+
+      it('destroy removes the session and all its keys; nothing resurrects it', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1, b: 2 });
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 1]]), destroy: true })).status).toBe('committed');
+        expect(await begin({ sessionId: id, keys: ['a', 'b'], now })).toEqual({ session: null, entries: new Map() });
+        // A slow request of the old session, finishing later, is gone.
+        expect(await commit({ sessionId: id, now: now + 1, expect: new Map([['b', 1]]), changes: new Map([['b', json(3)]]) })).toEqual({ status: 'gone' });
+        expect((await begin({ sessionId: id, keys: ['b'], now: now + 1 })).session).toBeNull();
+      });
+
+      it('destroy is a compare-and-swap too: stale when a checked key moved', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), destroy: true })).status).toBe('stale');
+        expect((await begin({ sessionId: id, keys: [], now })).session).toEqual({ epoch: 'e1' });
+      });
+
+      it('a new session after a destroy starts empty, with its new epoch', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await commit({ sessionId: id, now, destroy: true });
+        await createSession(id, now + 1, {}, 'e2');
+        const read = await begin({ sessionId: id, keys: ['a'], now: now + 1 });
+        expect(read.session).toEqual({ epoch: 'e2' });
+        expect(read.entries.get('a')).toEqual({ version: 0 });
+      });
+    });
+
+    describe('expiry', () => {
+      it('a session expires after its idle time: begin sees nothing, commit is gone', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        expect((await begin({ sessionId: id, keys: ['a'], now: now + TTL - 1 })).session).toEqual({ epoch: 'e1' });
+        expect(await begin({ sessionId: id, keys: ['a'], now: now + TTL })).toEqual({ session: null, entries: new Map() });
+        expect(await commit({ sessionId: id, now: now + TTL + 1, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]) })).toEqual({ status: 'gone' });
+      });
+
+      it('every commit restarts the idle time', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await commit({ sessionId: id, now: now + TTL / 2, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]) });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL + 1 })).session).toEqual({ epoch: 'e1' });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL / 2 + TTL })).session).toBeNull();
+      });
+
+      it('touch extends the idle time without changing values or versions', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await store.touch({ sessionId: id, epoch: 'e1', idleTtlMs: TTL, now: now + TTL / 2 });
+        const later = await begin({ sessionId: id, keys: ['a'], now: now + TTL + 1 });
+        expect(later.session).toEqual({ epoch: 'e1' });
+        expect(later.entries.get('a')).toEqual({ version: 1, value: '1' });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL / 2 + TTL })).session).toBeNull();
+      });
+
+      it('touch never shortens, and ignores another epoch or a missing or expired session', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await store.touch({ sessionId: id, epoch: 'e1', idleTtlMs: 1_000, now: now + 1 });
+        await store.touch({ sessionId: id, epoch: 'other', idleTtlMs: 10 * TTL, now: now + 2 });
+        await store.touch({ sessionId: sid(), epoch: 'e1', idleTtlMs: TTL, now });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL - 1 })).session).toEqual({ epoch: 'e1' });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL })).session).toBeNull();
+        // Touching after expiry does not bring it back.
+        await store.touch({ sessionId: id, epoch: 'e1', idleTtlMs: TTL, now: now + TTL + 5 });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL + 6 })).session).toBeNull();
+      });
+
+      it("begin's touch rides on the same call, for a live session only", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const touched = await begin({ sessionId: id, keys: ['a'], touch: { idleTtlMs: TTL }, now: now + TTL / 2 });
+        expect(touched.entries.get('a')).toEqual({ version: 1, value: '1' });
+        expect((await begin({ sessionId: id, keys: [], now: now + TTL + 1 })).session).toEqual({ epoch: 'e1' });
+        const missing = sid();
+        expect((await begin({ sessionId: missing, keys: [], touch: { idleTtlMs: TTL }, now })).session).toBeNull();
+        expect((await begin({ sessionId: missing, keys: [], now })).session).toBeNull();
+      });
+
+      it("'create' over an expired session starts it afresh", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1, b: 1 });
+        const later = now + TTL + 1;
+        const result = await commit({ sessionId: id, now: later, session: { mode: 'create', epoch: 'e2' }, expect: new Map([['a', 0]]), changes: new Map([['a', json('new')]]) });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['a', 1]]) });
+        const read = await begin({ sessionId: id, keys: ['a', 'b'], now: later });
+        expect(read.session).toEqual({ epoch: 'e2' });
+        expect(entries(read.entries)).toEqual({ a: { version: 1, value: '"new"' }, b: { version: 0 } });
+      });
+    });
+
+    describe('idempotency records', () => {
+      it('claims a fresh key; a second attempt is in flight until the lease ends, then takes over', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await createSession(id, now);
+        expect((await begin({ sessionId: id, claim: claim(key), now })).claim).toEqual({ status: 'claimed' });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 1_000 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1_000 });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE })).claim).toEqual({ status: 'claimed' });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
+      });
+
+      it('claims for a session that does not exist yet (a creating request), in the scope of the id it will create', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        const first = await begin({ sessionId: id, keys: ['a'], claim: claim(key), now });
+        expect(first).toEqual({ session: null, entries: new Map(), claim: { status: 'claimed' } });
+        const created = await commit({
+          sessionId: id,
+          now,
+          session: { mode: 'create', epoch: 'e1' },
+          expect: new Map([['a', 0]]),
+          changes: new Map([['a', json(1)]]),
+          record: doneRecord(key, 'created'),
+        });
+        expect(created.status).toBe('committed');
+        // The resend, by key alone, finds the record in that scope.
+        expect((await begin({ sessionId: id, keys: ['a'], claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'replay', answer: 'created' });
+      });
+
+      it('replays a finished record with the same fingerprint, and says mismatch for another', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await begin({ sessionId: id, claim: claim(key), now });
+        const answer = json({ status: 200, body: 'ok ☕' });
+        await commit({ sessionId: id, now, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]), record: doneRecord(key, answer) });
+        expect((await begin({ sessionId: id, keys: ['a'], claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'replay', answer });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-other'), now: now + 1 })).claim).toEqual({ status: 'mismatch' });
+        // A replay changes nothing.
+        expect((await begin({ sessionId: id, keys: ['a'], now: now + 2 })).entries.get('a')).toEqual({ version: 2, value: '2' });
+      });
+
+      it('says mismatch for a pending claim with another fingerprint', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await begin({ sessionId: id, claim: claim(key), now });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-2'), now: now + 1 })).claim).toEqual({ status: 'mismatch' });
+      });
+
+      it('a partial record answers in-flight during its lease, then replays its answer', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        await begin({ sessionId: id, claim: claim(key), now });
+        const partial: IdempotencyRecord = { key, fingerprint: 'fp-1', answer: 'partly', state: 'partial', retentionMs: RETENTION, leaseMs: LEASE };
+        await commit({ sessionId: id, now, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]), record: partial });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 10 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 10 });
+        await store.release({ sessionId: id, key }); // not pending: stays
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 20 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 20 });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE })).claim).toEqual({ status: 'replay', answer: 'partly' });
+        // A later 'done' commit of the same request replaces it.
+        await commit({ sessionId: id, now: now + 30, expect: new Map([['a', 2]]), changes: new Map([['a', json(3)]]), record: doneRecord(key, 'final') });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 40 })).claim).toEqual({ status: 'replay', answer: 'final' });
+      });
+
+      it('release deletes a pending claim only', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now);
+        const pending = idem();
+        await begin({ sessionId: id, claim: claim(pending), now });
+        await store.release({ sessionId: id, key: pending });
+        expect((await begin({ sessionId: id, claim: claim(pending, 'fp-rebased'), now: now + 1 })).claim).toEqual({ status: 'claimed' });
+
+        const done = idem();
+        await begin({ sessionId: id, claim: claim(done), now });
+        await commit({ sessionId: id, now, record: doneRecord(done, 'kept') });
+        await store.release({ sessionId: id, key: done });
+        expect((await begin({ sessionId: id, claim: claim(done), now: now + 1 })).claim).toEqual({ status: 'replay', answer: 'kept' });
+
+        await store.release({ sessionId: id, key: idem() }); // unknown key: no error
+      });
+
+      it('a failed commit releases the pending claim of its record and records nothing', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const stale = idem();
+        await begin({ sessionId: id, claim: claim(stale), now });
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(2)]]), record: doneRecord(stale) })).status).toBe('stale');
+        expect((await begin({ sessionId: id, claim: claim(stale, 'fp-rebased'), now: now + 1 })).claim).toEqual({ status: 'claimed' });
+
+        const gone = idem();
+        await begin({ sessionId: id, claim: claim(gone), now });
+        expect((await commit({ sessionId: id, now, session: { mode: 'existing', epoch: 'e0' }, record: doneRecord(gone) })).status).toBe('gone');
+        expect((await begin({ sessionId: id, claim: claim(gone), now: now + 1 })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('a failed commit leaves a finished record of the same key alone', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const key = idem();
+        await commit({ sessionId: id, now, record: doneRecord(key, 'first') });
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), record: doneRecord(key, 'second') })).status).toBe('stale');
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'replay', answer: 'first' });
+      });
+
+      it('scopes records to their session id', async () => {
+        const key = idem();
+        const now = base();
+        const [a, b] = [sid(), sid()];
+        expect((await begin({ sessionId: a, claim: claim(key), now })).claim).toEqual({ status: 'claimed' });
+        expect((await begin({ sessionId: b, claim: claim(key, 'fp-other'), now })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('records outlive a destroyed session until their retention ends', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const key = idem();
+        await begin({ sessionId: id, claim: claim(key), now });
+        await commit({ sessionId: id, now, expect: new Map([['a', 1]]), destroy: true, record: doneRecord(key, 'logged out') });
+        const resend = await begin({ sessionId: id, keys: ['a'], claim: claim(key), now: now + RETENTION - 1 });
+        expect(resend).toEqual({ session: null, entries: new Map(), claim: { status: 'replay', answer: 'logged out' } });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-new'), now: now + RETENTION })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('records expire after their retention, and a pending claim after its lease', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now);
+        const key = idem();
+        await commit({ sessionId: id, now, record: doneRecord(key, 'old') });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION - 1 })).claim).toEqual({ status: 'mismatch' });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION })).claim).toEqual({ status: 'claimed' });
+        // An expired pending claim is no record at all: another fingerprint may take the key.
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-y'), now: now + RETENTION + LEASE })).claim).toEqual({ status: 'claimed' });
+      });
+    });
+
+    describe('concurrency (real concurrent calls)', () => {
+      it('N concurrent commits from the same base: exactly one commits, the others are stale', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { counter: 0 });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            commit({ sessionId: id, now, expect: new Map([['counter', 1]]), changes: new Map([['counter', json(i + 100)]]) }, i % 2 ? peer : store),
+          ),
+        );
+        expect(results.filter((result) => result.status === 'committed')).toHaveLength(1);
+        expect(results.filter((result) => result.status === 'stale')).toHaveLength(19);
+        const read = await begin({ sessionId: id, keys: ['counter'], now });
+        expect(read.entries.get('counter')?.version).toBe(2);
+      });
+
+      it('N concurrent creates of one session id: exactly one commits', async () => {
+        const id = sid();
+        const now = base();
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            commit({ sessionId: id, now, session: { mode: 'create', epoch: `e${i}` }, expect: new Map([['a', 0]]), changes: new Map([['a', json(i)]]) }, i % 2 ? peer : store),
+          ),
+        );
+        expect(results.filter((result) => result.status === 'committed')).toHaveLength(1);
+        const read = await begin({ sessionId: id, keys: ['a'], now });
+        expect(read.entries.get('a')?.version).toBe(1);
+      });
+
+      it('N concurrent claims of one Idempotency-Key: exactly one is claimed', async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => begin({ sessionId: id, claim: claim(key), now }, i % 2 ? peer : store)));
+        expect(results.filter((result) => result.claim?.status === 'claimed')).toHaveLength(1);
+        expect(results.filter((result) => result.claim?.status === 'in-flight')).toHaveLength(9);
+      });
+
+      it('read-modify-write loops on two connections lose no update', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { counter: 0, other: 0 });
+        const increment = async (on: SessionStore, key: string) => {
+          for (;;) {
+            const read = await begin({ sessionId: id, keys: [key], now }, on);
+            const current = read.entries.get(key)!;
+            const next = Number(current.value) + 1;
+            const result = await commit({ sessionId: id, now, expect: new Map([[key, current.version]]), changes: new Map([[key, json(next)]]) }, on);
+            if (result.status === 'committed') return;
+            expect(result.status).toBe('stale');
+          }
+        };
+        const workers = 8;
+        const perWorker = 5;
+        await Promise.all(
+          Array.from({ length: workers }, async (_, w) => {
+            for (let i = 0; i < perWorker; i++) await increment(w % 2 ? peer : store, w % 4 === 3 ? 'other' : 'counter');
+          }),
+        );
+        const read = await begin({ sessionId: id, keys: ['counter', 'other'], now });
+        const counterWrites = workers * perWorker - 2 * perWorker;
+        expect(read.entries.get('counter')).toEqual({ version: counterWrites + 1, value: String(counterWrites) });
+        expect(read.entries.get('other')).toEqual({ version: 2 * perWorker + 1, value: String(2 * perWorker) });
+      });
+    });
+  });
+}
