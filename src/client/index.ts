@@ -1,1 +1,23 @@
-export {};
+export { createSessionClient, type SessionClient } from './client.js';
+export type { SessionClientOptions, SessionDeclaration, SessionRequestInit, RebaseResult } from './options.js';
+export type { SessionClientEvent, SessionClientEventType, SessionClientEventOf, RequestEventBase, Listener } from './events.js';
+export {
+  SessionLanesError,
+  ConflictError,
+  SessionEndedError,
+  OutcomeUnknownError,
+  RequestRejectedError,
+  InvalidValueError,
+  InvalidAnswerError,
+  isSessionLanesError,
+  isConflictError,
+  isSessionEndedError,
+  isOutcomeUnknownError,
+  isRequestRejectedError,
+  isInvalidValueError,
+  isInvalidAnswerError,
+  type SessionLanesErrorOptions,
+} from './errors.js';
+export { createLanes, reduceLanes, type Lanes, type LaneClaim, type LaneEntry, type LaneState, type LaneAction } from './lanes.js';
+export { memoryVersionCache, type VersionCache, type KnownKey } from './version-cache.js';
+export { memoryPendingWrites, type PendingWrites, type PendingWrite } from './pending.js';

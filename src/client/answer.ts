@@ -1,0 +1,81 @@
+/**
+ * Reads a server answer into what the client does next. Every session header
+ * and every problem body of ours is checked before use: a malformed one is an
+ * InvalidAnswerError, never a crash or a guess.
+ */
+import { HEADER } from '../protocol/headers.js';
+import { PROBLEM_CONTENT_TYPE } from '../protocol/problems.js';
+import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, staleKeys, type StaleKey } from './codec.js';
+import { InvalidAnswerError, InvalidValueError, RequestRejectedError } from './errors.js';
+import { parseRetryAfter } from './retry.js';
+
+export interface Answer {
+  /**
+   * done: the answer stands (any status the app chose); stale: 412; ended: 410;
+   * busy: resend unchanged (409 in progress, 503 store unavailable, or
+   * 'network': a gateway error without our problem type).
+   */
+  readonly kind: 'done' | 'stale' | 'busy' | 'ended';
+  /** Session-Epoch; null when absent. */
+  readonly epoch: string | null;
+  /** Session-Versions; null when absent. */
+  readonly versions: ReadonlyMap<string, number> | null;
+  readonly problem?: Record<string, unknown>;
+  /** The 412's current versions and values. */
+  readonly keys?: Record<string, StaleKey>;
+  readonly reason?: 'in-progress' | 'unavailable' | 'network';
+  /** Retry-After, in ms. */
+  readonly retryAfter?: number;
+}
+
+export async function readAnswer(response: Response): Promise<Answer> {
+  const { headers, status } = response;
+  const invalid = (what: string) => new InvalidAnswerError(`The server's answer (${status}) has ${what}`, { response });
+  const epoch = parseEpoch(headers.get(HEADER.epoch));
+  if (epoch === undefined) throw invalid('a malformed Session-Epoch');
+  const versions = parseVersions(headers.get(HEADER.versions));
+  if (versions === undefined) throw invalid('a malformed Session-Versions');
+  let problem: Record<string, unknown> | undefined;
+  let type: string | undefined;
+  if (status >= 400 && headers.get('content-type')?.startsWith(PROBLEM_CONTENT_TYPE)) {
+    try {
+      problem = (await response.clone().json()) as Record<string, unknown>;
+    } catch {
+      throw invalid('a problem body that is not JSON');
+    }
+    type = problemType(problem);
+  }
+  // The name of a problem type of ours ('stale', 'session-ended'…); undefined for the app's own problems.
+  const ours = (value: unknown) => (typeof value == 'string' && value.startsWith(PROBLEM_BASE) ? value.slice(PROBLEM_BASE.length) : undefined);
+  const name = ours(type);
+  const base = { epoch, versions, ...(problem ? { problem } : {}) };
+  const retryAfter = parseRetryAfter(headers.get('retry-after'));
+  const busy = (reason: 'in-progress' | 'unavailable' | 'network'): Answer => ({ ...base, kind: 'busy', reason, ...(retryAfter === undefined ? {} : { retryAfter }) });
+  const options = { response, ...(problem ? { problem } : {}) };
+  const detail = (fallback: string) => (typeof problem?.detail === 'string' ? problem.detail : fallback);
+
+  switch (name) {
+    case 'stale': {
+      const keys = staleKeys(problem);
+      if (!keys) throw invalid('a malformed 412 stale problem');
+      return { ...base, kind: 'stale', keys };
+    }
+    case 'in-progress':
+      return busy('in-progress');
+    case 'store-unavailable':
+      return busy('unavailable');
+    case 'session-ended':
+      return { ...base, kind: 'ended' };
+    case 'invalid-value':
+      throw new InvalidValueError(detail('A written value is invalid'), options);
+    // The app's handler threw: an answer like any 500 of the app, nothing committed.
+    case 'handler-failed':
+      break;
+    default:
+      if (name) throw new RequestRejectedError(detail(`The server refused the request (${status})`), options);
+      if (type === undefined && ours(problem?.type)) throw invalid('a malformed problem body');
+      if (status > 501 && status < 505 && epoch === null) return busy('network');
+  }
+  if (status < 300 && epoch === null) throw invalid('no Session-Epoch: is this route served by the validator?');
+  return { ...base, kind: 'done' };
+}

@@ -1,0 +1,83 @@
+/**
+ * Errors of the client: one base class and one subclass per case a caller
+ * handles differently. Guards match by `name` too, so that an error that
+ * crossed a realm (iframe, worker, structured clone) still matches. The
+ * original failure, when there is one, travels in the standard `cause`.
+ */
+
+export interface SessionLanesErrorOptions extends ErrorOptions {
+  /** The server's answer that caused the error, when there was one (its body may be unread). */
+  response?: Response;
+  /** The parsed problem body (RFC 9457), when the answer was a problem. */
+  problem?: Record<string, unknown>;
+}
+
+/** Base class of every error the client rejects with (an abort rejects with the standard AbortError instead). */
+export class SessionLanesError extends Error {
+  override name = 'SessionLanesError';
+  readonly response: Response | undefined;
+  readonly problem: Record<string, unknown> | undefined;
+  constructor(message: string, options: SessionLanesErrorOptions = {}) {
+    super(message, options);
+    this.response = options.response;
+    this.problem = options.problem;
+  }
+}
+
+/**
+ * 412 stale, not rebuilt: the request had neither `rebase` nor `blind`, or
+ * every allowed retry met another 412. Nothing of it was applied. `problem.keys`
+ * holds the current versions (and values) the server reported.
+ */
+export class ConflictError extends SessionLanesError {
+  override name = 'ConflictError';
+}
+
+/** 410: the session the request was made for is gone (logout, expiry, another login). Nothing was applied. */
+export class SessionEndedError extends SessionLanesError {
+  override name = 'SessionEndedError';
+}
+
+/**
+ * A write was sent, but no answer came before the deadline (network errors,
+ * 503 store unavailable, 409 in progress): it may or may not have been
+ * applied. Resending it with the same Idempotency-Key is always safe.
+ */
+export class OutcomeUnknownError extends SessionLanesError {
+  override name = 'OutcomeUnknownError';
+}
+
+/**
+ * The server refused the request as malformed or never retryable: an invalid
+ * declaration (400), a missing one (428), a reused Idempotency-Key (422), a
+ * partly committed request (500), an undeclared key (500), a body too large
+ * (413). `problem.type` says which. A programming error, or (partly
+ * committed) a state to reload.
+ */
+export class RequestRejectedError extends SessionLanesError {
+  override name = 'RequestRejectedError';
+}
+
+/** 422: a written value failed its key's schema on the server; `problem.key` and `problem.issues` say how. */
+export class InvalidValueError extends SessionLanesError {
+  override name = 'InvalidValueError';
+}
+
+/** The server's answer broke the protocol (a malformed session header or problem body): nothing is known of the outcome. */
+export class InvalidAnswerError extends SessionLanesError {
+  override name = 'InvalidAnswerError';
+}
+
+const NAMES = ['SessionLanesError', 'ConflictError', 'SessionEndedError', 'OutcomeUnknownError', 'RequestRejectedError', 'InvalidValueError', 'InvalidAnswerError'];
+
+const named = (error: unknown, name: string): boolean => typeof error === 'object' && error !== null && (error as Error).name === name;
+
+/** True for every error of this library, also one from another realm. */
+export const isSessionLanesError = (error: unknown): error is SessionLanesError =>
+  error instanceof SessionLanesError || NAMES.includes((error as Error | null)?.name as string);
+export const isConflictError = (error: unknown): error is ConflictError => named(error, 'ConflictError');
+export const isSessionEndedError = (error: unknown): error is SessionEndedError => named(error, 'SessionEndedError');
+export const isOutcomeUnknownError = (error: unknown): error is OutcomeUnknownError => named(error, 'OutcomeUnknownError');
+export const isRequestRejectedError = (error: unknown): error is RequestRejectedError => named(error, 'RequestRejectedError');
+export const isInvalidValueError = (error: unknown): error is InvalidValueError => named(error, 'InvalidValueError');
+export const isInvalidAnswerError = (error: unknown): error is InvalidAnswerError => named(error, 'InvalidAnswerError');
