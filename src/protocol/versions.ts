@@ -26,6 +26,17 @@ function keyItem(key: string): string | DisplayString {
   return PRINTABLE_ASCII.test(key) ? key : new DisplayString(key);
 }
 
+/**
+ * The text of a structured field with the contents of its strings and display
+ * strings blanked out, so that a search for a number cannot match a key name.
+ */
+function outsideStrings(value: string): string {
+  return value.replace(/%?"(?:[^"\\]|\\.)*"/g, '""');
+}
+
+// structured-headers parses the decimal 1.0 to the number 1: only the text tells it from the integer 1.
+const DECIMAL = /[0-9]\.[0-9]/;
+
 /** Serialises key/version pairs as a structured-field list of strings. */
 export function serializeKeyVersions(members: readonly KeyVersion[]): string {
   const list: List = members.map(({ key, version }) => {
@@ -48,6 +59,9 @@ export function parseKeyVersions(header: string, value: string | null): KeyVersi
     list = parseList(value);
   } catch (error) {
     throw new DeclarationSyntaxError(header, `${header} is not a structured-field list: ${(error as Error).message}`);
+  }
+  if (DECIMAL.test(outsideStrings(value))) {
+    throw new DeclarationSyntaxError(header, `${header} holds a decimal; a version is an integer from 0 to ${MAX_VERSION}`);
   }
   const seen = new Set<string>();
   return list.map((member, index) => {

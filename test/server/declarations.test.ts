@@ -81,6 +81,8 @@ describe('declarations', () => {
   it('refuses a negative or fractional version', async () => {
     await expectInvalid('/cart', { 'session-write': '"cart";v=-1', 'idempotency-key': key() }, 'session-write', /integer/);
     await expectInvalid('/cart', { 'session-write': '"cart";v=1.5', 'idempotency-key': key() }, 'session-write', /integer/);
+    // The decimal 1.0 is not the integer 1, though a parser may give the same number for both.
+    await expectInvalid('/cart', { 'session-write': '"cart";v=1.0', 'idempotency-key': key() }, 'session-write', /decimal/);
     await expectInvalid('/cart', { 'session-write': '"cart";v=1000000000000000', 'idempotency-key': key() }, 'session-write');
   });
   it('refuses a write without a well-formed Idempotency-Key', async () => {
