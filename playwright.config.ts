@@ -27,7 +27,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npx vite --config demo/vite.config.ts --port ${PORT} --strictPort`,
+    command: `node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}/`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,

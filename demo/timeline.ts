@@ -18,6 +18,8 @@ export interface TimelineEvent {
   /** Keys the request also overwrote without declaring them (the naive whole-session save). */
   readonly clobbers?: readonly string[];
   readonly label?: string;
+  /** For a retry: the backoff before the resend, in ms. */
+  readonly delay?: number;
 }
 
 interface Bar {
@@ -31,7 +33,7 @@ interface Bar {
   endAt?: number;
   outcome?: 'committed' | 'failed';
   conflicts: number[];
-  retries: number[];
+  retries: { at: number; delay: number }[];
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -91,7 +93,7 @@ export class Timeline {
         bar.conflicts.push(event.at);
         break;
       case 'retry':
-        bar.retries.push(event.at);
+        bar.retries.push({ at: event.at, delay: event.delay ?? 0 });
         break;
     }
     this.#schedule();
@@ -143,8 +145,9 @@ export class Timeline {
         group.append(title);
         if (sent > bar.queuedAt) group.append(el('rect', { x: x(bar.queuedAt), y: top, width: Math.max(1, x(sent) - x(bar.queuedAt)), height: barHeight, class: 'tl-wait' }));
         group.append(el('rect', { x: x(sent), y: top, width: Math.max(2, x(stop) - x(sent)), height: barHeight, class: 'tl-flight' }));
+        // A retry is drawn as its backoff, a strip along the bar's top; the 412 that caused it as a full-height tick.
+        for (const { at, delay } of bar.retries) group.append(el('rect', { x: x(at), y: top, width: Math.max(2, x(at + delay) - x(at)), height: Math.max(2, barHeight / 3), class: 'tl-retry' }));
         for (const at of bar.conflicts) group.append(el('rect', { x: x(at) - 1, y: top - 1, width: 3, height: barHeight + 2, class: 'tl-conflict' }));
-        for (const at of bar.retries) group.append(el('rect', { x: x(at) - 1, y: top - 1, width: 3, height: barHeight + 2, class: 'tl-retry' }));
         svg.append(group);
       };
       for (const { bar, row } of main.placed) draw(bar, y + BAR_GAP + row * (BAR_HEIGHT + BAR_GAP), BAR_HEIGHT, bar.writes.includes(key) ? 'write' : 'read');

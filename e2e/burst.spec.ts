@@ -2,39 +2,57 @@ import { writeFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import { burstInTabs, openTabs, type DemoTab } from './harness.js';
 
-// Three tabs of one browser, twelve updates each, 100 ms between a handler's
-// read of the session and its write. Chromium opens at most six connections
-// per host over HTTP/1.1, so at least six requests overlap at the server at
-// once: in naive mode the loss does not depend on luck.
-const TABS = 3;
+// Twelve updates per tab, 100 ms between a handler's read of the session and
+// its write. Chromium opens at most six connections per host over HTTP/1.1,
+// so up to six requests overlap at the server at once, and at least two
+// always do: in naive mode the loss does not depend on luck.
 const BURST = 12;
 const DELAY_MS = 100;
 
+// Chromium logs every 4xx answer to fetch as a console error. A 412 between
+// two TABS is the protocol at work while the lanes are per tab: the Web
+// Locks lanes of issue 4 will spare those too, and this allowance goes.
+const CROSS_TAB_412 = 'Failed to load resource: the server responded with a status of 412 (Precondition Failed)';
+
 let tabs: DemoTab[] = [];
+/** How many 412 console lines the test expects (the 412s the timelines drew); any other console error fails. */
+let expected412s = 0;
 
 test.afterEach(async () => {
-  // No console errors, no uncaught exceptions, in any tab, in either mode.
-  expect(tabs.flatMap((tab) => tab.errors)).toEqual([]);
+  const errors = tabs.flatMap((tab) => tab.errors);
+  const conflict = `console.error: ${CROSS_TAB_412}`;
+  expect(errors.filter((error) => error !== conflict)).toEqual([]);
+  expect(errors.filter((error) => error === conflict).length).toBe(expected412s);
   tabs = [];
+  expected412s = 0;
 });
 
-test('naive mode: a burst from several tabs loses acknowledged updates', async ({ context, baseURL }, testInfo) => {
-  tabs = await openTabs(context, baseURL!, 'naive', TABS, DELAY_MS);
+test('naive mode: a burst from three tabs loses acknowledged updates', async ({ context, baseURL }, testInfo) => {
+  tabs = await openTabs(context, baseURL!, 'naive', 3, DELAY_MS);
   const tally = await burstInTabs(tabs, BURST);
   testInfo.annotations.push({ type: 'tally', description: JSON.stringify({ ...tally, results: undefined }) });
 
-  expect(tally.acknowledged).toBe(TABS * BURST);
+  expect(tally.acknowledged).toBe(3 * BURST);
   expect(tally.lost).toBeGreaterThan(0);
   await expect(tabs[0]!.page.getByTestId('lost')).not.toHaveText('0');
 });
 
-test('session-lanes mode: the same burst loses none', async ({ context, baseURL }, testInfo) => {
-  tabs = await openTabs(context, baseURL!, 'lanes', TABS, DELAY_MS);
+test('session-lanes mode, one tab: the burst loses none, and its lanes spare it every 412', async ({ context, baseURL }) => {
+  tabs = await openTabs(context, baseURL!, 'lanes', 1, DELAY_MS);
+  const tally = await burstInTabs(tabs, BURST);
+
+  expect(tally).toMatchObject({ acknowledged: BURST, stored: BURST, lost: 0, conflicts: 0, retries: 0 });
+  await expect(tabs[0]!.page.getByTestId('lost')).toHaveText('0');
+});
+
+test('session-lanes mode, three tabs: the same burst loses none', async ({ context, baseURL }, testInfo) => {
+  tabs = await openTabs(context, baseURL!, 'lanes', 3, DELAY_MS);
   const tally = await burstInTabs(tabs, BURST);
   testInfo.annotations.push({ type: 'tally', description: JSON.stringify({ ...tally, results: undefined }) });
+  expected412s = tally.conflicts;
 
-  expect(tally.acknowledged).toBe(TABS * BURST);
-  expect(tally.stored).toBe(TABS * BURST);
+  expect(tally.acknowledged).toBe(3 * BURST);
+  expect(tally.stored).toBe(3 * BURST);
   expect(tally.lost).toBe(0);
   for (const { page } of tabs) await expect(page.getByTestId('lost')).toHaveText('0');
 

@@ -47,8 +47,11 @@ export async function openTabs(context: BrowserContext, baseURL: string, mode: M
     page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
     await page.goto(new URL(`/?mode=${mode}&delay=${delayMs}`, baseURL).href);
     // Tabs open one after another, so that the first one alone creates the session.
+    // A page that fails to start fails the wait at once, with its own error.
+    const crashed = new Promise<never>((_, reject) => page.once('pageerror', reject));
+    crashed.catch(() => {});
     try {
-      await page.waitForFunction(() => window.demo !== undefined, null, { timeout: 15_000 });
+      await Promise.race([page.waitForFunction(() => window.demo !== undefined, null, { timeout: 15_000 }), crashed]);
       await page.evaluate(() => window.demo.ready);
     } catch (error) {
       throw new Error(`The ${mode} demo did not start in tab ${index + 1}: ${errors.join('; ') || String(error)}`, { cause: error });

@@ -1,5 +1,67 @@
+import { createSessionClient, type SessionClientEvent } from '../../src/client/index.js';
+import { API_BASE, SHOP_KEYS, normalizeState, type ListKey, type Prefs } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
-export function lanesApi(_options: ShopApiOptions): ShopApi {
-  throw new Error('session-lanes mode: the client has not landed yet');
+/**
+ * Session-lanes mode: the same actions through `createSessionClient()`. Each
+ * request declares its keys; the client holds their lanes while it runs,
+ * and the timeline is drawn from the client's own events.
+ *
+ * Every write here is blind: its body (the item to add, the theme to set)
+ * does not depend on what the tab knows of the session, and the handler does
+ * the read-modify-write at the server, where the validator checks it.
+ */
+export function lanesApi({ delay, timeline }: ShopApiOptions): ShopApi {
+  // Several tabs write the same keys at once: give a blind write room to meet a few 412s before it gives up.
+  const client = createSessionClient({ retries: 10 });
+  const base = API_BASE.lanes;
+
+  client.on('*', (event: SessionClientEvent) => {
+    if (!timeline || event.type === 'sessionended') return;
+    // Client events are on the epoch clock (timeOrigin + now); the timeline is on performance.now().
+    const at = event.at - performance.timeOrigin;
+    const id = `l${event.id}`;
+    switch (event.type) {
+      case 'queued':
+        timeline.record({ type: 'queued', at, id, reads: event.reads, writes: event.writes, label: `request ${event.id}` });
+        break;
+      case 'committed':
+        timeline.record({ type: event.status < 400 ? 'committed' : 'failed', at, id });
+        break;
+      case 'retry':
+        timeline.record({ type: 'retry', at, id, delay: event.delay });
+        break;
+      default:
+        timeline.record({ type: event.type, at, id });
+    }
+  });
+
+  const write = (path: string, key: string, body?: unknown) => {
+    const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' } };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    return client.fetch(`${base}${path}?delay=${delay()}`, { ...init, session: { writes: [key], blind: true } });
+  };
+
+  return {
+    mode: 'lanes',
+    async append(key: ListKey, item: string) {
+      return (await write(`/${key}`, key, { item })).ok;
+    },
+    async visit() {
+      const response = await write('/visits', 'visits');
+      return response.ok ? ((await response.json()) as { visits: number }).visits : undefined;
+    },
+    async setTheme(theme: Prefs['theme']) {
+      return (await write('/prefs', 'prefs', { theme })).ok;
+    },
+    async state() {
+      const response = await client.fetch(`${base}/state?delay=0`, { session: { reads: SHOP_KEYS } });
+      if (!response.ok) throw new Error(`GET ${base}/state answered ${response.status}`);
+      return normalizeState((await response.json()) as Record<string, unknown>);
+    },
+    async reset() {
+      const response = await client.fetch(`${base}/reset`, { method: 'POST', session: { writes: SHOP_KEYS, blind: true } });
+      if (!response.ok) throw new Error(`POST ${base}/reset answered ${response.status}`);
+    },
+  };
 }
