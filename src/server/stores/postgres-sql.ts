@@ -1,0 +1,250 @@
+/**
+ * The SQL behind postgresStore(): the schema, and one statement per store
+ * call. Each call is ONE statement, so it is atomic and one round trip under
+ * any isolation level, READ COMMITTED included.
+ *
+ * Why the versions live in the session row (a jsonb map) rather than beside
+ * the values: under READ COMMITTED every part of a statement reads one
+ * snapshot taken when it starts. A compare-and-swap that locks the session
+ * row and then reads versions from another table would read them from that
+ * old snapshot after waiting for a concurrent writer, and let a lost update
+ * through. `SELECT ... FOR UPDATE` (and UPDATE's own recheck) return the
+ * newest version of the row they lock, so with the versions in that row the
+ * check and the write see the same, latest state, and writers of one session
+ * are serialized by its row lock.
+ */
+
+export interface Tables {
+  sessions: string;
+  entries: string;
+  records: string;
+  /** Prefix for index names. */
+  prefix: string;
+}
+
+/** Quoted table names for a validated prefix. */
+export function tables(prefix: string): Tables {
+  return { sessions: `"${prefix}sessions"`, entries: `"${prefix}entries"`, records: `"${prefix}records"`, prefix };
+}
+
+/** Idempotent; run inside one transaction under an advisory lock (see migrate()). */
+export function schema(t: Tables): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${t.sessions} (
+  id text PRIMARY KEY,
+  epoch text NOT NULL,
+  expires_at bigint NOT NULL,
+  versions jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS "${t.prefix}sessions_expires_at" ON ${t.sessions} (expires_at);
+CREATE TABLE IF NOT EXISTS ${t.entries} (
+  session_id text NOT NULL,
+  key text NOT NULL,
+  value text NOT NULL,
+  PRIMARY KEY (session_id, key)
+);
+CREATE TABLE IF NOT EXISTS ${t.records} (
+  session_id text NOT NULL,
+  key text NOT NULL,
+  fingerprint text NOT NULL,
+  state text NOT NULL,
+  answer text,
+  lease_until bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  claim_token text,
+  PRIMARY KEY (session_id, key)
+);
+CREATE INDEX IF NOT EXISTS "${t.prefix}records_expires_at" ON ${t.records} (expires_at);
+`;
+}
+
+/** Collects parameters; `add` returns the placeholder, so SQL reads in order. */
+export class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, cast = ''): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast}`;
+  }
+}
+
+export interface BeginSqlInput {
+  sessionId: string;
+  now: number;
+  keys: readonly string[];
+  claim?: { key: string; fingerprint: string; leaseUntil: number; token: string };
+  touchUntil?: number;
+}
+
+/**
+ * begin: reads the session and the keys' entries; claims the key and touches
+ * the session when asked. The claim always updates its row (to itself when
+ * the key is not ours): RETURNING then shows the newest record even when
+ * another attempt inserted it after this statement's snapshot was taken.
+ */
+export function beginSql(t: Tables, input: BeginSqlInput): { text: string; values: unknown[] } {
+  const p = new Params();
+  const id = p.add(input.sessionId);
+  const now = p.add(input.now, '::bigint');
+  const keys = p.add(input.keys, '::text[]');
+  const ctes: string[] = [`live AS (SELECT epoch, versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`];
+  let claimColumns = 'NULL::boolean AS claimed, NULL AS fingerprint, NULL AS state, NULL AS answer, NULL::bigint AS lease_until';
+  let claimJoin = '';
+  if (input.claim) {
+    const token = p.add(input.claim.token);
+    const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND r.lease_until <= ${now}))`;
+    const pick = (column: string, fresh: string) => `${column} = CASE WHEN ${take} THEN ${fresh} ELSE r.${column} END`;
+    ctes.push(`claimed AS (
+      INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
+      VALUES (${id}, ${p.add(input.claim.key)}, ${p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token})
+      ON CONFLICT (session_id, key) DO UPDATE SET
+        ${pick('fingerprint', 'excluded.fingerprint')}, ${pick('state', "'pending'")}, ${pick('answer', 'NULL')},
+        ${pick('lease_until', 'excluded.lease_until')}, ${pick('expires_at', 'excluded.expires_at')}, ${pick('claim_token', 'excluded.claim_token')}
+      RETURNING claim_token IS NOT DISTINCT FROM ${token} AS claimed, fingerprint, state, answer, lease_until)`);
+    claimColumns = 'c.claimed, c.fingerprint, c.state, c.answer, c.lease_until';
+    claimJoin = 'LEFT JOIN claimed c ON true';
+  }
+  if (input.touchUntil !== undefined) {
+    // Not read by the main query: PostgreSQL runs it after the claim, so locks go record, then session, as in commit.
+    ctes.push(`touched AS (
+      UPDATE ${t.sessions} SET expires_at = greatest(expires_at, ${p.add(input.touchUntil, '::bigint')})
+      WHERE id = ${id} AND expires_at > ${now})`);
+  }
+  const text = `WITH ${ctes.join(',\n')}
+SELECT live.epoch,
+  (SELECT jsonb_object_agg(k, live.versions -> k) FROM unnest(${keys}) AS k WHERE live.versions ? k) AS versions,
+  (SELECT jsonb_object_agg(e.key, e.value) FROM ${t.entries} e WHERE live.epoch IS NOT NULL AND e.session_id = ${id} AND e.key = ANY(${keys})) AS "values",
+  ${claimColumns}
+FROM (SELECT 1) AS one LEFT JOIN live ON true ${claimJoin}`;
+  return { text, values: p.values };
+}
+
+export interface CommitSqlInput {
+  sessionId: string;
+  now: number;
+  mode: 'existing' | 'create';
+  epoch: string;
+  destroy: boolean;
+  expiresAt: number;
+  /** Expected versions above 0 (the key must have exactly that version). */
+  expectPresent: Record<string, number>;
+  /** Keys expected at version 0 (never existed). */
+  expectAbsent: string[];
+  /** In 'create' mode: every expected version is 0 (else stale without looking). */
+  expectAllAbsent: boolean;
+  /** The new version of each changed key. */
+  newVersions: Record<string, number>;
+  setKeys: string[];
+  setValues: string[];
+  deleteKeys: string[];
+  expectKeys: string[];
+  record?: { key: string; fingerprint: string; answer: string; state: string; leaseUntil: number; expiresAt: number };
+}
+
+/**
+ * commit: one compare-and-swap. `lock` takes the session row (newest
+ * version, waiting for a concurrent writer), `verdict` checks it, `applied`
+ * writes it only on 'ok'; the entries and the record follow `applied`. On
+ * failure the pending claim is released and the main query reports the
+ * current entries from the statement's snapshot, where versions and values
+ * always belong together.
+ */
+export function commitSql(t: Tables, input: CommitSqlInput): { text: string; values: unknown[] } {
+  const p = new Params();
+  const id = p.add(input.sessionId);
+  const now = p.add(input.now, '::bigint');
+  const epoch = p.add(input.epoch);
+  const ctes: string[] = [];
+
+  // Lock the record before the session row, in the order begin() takes them, so that the two never deadlock.
+  const recordKey = input.record ? p.add(input.record.key) : null;
+  const recordLock = recordKey ? `(SELECT count(*) FROM record_lock) >= 0 AND ` : '';
+  if (recordKey) ctes.push(`record_lock AS (SELECT 1 FROM ${t.records} WHERE session_id = ${id} AND key = ${recordKey} FOR UPDATE)`);
+  ctes.push(`lock AS (SELECT epoch, expires_at > ${now} AS live, versions FROM ${t.sessions} WHERE ${recordLock}id = ${id} FOR UPDATE)`);
+
+  const verdict =
+    input.mode === 'existing'
+      ? `CASE WHEN NOT EXISTS (SELECT 1 FROM lock WHERE live AND epoch = ${epoch}) THEN 'gone'
+          WHEN EXISTS (SELECT 1 FROM lock WHERE versions @> ${p.add(JSON.stringify(input.expectPresent), '::jsonb')} AND NOT versions ?| ${p.add(input.expectAbsent, '::text[]')}) THEN 'ok'
+          ELSE 'stale' END`
+      : `CASE WHEN EXISTS (SELECT 1 FROM lock WHERE live) OR NOT ${p.add(input.expectAllAbsent, '::boolean')} THEN 'stale' ELSE 'ok' END`;
+  ctes.push(`verdict AS (SELECT ${verdict} AS v)`);
+  const ok = `(SELECT v FROM verdict) = 'ok'`;
+
+  // A parameter the statement does not use would have no type: add these only where they appear.
+  const once = (make: () => string) => {
+    let placeholder: string | undefined;
+    return () => (placeholder ??= make());
+  };
+  const expiresAt = once(() => p.add(input.expiresAt, '::bigint'));
+  const newVersions = once(() => p.add(JSON.stringify(input.newVersions), '::jsonb'));
+  const setKeys = once(() => p.add(input.setKeys, '::text[]'));
+  if (input.mode === 'existing' && input.destroy) {
+    ctes.push(`applied AS (DELETE FROM ${t.sessions} WHERE id = ${id} AND ${ok} RETURNING id)`);
+    ctes.push(`dropped AS (DELETE FROM ${t.entries} WHERE session_id = ${id} AND EXISTS (SELECT 1 FROM applied))`);
+  } else if (input.mode === 'existing') {
+    ctes.push(`applied AS (
+      UPDATE ${t.sessions} SET versions = versions || ${newVersions()}, expires_at = ${expiresAt()}
+      WHERE id = ${id} AND ${ok} RETURNING id)`);
+    ctes.push(`dropped AS (DELETE FROM ${t.entries} WHERE session_id = ${id} AND key = ANY(${p.add(input.deleteKeys, '::text[]')}) AND EXISTS (SELECT 1 FROM applied))`);
+  } else if (input.destroy) {
+    // Created and destroyed at once: nothing stays but the record (and no remains of an expired session).
+    ctes.push(`applied AS (SELECT ${id} AS id FROM verdict WHERE v = 'ok')`);
+    ctes.push(`remains AS (DELETE FROM ${t.sessions} WHERE id = ${id} AND expires_at <= ${now} AND EXISTS (SELECT 1 FROM applied) RETURNING id)`);
+    ctes.push(`dropped AS (DELETE FROM ${t.entries} WHERE session_id = ${id} AND EXISTS (SELECT 1 FROM remains))`);
+  } else {
+    // Created, perhaps over the remains of an expired session: those are replaced, never merged.
+    ctes.push(`applied AS (
+      INSERT INTO ${t.sessions} AS s (id, epoch, expires_at, versions)
+      SELECT ${id}, ${epoch}, ${expiresAt()}, ${newVersions()} FROM verdict WHERE v = 'ok'
+      ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, expires_at = excluded.expires_at, versions = excluded.versions
+      WHERE s.expires_at <= ${now}
+      RETURNING id)`);
+    ctes.push(`dropped AS (DELETE FROM ${t.entries} WHERE session_id = ${id} AND NOT (key = ANY(${setKeys()})) AND EXISTS (SELECT 1 FROM applied))`);
+  }
+  if (!input.destroy) {
+    ctes.push(`stored AS (
+      INSERT INTO ${t.entries} (session_id, key, value)
+      SELECT ${id}, k, v FROM applied, unnest(${setKeys()}, ${p.add(input.setValues, '::text[]')}) AS u(k, v)
+      ON CONFLICT (session_id, key) DO UPDATE SET value = excluded.value)`);
+  }
+  if (input.record && recordKey) {
+    const r = input.record;
+    ctes.push(`recorded AS (
+      INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
+      SELECT ${id}, ${recordKey}, ${p.add(r.fingerprint)}, ${p.add(r.state)}, ${p.add(r.answer)}, ${p.add(r.leaseUntil, '::bigint')}, ${p.add(r.expiresAt, '::bigint')}, NULL FROM applied
+      ON CONFLICT (session_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, answer = excluded.answer,
+        lease_until = excluded.lease_until, expires_at = excluded.expires_at, claim_token = NULL)`);
+    // The claim goes back, so that the same Idempotency-Key may return with a rebased body.
+    ctes.push(`released AS (DELETE FROM ${t.records} WHERE session_id = ${id} AND key = ${recordKey} AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM applied))`);
+  }
+  const expectKeys = p.add(input.expectKeys, '::text[]');
+  ctes.push(`snapshot AS (SELECT versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`);
+  const text = `WITH ${ctes.join(',\n')}
+SELECT EXISTS (SELECT 1 FROM applied) AS committed, (SELECT v FROM verdict) AS verdict,
+  EXISTS (SELECT 1 FROM snapshot) AS snapshot_live,
+  (SELECT jsonb_object_agg(k, s.versions -> k) FROM snapshot s, unnest(${expectKeys}) AS k WHERE s.versions ? k) AS versions,
+  (SELECT jsonb_object_agg(e.key, e.value) FROM ${t.entries} e WHERE EXISTS (SELECT 1 FROM snapshot) AND e.session_id = ${id} AND e.key = ANY(${expectKeys})) AS "values"`;
+  return { text, values: p.values };
+}
+
+export function releaseSql(t: Tables, sessionId: string, key: string) {
+  return { text: `DELETE FROM ${t.records} WHERE session_id = $1 AND key = $2 AND state = 'pending'`, values: [sessionId, key] };
+}
+
+export function touchSql(t: Tables, sessionId: string, epoch: string, now: number, expiresAt: number) {
+  return {
+    text: `UPDATE ${t.sessions} SET expires_at = greatest(expires_at, $4::bigint) WHERE id = $1 AND epoch = $2 AND expires_at > $3::bigint`,
+    values: [sessionId, epoch, now, expiresAt],
+  };
+}
+
+/** Deletes expired sessions (with their entries) and expired records, in one statement. */
+export function sweepSql(t: Tables, now: number) {
+  return {
+    text: `WITH expired AS (DELETE FROM ${t.sessions} WHERE expires_at <= $1::bigint RETURNING id),
+  entries AS (DELETE FROM ${t.entries} WHERE session_id IN (SELECT id FROM expired)),
+  records AS (DELETE FROM ${t.records} WHERE expires_at <= $1::bigint RETURNING 1)
+SELECT (SELECT count(*) FROM expired)::int AS sessions, (SELECT count(*) FROM records)::int AS records`,
+    values: [now],
+  };
+}

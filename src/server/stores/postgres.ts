@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import {
+  StoreUnavailableError,
+  type BeginInput,
+  type BeginResult,
+  type ClaimOutcome,
+  type CommitInput,
+  type CommitResult,
+  type ReleaseInput,
+  type SessionStore,
+  type StoredEntry,
+  type TouchInput,
+} from '../store.js';
+import { beginSql, commitSql, releaseSql, schema, sweepSql, tables, touchSql } from './postgres-sql.js';
+
+/** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
+export interface PostgresPool {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
+  connect(): Promise<{ query(text: string, values?: unknown[]): Promise<unknown>; release(error?: Error | boolean): void }>;
+  end(): Promise<void>;
+}
+
+export interface PostgresStoreOptions {
+  /**
+   * A pg `Pool` the app owns, or a connection string for a pool the store
+   * opens and `close()` ends.
+   * @example postgresStore({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) })
+   */
+  pool?: PostgresPool;
+  /** Used when `pool` is not given. @default process.env.DATABASE_URL */
+  connectionString?: string;
+  /**
+   * Prepended to the three table names (`sessions`, `entries`, `records`):
+   * lower-case letters, digits and `_`, starting with a letter or `_`.
+   * @default 'session_lanes_'
+   */
+  tablePrefix?: string;
+  /**
+   * Create the tables on first use when they are missing. Turn it off where
+   * the app's role may not create tables, and run `migrate()` at deploy time.
+   * @default true
+   */
+  autoMigrate?: boolean;
+}
+
+/** The PostgreSQL store: a SessionStore plus its maintenance calls. */
+export interface PostgresSessionStore extends SessionStore {
+  /**
+   * Creates the tables and indexes if missing (idempotent; safe to run from
+   * several processes at once: it takes an advisory lock).
+   */
+  migrate(): Promise<void>;
+  /**
+   * Deletes expired sessions (their entries with them) and expired
+   * idempotency records. Expiry is already exact without it (every call
+   * compares `expires_at` with `now`); sweeping only reclaims space. Run it
+   * every few minutes from one process, e.g. `setInterval(() => store.sweep(), 300_000)`.
+   * @returns How many sessions and records it deleted.
+   */
+  sweep(now?: number): Promise<{ sessions: number; records: number }>;
+}
+
+const PREFIX = /^[a-z_][a-z0-9_]{0,40}$/;
+
+/**
+ * A session store on PostgreSQL (>= 12), for any number of app servers. Each
+ * call is one SQL statement (CTEs, `unnest` for the keys), atomic and one
+ * round trip, correct under READ COMMITTED: writers of one session are
+ * serialized by the session row's lock, and the compare-and-swap checks the
+ * versions held in that row. Any database failure (down, lost connection,
+ * read-only: SQLSTATE 25006) is thrown as a StoreUnavailableError with the
+ * pg error as its `cause`; a statement that fails applies nothing.
+ */
+export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessionStore {
+  const prefix = options.tablePrefix ?? 'session_lanes_';
+  if (!PREFIX.test(prefix)) throw new TypeError(`postgresStore(): tablePrefix must match ${PREFIX}, got ${JSON.stringify(prefix)}`);
+  const owned = options.pool === undefined;
+  const pool: PostgresPool = options.pool ?? ownPool(options.connectionString ?? process.env.DATABASE_URL);
+  const t = tables(prefix);
+  const autoMigrate = options.autoMigrate ?? true;
+
+  async function migrate(): Promise<void> {
+    const client = await pool.connect();
+    let failed = true;
+    try {
+      await client.query('BEGIN');
+      // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog; one migration at a time.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`session-lanes:${prefix}`]);
+      await client.query(schema(t));
+      await client.query('COMMIT');
+      failed = false;
+    } finally {
+      if (failed) await client.query('ROLLBACK').catch(() => {});
+      client.release(failed);
+    }
+  }
+
+  /** One statement; on a missing table (first use) migrate and run it again. */
+  async function run(operation: string, statement: { text: string; values: unknown[] }) {
+    try {
+      try {
+        return await pool.query(statement.text, statement.values);
+      } catch (error) {
+        // 42P01 undefined_table: the failed statement applied nothing, so running it again is safe.
+        if (!autoMigrate || (error as { code?: string }).code !== '42P01') throw error;
+        await migrate();
+        return await pool.query(statement.text, statement.values);
+      }
+    } catch (error) {
+      throw new StoreUnavailableError(`postgresStore: ${operation} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  return {
+    async begin({ sessionId, keys, claim, touch, now }: BeginInput): Promise<BeginResult> {
+      const token = randomUUID();
+      const statement = beginSql(t, {
+        sessionId,
+        now,
+        keys,
+        ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token } } : {}),
+        ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
+      });
+      const row = (await run('begin', statement)).rows[0];
+      const live = typeof row.epoch === 'string';
+      const entries = new Map<string, StoredEntry>();
+      if (live) for (const key of keys) entries.set(key, entry(row.versions?.[key], row.values?.[key]));
+      return {
+        session: live ? { epoch: row.epoch } : null,
+        entries,
+        ...(claim ? { claim: claimOutcome(row, claim.fingerprint, now) } : {}),
+      };
+    },
+
+    async commit(input: CommitInput): Promise<CommitResult> {
+      const { sessionId, session, expect, changes, record, now } = input;
+      const expectPresent: Record<string, number> = {};
+      const expectAbsent: string[] = [];
+      for (const [key, version] of expect) {
+        if (version > 0) expectPresent[key] = version;
+        else expectAbsent.push(key);
+      }
+      const newVersions: Record<string, number> = {};
+      const setKeys: string[] = [];
+      const setValues: string[] = [];
+      const deleteKeys: string[] = [];
+      for (const [key, value] of changes) {
+        const expected = expect.get(key);
+        // The CAS proves the current version is the expected one, so the next is known here.
+        if (expected === undefined) throw new TypeError(`postgresStore.commit(): changed key ${JSON.stringify(key)} is not in expect`);
+        newVersions[key] = session.mode === 'create' ? 1 : expected + 1;
+        if (value === null) deleteKeys.push(key);
+        else {
+          setKeys.push(key);
+          setValues.push(value);
+        }
+      }
+      const statement = commitSql(t, {
+        sessionId,
+        now,
+        mode: session.mode,
+        epoch: session.epoch,
+        destroy: input.destroy,
+        expiresAt: now + input.idleTtlMs,
+        expectPresent,
+        expectAbsent,
+        expectAllAbsent: expectAbsent.length === expect.size,
+        newVersions,
+        setKeys,
+        setValues,
+        deleteKeys,
+        expectKeys: [...expect.keys()],
+        ...(record
+          ? {
+              record: {
+                key: record.key,
+                fingerprint: record.fingerprint,
+                answer: record.answer,
+                state: record.state,
+                leaseUntil: record.state === 'partial' ? now + record.leaseMs : now,
+                expiresAt: now + record.retentionMs,
+              },
+            }
+          : {}),
+      });
+      const row = (await run('commit', statement)).rows[0];
+      if (row.committed) return { status: 'committed', versions: new Map(input.destroy ? [] : Object.entries(newVersions)) };
+      if (row.verdict === 'gone') return { status: 'gone' };
+      const entries = new Map<string, StoredEntry>();
+      if (row.snapshot_live) for (const key of expect.keys()) entries.set(key, entry(row.versions?.[key], row.values?.[key]));
+      return { status: 'stale', entries };
+    },
+
+    async release({ sessionId, key }: ReleaseInput): Promise<void> {
+      await run('release', releaseSql(t, sessionId, key));
+    },
+
+    async touch({ sessionId, epoch, idleTtlMs, now }: TouchInput): Promise<void> {
+      await run('touch', touchSql(t, sessionId, epoch, now, now + idleTtlMs));
+    },
+
+    async close(): Promise<void> {
+      if (owned) await pool.end();
+    },
+
+    async migrate(): Promise<void> {
+      try {
+        await migrate();
+      } catch (error) {
+        throw new StoreUnavailableError(`postgresStore: migrate failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      }
+    },
+
+    async sweep(now = Date.now()) {
+      const row = (await run('sweep', sweepSql(t, now))).rows[0];
+      return { sessions: Number(row.sessions), records: Number(row.records) };
+    },
+  };
+}
+
+function ownPool(connectionString: string | undefined): PostgresPool {
+  const pool = new pg.Pool({ ...(connectionString ? { connectionString } : {}), connectionTimeoutMillis: 5_000 });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash the process.
+  pool.on('error', () => {});
+  return pool as unknown as PostgresPool;
+}
+
+function entry(version: unknown, value: unknown): StoredEntry {
+  const v = version === undefined || version === null ? 0 : Number(version);
+  return typeof value === 'string' ? { version: v, value } : { version: v };
+}
+
+interface ClaimRow {
+  claimed: boolean | null;
+  fingerprint: string | null;
+  state: string | null;
+  answer: string | null;
+  lease_until: string | number | null;
+}
+
+/** The claim's outcome from the newest record, as the begin statement returned it. */
+function claimOutcome(row: ClaimRow, fingerprint: string, now: number): ClaimOutcome {
+  if (row.claimed) return { status: 'claimed' };
+  if (row.fingerprint !== fingerprint) return { status: 'mismatch' };
+  if (row.state === 'done') return { status: 'replay', answer: row.answer ?? '' };
+  const leaseUntil = Number(row.lease_until);
+  if (leaseUntil > now) return { status: 'in-flight', retryAfterMs: leaseUntil - now };
+  // A partial record whose request died: its answer stands, so that the committed part is never applied twice.
+  return { status: 'replay', answer: row.answer ?? '' };
+}
