@@ -1,0 +1,42 @@
+import { expect, test } from 'vitest';
+import { memoryVersionCache } from '../../src/client/version-cache.js';
+
+test('versions never move backwards; a value is kept only at its version', () => {
+  const cache = memoryVersionCache();
+  cache.learn(undefined, 'E1', [['a', { version: 3, known: true, value: [1] }]]);
+  expect(cache.epoch()).toBe('E1');
+  cache.learn('E1', 'E1', [['a', { version: 2, known: false }]]);
+  expect(cache.get('a')).toEqual({ version: 3, known: true, value: [1] });
+  cache.learn('E1', 'E1', [['a', { version: 3, known: false }]]);
+  expect(cache.get('a')).toEqual({ version: 3, known: true, value: [1] });
+  cache.learn('E1', 'E1', [['a', { version: 4, known: false }]]);
+  expect(cache.get('a')).toEqual({ version: 4, known: false });
+  cache.learn('E1', 'E1', [['a', { version: 4, known: true }]]);
+  expect(cache.get('a')).toEqual({ version: 4, known: true });
+  expect(cache.versions()).toEqual({ a: 4 });
+});
+
+test('a new epoch replaces what is known, unless the answer is a late one of an older session', () => {
+  const cache = memoryVersionCache();
+  cache.learn(undefined, '', [['a', { version: 0, known: true }]]);
+  expect(cache.epoch()).toBe('');
+  cache.learn(undefined, 'E1', [['a', { version: 1, known: false }]]);
+  expect(cache.epoch()).toBe('E1');
+  cache.learn('E1', 'E2', [['b', { version: 5, known: false }]]);
+  expect(cache.epoch()).toBe('E2');
+  expect(cache.versions()).toEqual({ b: 5 });
+  // Sent for E1, answered in E1, after the cache moved on: ignored.
+  cache.learn('E1', 'E1', [['a', { version: 9, known: false }]]);
+  expect(cache.epoch()).toBe('E2');
+  expect(cache.versions()).toEqual({ b: 5 });
+});
+
+test('void forgets only the epoch it names', () => {
+  const cache = memoryVersionCache();
+  cache.learn(undefined, 'E2', [['b', { version: 5, known: false }]]);
+  cache.void('E1');
+  expect(cache.epoch()).toBe('E2');
+  cache.void('E2');
+  expect(cache.epoch()).toBeUndefined();
+  expect(cache.versions()).toEqual({});
+});
