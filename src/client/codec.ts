@@ -11,7 +11,7 @@
 import { MAX_VERSION } from '../protocol/headers.js';
 
 /** One member of Session-Read, Session-Write or Session-Versions; `v` absent = blind. */
-export type Member = readonly [key: string, v?: number];
+export type Member = readonly [key: string, v?: number | undefined];
 
 /** A key's state in a 412 body: `value` absent means the key is absent. */
 export interface StaleKey {
