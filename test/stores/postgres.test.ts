@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { postgresStore } from '../../src/server/stores/postgres.js';
+import { afterAll, expect, it } from 'vitest';
+import { postgresStore, type PostgresPool } from '../../src/server/stores/postgres.js';
 import { storeConformance } from '../store-conformance.js';
 import { describeWithServer, POSTGRES_URL, tcpUnreachable, uniqueSuffix } from '../support/stores.js';
 
@@ -21,5 +22,134 @@ describeWithServer('postgresStore', `PostgreSQL at ${POSTGRES_URL}`, unreachable
   storeConformance('postgresStore', {
     open: () => postgresStore({ pool: new pg.Pool({ connectionString: POSTGRES_URL, max: 10 }), tablePrefix: prefix }),
     cleanup: () => dropTables(prefix),
+  });
+});
+
+/** A pool that counts its statements: each query() is one round trip (pg sends parse, bind and execute together). */
+function countingPool(pool: pg.Pool): { pool: PostgresPool; statements: string[] } {
+  const statements: string[] = [];
+  return {
+    statements,
+    pool: {
+      query: (text: string, values?: unknown[]) => {
+        statements.push(text);
+        return pool.query(text, values);
+      },
+      connect: async () => {
+        statements.push('connect');
+        return pool.connect();
+      },
+      end: () => pool.end(),
+    },
+  };
+}
+
+describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, unreachable, () => {
+  const prefixes: string[] = [];
+  const fresh = () => {
+    const prefix = `sl_t${uniqueSuffix()}_`;
+    prefixes.push(prefix);
+    return prefix;
+  };
+  const pools: pg.Pool[] = [];
+  const newPool = () => {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
+    pools.push(pool);
+    return pool;
+  };
+
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.end().catch(() => {})));
+    for (const prefix of prefixes) await dropTables(prefix);
+  });
+
+  const tableCount = async (prefix: string) =>
+    Number((await newPool().query(`SELECT count(*) FROM pg_tables WHERE tablename LIKE $1`, [`${prefix}%`])).rows[0].count);
+
+  it('makes each call one statement (after the tables exist)', async () => {
+    const prefix = fresh();
+    const counted = countingPool(newPool());
+    const store = postgresStore({ pool: counted.pool, tablePrefix: prefix });
+    await store.migrate();
+    counted.statements.length = 0;
+    const now = Date.now();
+    const sessionId = `rt-${uniqueSuffix()}`;
+    await store.begin({ sessionId, keys: ['a', 'b'], claim: { key: 'idem-rt-000000001', fingerprint: 'f', leaseMs: 30_000 }, touch: { idleTtlMs: 60_000 }, now });
+    expect(counted.statements).toHaveLength(1);
+    const created = await store.commit({
+      sessionId,
+      now,
+      session: { mode: 'create', epoch: 'e1' },
+      expect: new Map([['a', 0], ['b', 0]]),
+      changes: new Map<string, string | null>([['a', '1'], ['b', null]]),
+      destroy: false,
+      idleTtlMs: 60_000,
+      record: { key: 'idem-rt-000000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 60_000, leaseMs: 30_000 },
+    });
+    expect(created).toEqual({ status: 'committed', versions: new Map([['a', 1], ['b', 1]]) });
+    expect(counted.statements).toHaveLength(2);
+    await store.release({ sessionId, key: 'idem-rt-000000002' });
+    await store.touch({ sessionId, epoch: 'e1', idleTtlMs: 60_000, now });
+    await store.begin({ sessionId, keys: ['a'], now });
+    await store.commit({ sessionId, now, session: { mode: 'existing', epoch: 'e1' }, expect: new Map([['a', 1]]), changes: new Map(), destroy: true, idleTtlMs: 1 });
+    expect(counted.statements).toHaveLength(6);
+    expect(counted.statements.every((text) => !/^\s*(BEGIN|COMMIT)/i.test(text))).toBe(true);
+  });
+
+  it('creates its tables on first use', async () => {
+    const prefix = fresh();
+    const counted = countingPool(newPool());
+    const store = postgresStore({ pool: counted.pool, tablePrefix: prefix });
+    expect(await tableCount(prefix)).toBe(0);
+    const result = await store.begin({ sessionId: 'x', keys: ['a'], now: Date.now() });
+    expect(result.session).toBeNull();
+    expect(await tableCount(prefix)).toBe(3);
+    // The statement failed on the missing table, migrate() ran on one connection, the statement ran again.
+    expect(counted.statements.filter((text) => text === 'connect')).toHaveLength(1);
+  });
+
+  it('fails, without creating anything, on first use when autoMigrate is off', async () => {
+    const prefix = fresh();
+    const store = postgresStore({ pool: newPool(), tablePrefix: prefix, autoMigrate: false });
+    await expect(store.begin({ sessionId: 'x', keys: [], now: Date.now() })).rejects.toMatchObject({ name: 'StoreUnavailableError', cause: { code: '42P01' } });
+    expect(await tableCount(prefix)).toBe(0);
+  });
+
+  it('migrate() is idempotent and safe from several processes at once', async () => {
+    const prefix = fresh();
+    const stores = Array.from({ length: 6 }, () => postgresStore({ pool: newPool(), tablePrefix: prefix }));
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[0]!.migrate();
+    expect(await tableCount(prefix)).toBe(3);
+  });
+
+  it('sweep() deletes expired sessions with their entries, and expired records, and nothing live', async () => {
+    const prefix = fresh();
+    const pool = newPool();
+    const store = postgresStore({ pool, tablePrefix: prefix });
+    const now = Date.now();
+    const create = (sessionId: string, idleTtlMs: number) =>
+      store.commit({
+        sessionId,
+        now,
+        session: { mode: 'create', epoch: 'e1' },
+        expect: new Map([['a', 0]]),
+        changes: new Map([['a', '1']]),
+        destroy: false,
+        idleTtlMs,
+        record: { key: `idem-${sessionId}-0000000`, fingerprint: 'f', answer: 'x', state: 'done', retentionMs: idleTtlMs, leaseMs: 1 },
+      });
+    await create('short', 1_000);
+    await create('long', 60_000);
+    expect(await store.sweep(now + 999)).toEqual({ sessions: 0, records: 0 });
+    expect(await store.sweep(now + 1_000)).toEqual({ sessions: 1, records: 1 });
+    const entries = await pool.query(`SELECT session_id FROM "${prefix}entries" ORDER BY 1`);
+    expect(entries.rows).toEqual([{ session_id: 'long' }]);
+    expect((await store.begin({ sessionId: 'long', keys: ['a'], now: now + 1_000 })).entries.get('a')).toEqual({ version: 1, value: '1' });
+  });
+
+  it('rejects a table prefix that is not a plain identifier', () => {
+    expect(() => postgresStore({ pool: newPool(), tablePrefix: 'x"; DROP TABLE y; --' })).toThrow(TypeError);
+    expect(() => postgresStore({ pool: newPool(), tablePrefix: 'Upper_' })).toThrow(TypeError);
   });
 });
