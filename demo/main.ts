@@ -161,7 +161,10 @@ async function burst(size = Number(sizeInput.value) || 12): Promise<BurstResult>
   $('burst-hint').textContent =
     result.lost > 0
       ? `${result.lost} of ${result.acknowledged.length} acknowledged updates are not in the session: a later whole-session save erased them.`
-      : `Every acknowledged update is in the session${result.failed > 0 ? ` (${result.failed} refused)` : ''}.`;
+      : `Every acknowledged update is in the session${result.failed > 0 ? ` (${result.failed} refused)` : ''}.` +
+        (result.conflicts > 0
+          ? ` ${result.conflicts} answers were 412: another tab wrote the same key meanwhile (lanes are per tab for now); the server committed nothing for them, and the client resent.`
+          : '');
   status.textContent = 'done';
   status.dataset.state = 'done';
   window.demo.lastBurst = result;

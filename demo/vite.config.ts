@@ -1,16 +1,27 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { sessionLanes } from '../src/server/adapters/vite.js';
-import { demoRoutes } from './server/routes.js';
+import { demoServer } from './server/routes.js';
 
 // The demo: Vite serves index.html and demo/, with the demo's routes mounted
 // as middleware on the same origin. Run with `vite --config demo/vite.config.ts`.
-export default defineConfig(async () => ({
-  root: fileURLToPath(new URL('..', import.meta.url)),
-  plugins: [sessionLanes({ routes: await demoRoutes() })],
-  clearScreen: false,
-  server: {
-    watch: { ignored: ['**/test-results/**', '**/playwright-report/**', '**/dist/**'] },
-  },
-  optimizeDeps: { entries: ['index.html'] },
-}));
+export default defineConfig(async () => {
+  const { routes, store, storeLabel } = await demoServer();
+  const lifecycle: Plugin = {
+    name: 'session-lanes-demo',
+    configureServer(server) {
+      server.config.logger.info(`  session-lanes demo: naive routes under /naive, session-lanes routes under /api, store: ${storeLabel}`);
+      // A Redis or PostgreSQL store holds connections: give them back with the server.
+      server.httpServer?.once('close', () => void store.close());
+    },
+  };
+  return {
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    plugins: [sessionLanes({ routes }), lifecycle],
+    clearScreen: false,
+    server: {
+      watch: { ignored: ['**/test-results/**', '**/playwright-report/**', '**/dist/**'] },
+    },
+    optimizeDeps: { entries: ['index.html'] },
+  };
+});

@@ -25,7 +25,9 @@ export function lanesRoutes(store: SessionStore = memoryStore()): Record<string,
     keys,
     onEvent(event) {
       // The demo's terminal is its operator console.
-      console.error(`[session-lanes] ${event.type} at ${event.url}:`, event.error);
+      const error = event.error instanceof Error ? event.error : new Error(String(event.error));
+      console.error(`[session-lanes] ${event.type} at ${new URL(event.url).pathname}: ${error.message}`);
+      if (event.type === 'handler-error') console.error(error);
     },
   });
   const base = API_BASE.lanes;

@@ -1,8 +1,19 @@
 import type { FetchHandler } from '../../src/server/adapters/node.js';
+import type { SessionStore } from '../../src/server/index.js';
 import { lanesRoutes } from './lanes.js';
 import { naiveRoutes } from './naive.js';
+import { storeFromEnvironment } from './store.js';
 
-/** Every route of the demo: the naive ones and the session-lanes ones. */
-export async function demoRoutes(): Promise<Record<string, FetchHandler>> {
-  return { ...naiveRoutes(), ...lanesRoutes() };
+export interface DemoServer {
+  routes: Record<string, FetchHandler>;
+  /** The session-lanes routes' store, to close with the server. */
+  store: SessionStore;
+  /** Which store, for the console. */
+  storeLabel: string;
+}
+
+/** Every route of the demo: the naive ones (always in memory) and the session-lanes ones (on SESSION_LANES_STORE). */
+export async function demoServer(): Promise<DemoServer> {
+  const { store, label } = await storeFromEnvironment();
+  return { routes: { ...naiveRoutes(), ...lanesRoutes(store) }, store, storeLabel: label };
 }
