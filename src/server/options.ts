@@ -56,7 +56,7 @@ export interface ResolvedOptions {
   store: SessionStore;
   /** A Map, so that a key named like an Object.prototype member (`__proto__`, `constructor`) finds no schema it does not have. */
   schemas: ReadonlyMap<string, StandardSchemaV1>;
-  secret: Uint8Array<ArrayBuffer>;
+  secret: Uint8Array;
   sessionId: ((request: Request) => string | null | Promise<string | null>) | undefined;
   cookie: ResolvedCookieOptions;
   idleTimeoutMs: number;
@@ -81,7 +81,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   if (!store || typeof store.begin !== 'function' || typeof store.commit !== 'function') {
     throw new TypeError('createValidator(options): options.store must be a SessionStore, such as memoryStore()');
   }
-  let secret: Uint8Array<ArrayBuffer>;
+  let secret: Uint8Array;
   if (options.secret === undefined) secret = crypto.getRandomValues(new Uint8Array(32));
   else {
     secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : new Uint8Array(options.secret);

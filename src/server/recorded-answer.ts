@@ -10,14 +10,14 @@ interface Recorded {
 /** Header added to a replayed answer, so that logs and clients can tell a replay from a first answer. */
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
-/** Buffers a response into its record; returns the record and an unread copy to send. */
-export async function recordAnswer(response: Response): Promise<{ answer: string; response: Response }> {
+/** Buffers a response (with `headers` in place of its own) into its record; returns the record and an unread copy to send. */
+export async function recordAnswer(response: Response, responseHeaders: Headers): Promise<{ answer: string; response: Response }> {
   const body = new Uint8Array(await response.arrayBuffer());
   const headers: [string, string][] = [];
-  response.headers.forEach((value, name) => {
+  responseHeaders.forEach((value, name) => {
     if (name !== 'set-cookie') headers.push([name, value]);
   });
-  for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
+  for (const cookie of responseHeaders.getSetCookie()) headers.push(['set-cookie', cookie]);
   const recorded: Recorded = { s: response.status, h: headers, b: toBase64(body) };
   return { answer: JSON.stringify(recorded), response: rebuild(recorded, body, false) };
 }

@@ -78,7 +78,7 @@ export class RequestFlow {
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
-        ? { key: this.declaration.idempotencyKey, fingerprint: await this.fingerprintOf(body), leaseMs: options.leaseMs }
+        ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs }
         : undefined;
     const begun = await this.begin(claim);
     if (claim) {
@@ -144,7 +144,7 @@ export class RequestFlow {
     }
     if (!this.writes) return { kind: 'visitor' };
     // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
-    const id = await hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
+    const id = hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
 
@@ -296,12 +296,8 @@ export class RequestFlow {
           ? sessionCookie(options.cookie, this.request, this.sessionId)
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
-    const decorate = (answer: Response) => this.decorate(answer, answerEpoch, versionsAfter, cookie);
-    const toRecord =
-      state === 'done'
-        ? decorate(response!)
-        : decorate(problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried'));
-    const { answer, response: toSend } = await recordAnswer(toRecord);
+    const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, answerEpoch, versionsAfter, cookie));
 
     let result: CommitResult;
     try {
@@ -358,9 +354,9 @@ export class RequestFlow {
 
   /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */
   private async partlyCommitted(detail: string): Promise<Response> {
-    const response = this.decorate(problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`));
-    if (!this.claimed) return response;
-    const { answer, response: toSend } = await recordAnswer(response);
+    const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
+    if (!this.claimed) return this.decorate(problem);
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem));
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,
@@ -412,12 +408,23 @@ export class RequestFlow {
     versionOf: ((key: string) => number) | null = (key) => this.tracker?.base.get(key)?.version ?? 0,
     cookie: string | null = this.setCookie,
   ): Response {
+    const headers = this.sessionHeaders(response, epoch, versionOf, cookie);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+
+  /** The answer's headers with the session headers added. */
+  private sessionHeaders(
+    response: Response,
+    epoch: string = this.epoch,
+    versionOf: ((key: string) => number) | null = (key) => this.tracker?.base.get(key)?.version ?? 0,
+    cookie: string | null = this.setCookie,
+  ): Headers {
     const headers = new Headers(response.headers);
     headers.set(HEADER.epoch, serializeStringItem(epoch));
     const declared = this.declaration ? [...this.declaredKeys()] : [];
     if (declared.length > 0 && versionOf) headers.set(HEADER.versions, serializeKeyVersions(declared.map((key) => ({ key, version: versionOf(key) }))));
     if (cookie) headers.append('set-cookie', cookie);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    return headers;
   }
 
   private withCookie(response: Response): Response {
@@ -440,10 +447,10 @@ export class RequestFlow {
     return body;
   }
 
-  private async fingerprintOf(body: Uint8Array): Promise<string> {
+  private fingerprintOf(body: Uint8Array): string {
     const url = new URL(this.request.url);
     // Not the session headers: a resend with fresher bases is the same request.
-    this.fingerprint = await sha256Hex([`${this.request.method}\n${url.pathname}${url.search}\n`, body]);
+    this.fingerprint = sha256Hex([`${this.request.method}\n${url.pathname}${url.search}\n`, body]);
     return this.fingerprint;
   }
 
