@@ -53,6 +53,8 @@ if (!baseURL) {
   // Our own dev server, on a free port, quiet.
   server = await createServer({ configFile: 'demo/vite.config.ts', logLevel: 'warn', server: { port: 5190, strictPort: false } });
   await server.listen();
+  // A measurement, not a dev session: an edit to the sources must not restart the server (and empty its memory store) mid-run.
+  await server.watcher.close();
   baseURL = server.resolvedUrls?.local[0] ?? 'http://localhost:5190/';
 }
 

@@ -120,7 +120,9 @@ export class Timeline {
     this.#frame = 0;
     const now = performance.now();
     const bars = [...this.#bars.values()].sort((a, b) => a.queuedAt - b.queuedAt);
-    const end = Math.max(now, ...bars.map((bar) => bar.endAt ?? now));
+    // While a request runs the axis grows with the clock; once all are done it ends with the last one.
+    const pending = bars.some((bar) => bar.endAt === undefined);
+    const end = pending ? now : Math.max(this.#origin, ...bars.map((bar) => bar.endAt ?? now));
     const span = Math.max(200, end - this.#origin);
     const x = (t: number) => LABEL_WIDTH + ((t - this.#origin) / span) * (WIDTH - LABEL_WIDTH - 10);
 
@@ -166,7 +168,7 @@ export class Timeline {
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', 'Requests per session key over time');
     this.#container.replaceChildren(svg);
-    if ([...this.#bars.values()].some((bar) => bar.endAt === undefined)) this.#schedule();
+    if (pending) this.#schedule();
   }
 }
 

@@ -10,18 +10,27 @@ export function naiveApi({ delay, timeline }: ShopApiOptions): ShopApi {
   let sequence = 0;
   const base = API_BASE.naive;
 
-  async function call(method: string, path: string, key: ShopKey | undefined, body?: unknown): Promise<Response> {
+  // Resource Timing tells when Chromium actually sent each request: it queues
+  // all but six per host (HTTP/1.1), and the timeline should show that wait.
+  performance.setResourceTimingBufferSize(1_000);
+
+  async function call(method: string, path: string, key: ShopKey | undefined, body?: unknown): Promise<{ ok: boolean; json: unknown }> {
     const id = `n${++sequence}`;
     const others = SHOP_KEYS.filter((other) => other !== key);
-    const writes = key ? [key] : [];
-    timeline?.record({ type: 'queued', at: performance.now(), id, writes, clobbers: others, label: `${method} ${path}` });
-    timeline?.record({ type: 'sent', at: performance.now(), id });
+    const queuedAt = performance.now();
+    timeline?.record({ type: 'queued', at: queuedAt, id, writes: key ? [key] : [], clobbers: others, label: `${method} ${path}` });
     try {
       const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
       if (body !== undefined) init.body = JSON.stringify(body);
-      const response = await fetch(`${base}${path}?delay=${delay()}`, init);
+      // A unique query parameter names this request's timing entry.
+      const url = new URL(`${base}${path}?delay=${delay()}&request=${id}`, location.href).href;
+      const response = await fetch(url, init);
+      const json: unknown = await response.json().catch(() => undefined);
+      const timing = performance.getEntriesByName(url, 'resource')[0] as PerformanceResourceTiming | undefined;
+      if (performance.getEntriesByType('resource').length > 900) performance.clearResourceTimings();
+      timeline?.record({ type: 'sent', at: timing && timing.requestStart > 0 ? timing.requestStart : queuedAt, id });
       timeline?.record({ type: response.ok ? 'committed' : 'failed', at: performance.now(), id });
-      return response;
+      return { ok: response.ok, json };
     } catch (error) {
       timeline?.record({ type: 'failed', at: performance.now(), id });
       throw error;
@@ -34,8 +43,8 @@ export function naiveApi({ delay, timeline }: ShopApiOptions): ShopApi {
       return (await call('POST', `/${key}`, key, { item })).ok;
     },
     async visit() {
-      const response = await call('POST', '/visits', 'visits');
-      return response.ok ? ((await response.json()) as { visits: number }).visits : undefined;
+      const { ok, json } = await call('POST', '/visits', 'visits');
+      return ok ? (json as { visits: number }).visits : undefined;
     },
     async setTheme(theme: Prefs['theme']) {
       return (await call('POST', '/prefs', 'prefs', { theme })).ok;
