@@ -1,0 +1,86 @@
+// What must hold 5 and 6: a session that ends, and the first write that makes one.
+import { afterEach, expect, test } from 'vitest';
+import { createSessionClient, isSessionEndedError, SessionEndedError, type SessionClientEvent } from '../../src/client/index.js';
+import { createCookieJar } from '../support/client-cookie-jar.js';
+import { increment, latch, startApp, type App } from './http-harness.js';
+
+let app: App | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+const post = { method: 'POST' } as const;
+
+async function setup() {
+  const gate = latch();
+  app = await startApp({
+    '/n': { writes: ['n'], handler: async (request, session) => (request.headers.get('x-slow') && (await gate.wait), increment(request, session)) },
+    '/logout': { writes: ['n'], handler: (_, session) => (session.destroy(), Response.json({})) },
+    '/read': { reads: ['n'], handler: (_, session) => Response.json(session.get('n') ?? 0) },
+  });
+  const jar = createCookieJar();
+  return { gate, jar, app };
+}
+
+test('410: the cache is voided, sessionended is emitted, queued writes of that session are rejected unsent', async () => {
+  const { gate, jar, app } = await setup();
+  const tab = createSessionClient({ fetch: jar.fetch });
+  const other = createSessionClient({ fetch: jar.fetch });
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  const epoch = tab.epoch();
+  expect(epoch).toMatch(/.+/);
+  const events: SessionClientEvent[] = [];
+  tab.on('sessionended', (event) => events.push(event));
+
+  const runs = app.observed.runs['/n'];
+  const slow = tab.fetch(`${app.url}/n`, { ...post, headers: { 'x-slow': '1' }, session: { writes: ['n'] } });
+  const queued = [1, 2, 3].map(() => tab.fetch(`${app!.url}/n`, { ...post, session: { writes: ['n'] } }));
+  while (app.observed.runs['/n'] === runs) await new Promise((resolve) => setTimeout(resolve, 5));
+  await other.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } }); // logout in another tab
+  gate.open();
+
+  const errors = await Promise.all([slow, ...queued].map((call) => call.catch((e: unknown) => e)));
+  for (const error of errors) expect(error).toBeInstanceOf(SessionEndedError);
+  expect(app.observed.runs['/n']).toBe(runs! + 1); // the queued writes never reached the server
+  expect(events).toMatchObject([{ type: 'sessionended', epoch }]);
+  expect(tab.versions()).toEqual({});
+  expect(tab.epoch()).toBeUndefined();
+});
+
+test('a request made for one session never lands in the session of a later login', async () => {
+  const { jar, app } = await setup();
+  const tab = createSessionClient({ fetch: jar.fetch });
+  const other = createSessionClient({ fetch: jar.fetch });
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  await other.fetch(`${app.url}/read`, { session: { reads: ['n'] } });
+  const first = tab.epoch();
+  // Logout and a new login in the other tab: the shared cookie now names a new session.
+  await other.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
+  await other.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  expect(other.epoch()).not.toBe(first);
+  expect(app.observed.creates).toBe(2);
+
+  // The tab still believes in the first session: its write carries that epoch and is refused.
+  const error = await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'], blind: true } }).catch((e: unknown) => e);
+  expect(isSessionEndedError(error)).toBe(true);
+  expect(await (await other.fetch(`${app.url}/read`, { session: { reads: ['n'] } })).json()).toBe(1);
+  // Made after the 410, with no epoch known, a write joins the session the cookie names
+  // (blind: the tab knows nothing of that session's versions).
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'], blind: true } });
+  expect(tab.epoch()).toBe(other.epoch());
+  expect(await (await other.fetch(`${app.url}/read`, { session: { reads: ['n'] } })).json()).toBe(2);
+});
+
+test('no session yet: 10 concurrent writes create exactly one session, and all 10 commit', async () => {
+  const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+  app = await startApp(Object.fromEntries(keys.map((key) => [`/w/${key}`, { writes: [key], handler: increment }])));
+  const jar = createCookieJar();
+  const client = createSessionClient({ fetch: jar.fetch });
+  const answers = await Promise.all(keys.map((key) => client.fetch(`${app!.url}/w/${key}`, { ...post, session: { writes: [key] } })));
+  expect(answers.map((response) => response.status)).toEqual(keys.map(() => 200));
+  expect(app.observed.creates).toBe(1);
+  expect(app.observed.commits).toBe(10);
+  expect(jar.history).toHaveLength(1);
+  expect(client.versions()).toEqual(Object.fromEntries(keys.map((key) => [key, 1])));
+});
