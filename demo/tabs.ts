@@ -43,6 +43,11 @@ function count(name: string, raw: string, min: number, max: number): number {
   return value;
 }
 
+if (values.headed && process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+  console.error('--headed needs a display (DISPLAY or WAYLAND_DISPLAY is not set); run without it for headless Chromium');
+  process.exit(2);
+}
+
 const tabCount = count('tabs', values.tabs, 1, 12);
 const burstSize = count('burst', values.burst, 1, 200);
 const delayMs = count('delay', values.delay, 0, 5000);
