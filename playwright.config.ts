@@ -30,6 +30,7 @@ export default defineConfig({
     command: `node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}/`,
     reuseExistingServer: !process.env.CI,
+    env: { SESSION_LANES_DEMO_WATCH: '0' },
     timeout: 60_000,
     stdout: 'ignore',
     stderr: 'pipe',

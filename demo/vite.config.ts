@@ -20,7 +20,8 @@ export default defineConfig(async () => {
     plugins: [sessionLanes({ routes }), lifecycle],
     clearScreen: false,
     server: {
-      watch: { ignored: ['**/test-results/**', '**/playwright-report/**', '**/dist/**'] },
+      // SESSION_LANES_DEMO_WATCH=0 (the e2e suite): no file watching, so an edit never reloads a page or restarts the server mid-test.
+      watch: process.env.SESSION_LANES_DEMO_WATCH === '0' ? null : { ignored: ['**/test-results/**', '**/playwright-report/**', '**/dist/**'] },
     },
     optimizeDeps: { entries: ['index.html'] },
   };
