@@ -171,11 +171,19 @@ async function burst(size = Number(sizeInput.value) || 12): Promise<BurstResult>
   return result;
 }
 
-$('burst').addEventListener('click', () => void burst());
-$('reset').addEventListener('click', async () => {
-  await api.reset();
+/** A failure the page cannot recover from by itself: shown, and logged for the developer. */
+function report(error: unknown): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  $('burst-hint').textContent = `Failed: ${message}. Is the demo server running? Reload to start again.`;
+  $('burst-status').textContent = 'failed';
+  $('burst-status').dataset.state = 'failed';
+  console.error(error);
+}
+
+$('burst').addEventListener('click', () => void burst().catch(report));
+$('reset').addEventListener('click', () => {
   timeline.clear();
-  await refresh();
+  void api.reset().then(refresh).catch(report);
 });
 
 async function start(): Promise<void> {
@@ -185,4 +193,6 @@ async function start(): Promise<void> {
   render();
 }
 
-window.demo = { mode, tab, ready: start(), burst, state: refresh, reset: () => api.reset() };
+const ready = start();
+ready.catch(report);
+window.demo = { mode, tab, ready, burst, state: refresh, reset: () => api.reset() };

@@ -91,7 +91,13 @@ export async function burstInTabs(tabs: readonly DemoTab[], size: number): Promi
   for (const { page } of tabs) await page.getByTestId('burst-size').fill(String(size));
   const started = Date.now();
   await Promise.all(tabs.map(({ page }) => page.getByTestId('burst').click()));
-  await Promise.all(tabs.map(({ page }) => page.locator('[data-testid=burst-status][data-state=done]').waitFor({ timeout: 60_000 })));
+  await Promise.all(
+    tabs.map(async ({ page }, index) => {
+      const status = page.locator('[data-testid=burst-status]:is([data-state=done], [data-state=failed])');
+      await status.waitFor({ timeout: 60_000 });
+      if ((await status.getAttribute('data-state')) === 'failed') throw new Error(`The burst failed in tab ${index + 1}: ${await page.locator('#burst-hint').textContent()}`);
+    }),
+  );
   const durationMs = Date.now() - started;
   const results = await Promise.all(tabs.map(({ page }) => page.evaluate(() => window.demo.lastBurst!)));
   const state: ShopState = await first.page.evaluate(() => window.demo.state());
