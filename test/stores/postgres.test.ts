@@ -148,6 +148,30 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     expect((await store.begin({ sessionId: 'long', keys: ['a'], now: now + 1_000 })).entries.get('a')).toEqual({ version: 1, value: '1' });
   });
 
+  it('never deadlocks: begin (claim + touch) and commit (record) of one key, racing on two pools', async () => {
+    const prefix = fresh();
+    const [a, b] = [postgresStore({ pool: newPool(), tablePrefix: prefix }), postgresStore({ pool: newPool(), tablePrefix: prefix })];
+    const now = Date.now();
+    const day = 86_400_000;
+    await a.commit({ sessionId: 's', now, session: { mode: 'create', epoch: 'e' }, expect: new Map(), changes: new Map(), destroy: false, idleTtlMs: day });
+    const failures: unknown[] = [];
+    for (let i = 0; i < 300; i++) {
+      const at = now + i * 10;
+      const key = `idem-race-${i % 5}-000000`;
+      const claim = { key, fingerprint: 'f', leaseMs: 1 };
+      const record = { key, fingerprint: 'f', answer: 'a', state: 'partial' as const, retentionMs: 5, leaseMs: 1 };
+      const base = { sessionId: 's', now: at, session: { mode: 'existing' as const, epoch: 'e' }, expect: new Map(), changes: new Map(), destroy: false, idleTtlMs: day };
+      const settled = await Promise.allSettled([
+        a.begin({ sessionId: 's', keys: ['x'], claim, touch: { idleTtlMs: day }, now: at }),
+        b.commit({ ...base, record }),
+        b.begin({ sessionId: 's', keys: ['x'], claim, touch: { idleTtlMs: day }, now: at }),
+        a.commit({ ...base, record }),
+      ]);
+      for (const outcome of settled) if (outcome.status === 'rejected') failures.push(outcome.reason);
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('rejects a table prefix that is not a plain identifier', () => {
     expect(() => postgresStore({ pool: newPool(), tablePrefix: 'x"; DROP TABLE y; --' })).toThrow(TypeError);
     expect(() => postgresStore({ pool: newPool(), tablePrefix: 'Upper_' })).toThrow(TypeError);

@@ -89,25 +89,28 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
   const ctes: string[] = [`live AS (SELECT epoch, versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`];
   let claimColumns = 'NULL::boolean AS claimed, NULL AS fingerprint, NULL AS state, NULL AS answer, NULL::bigint AS lease_until';
   let claimJoin = '';
+  // Locks are taken session row first, then record, in begin as in commit, so that the two never deadlock:
+  // the claim's INSERT reads from the touch, which makes the touch run first.
+  let after = '';
+  if (input.touchUntil !== undefined) {
+    ctes.push(`touched AS (
+      UPDATE ${t.sessions} SET expires_at = greatest(expires_at, ${p.add(input.touchUntil, '::bigint')})
+      WHERE id = ${id} AND expires_at > ${now} RETURNING 1)`);
+    after = ' FROM (SELECT count(*) FROM touched) AS touch_first';
+  }
   if (input.claim) {
     const token = p.add(input.claim.token);
     const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND r.lease_until <= ${now}))`;
     const pick = (column: string, fresh: string) => `${column} = CASE WHEN ${take} THEN ${fresh} ELSE r.${column} END`;
     ctes.push(`claimed AS (
       INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
-      VALUES (${id}, ${p.add(input.claim.key)}, ${p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token})
+      SELECT ${id}, ${p.add(input.claim.key)}, ${p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token}${after}
       ON CONFLICT (session_id, key) DO UPDATE SET
         ${pick('fingerprint', 'excluded.fingerprint')}, ${pick('state', "'pending'")}, ${pick('answer', 'NULL')},
         ${pick('lease_until', 'excluded.lease_until')}, ${pick('expires_at', 'excluded.expires_at')}, ${pick('claim_token', 'excluded.claim_token')}
       RETURNING claim_token IS NOT DISTINCT FROM ${token} AS claimed, fingerprint, state, answer, lease_until)`);
     claimColumns = 'c.claimed, c.fingerprint, c.state, c.answer, c.lease_until';
     claimJoin = 'LEFT JOIN claimed c ON true';
-  }
-  if (input.touchUntil !== undefined) {
-    // Not read by the main query: PostgreSQL runs it after the claim, so locks go record, then session, as in commit.
-    ctes.push(`touched AS (
-      UPDATE ${t.sessions} SET expires_at = greatest(expires_at, ${p.add(input.touchUntil, '::bigint')})
-      WHERE id = ${id} AND expires_at > ${now})`);
   }
   const text = `WITH ${ctes.join(',\n')}
 SELECT live.epoch,
@@ -155,11 +158,9 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
   const epoch = p.add(input.epoch);
   const ctes: string[] = [];
 
-  // Lock the record before the session row, in the order begin() takes them, so that the two never deadlock.
+  // The session row first; the record (written or released below) after it, as in begin.
   const recordKey = input.record ? p.add(input.record.key) : null;
-  const recordLock = recordKey ? `(SELECT count(*) FROM record_lock) >= 0 AND ` : '';
-  if (recordKey) ctes.push(`record_lock AS (SELECT 1 FROM ${t.records} WHERE session_id = ${id} AND key = ${recordKey} FOR UPDATE)`);
-  ctes.push(`lock AS (SELECT epoch, expires_at > ${now} AS live, versions FROM ${t.sessions} WHERE ${recordLock}id = ${id} FOR UPDATE)`);
+  ctes.push(`lock AS (SELECT epoch, expires_at > ${now} AS live, versions FROM ${t.sessions} WHERE id = ${id} FOR UPDATE)`);
 
   const verdict =
     input.mode === 'existing'
