@@ -246,6 +246,17 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect((await begin({ sessionId: id, keys: [], now })).session).toEqual({ epoch: 'e1' });
       });
 
+      it("'create' with destroy commits, leaves no session, and keeps the record", async () => {
+        const id = sid();
+        const now = base();
+        const key = idem();
+        await begin({ sessionId: id, claim: claim(key), now });
+        const result = await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'e1' }, expect: new Map([['a', 0]]), destroy: true, record: doneRecord(key, 'bye') });
+        expect(result.status).toBe('committed');
+        const read = await begin({ sessionId: id, keys: ['a'], claim: claim(key), now: now + 1 });
+        expect(read).toEqual({ session: null, entries: new Map(), claim: { status: 'replay', answer: 'bye' } });
+      });
+
       it('a new session after a destroy starts empty, with its new epoch', async () => {
         const id = sid();
         const now = base();

@@ -155,7 +155,12 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
   const p = new Params();
   const id = p.add(input.sessionId);
   const now = p.add(input.now, '::bigint');
-  const epoch = p.add(input.epoch);
+  // A parameter the statement does not use would have no type: add these only where they appear.
+  const once = (make: () => string) => {
+    let placeholder: string | undefined;
+    return () => (placeholder ??= make());
+  };
+  const epoch = once(() => p.add(input.epoch));
   const ctes: string[] = [];
 
   // The session row first; the record (written or released below) after it, as in begin.
@@ -164,18 +169,13 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
 
   const verdict =
     input.mode === 'existing'
-      ? `CASE WHEN NOT EXISTS (SELECT 1 FROM lock WHERE live AND epoch = ${epoch}) THEN 'gone'
+      ? `CASE WHEN NOT EXISTS (SELECT 1 FROM lock WHERE live AND epoch = ${epoch()}) THEN 'gone'
           WHEN EXISTS (SELECT 1 FROM lock WHERE versions @> ${p.add(JSON.stringify(input.expectPresent), '::jsonb')} AND NOT versions ?| ${p.add(input.expectAbsent, '::text[]')}) THEN 'ok'
           ELSE 'stale' END`
       : `CASE WHEN EXISTS (SELECT 1 FROM lock WHERE live) OR NOT ${p.add(input.expectAllAbsent, '::boolean')} THEN 'stale' ELSE 'ok' END`;
   ctes.push(`verdict AS (SELECT ${verdict} AS v)`);
   const ok = `(SELECT v FROM verdict) = 'ok'`;
 
-  // A parameter the statement does not use would have no type: add these only where they appear.
-  const once = (make: () => string) => {
-    let placeholder: string | undefined;
-    return () => (placeholder ??= make());
-  };
   const expiresAt = once(() => p.add(input.expiresAt, '::bigint'));
   const newVersions = once(() => p.add(JSON.stringify(input.newVersions), '::jsonb'));
   const setKeys = once(() => p.add(input.setKeys, '::text[]'));
@@ -196,7 +196,7 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
     // Created, perhaps over the remains of an expired session: those are replaced, never merged.
     ctes.push(`applied AS (
       INSERT INTO ${t.sessions} AS s (id, epoch, expires_at, versions)
-      SELECT ${id}, ${epoch}, ${expiresAt()}, ${newVersions()} FROM verdict WHERE v = 'ok'
+      SELECT ${id}, ${epoch()}, ${expiresAt()}, ${newVersions()} FROM verdict WHERE v = 'ok'
       ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, expires_at = excluded.expires_at, versions = excluded.versions
       WHERE s.expires_at <= ${now}
       RETURNING id)`);
