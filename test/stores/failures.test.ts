@@ -106,6 +106,25 @@ describe.sequential('store failures (private servers)', () => {
       await expectUnavailable(store.commit(updateInput('s', now, 'idem-gone-000001')), /.+/);
     });
 
+    it('a connection lost during a call: StoreUnavailableError, and the script is not resent behind the caller\'s back', async () => {
+      const server = await start();
+      const store = open(server.url);
+      const now = Date.now();
+      expect((await store.commit(createInput('s', now))).status).toBe('committed');
+      // Writes (scripts included) wait while the server is paused; meanwhile the store's connection is cut.
+      await server.admin.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+      const commit = store.commit(updateInput('s', now, 'idem-cut-0000001'));
+      await until('the commit to wait on the pause', async () => /flags=\w*b/.test(String(await server.admin.call('CLIENT', 'LIST', 'TYPE', 'normal'))));
+      await server.admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await expectUnavailable(commit, /.+/);
+      await server.admin.call('CLIENT', 'UNPAUSE');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a resend, if any, would have run by now
+      expect(await server.admin.hget('sl:{s}:v', 'a')).toBe('1');
+      expect(await server.admin.exists('sl:{s}:r:idem-cut-0000001')).toBe(0);
+      // The store reconnects for the next call.
+      expect((await store.commit(updateInput('s', now, 'idem-cut-0000001'))).status).toBe('committed');
+    });
+
     it('READONLY (a replica): reads still served, every write refused, nothing applied', async () => {
       const primary = await start(['--repl-diskless-sync-delay', '0']);
       const replica = await start(['--replicaof', '127.0.0.1', String(primary.port)]);

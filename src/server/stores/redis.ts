@@ -17,8 +17,10 @@ export interface RedisStoreOptions {
   /**
    * An ioredis client (`Redis` or `Cluster`) the app owns, or a `redis://`
    * URL for a client the store opens and `close()` closes. A client of your
-   * own keeps your settings; a URL gets fail-fast ones (a call fails after
-   * one reconnection attempt, so that the validator can answer 503 at once).
+   * own keeps your settings (give it `maxRetriesPerRequest: 1` and
+   * `autoResendUnfulfilledCommands: false`, as the store does for a URL, so
+   * that a call fails at once, and is never run again behind its back, when
+   * the connection drops).
    * @example redisStore({ client: new Redis(process.env.REDIS_URL) })
    */
   client?: Redis | Cluster;
@@ -41,8 +43,13 @@ interface ScriptedClient {
   sessionLanesTouch(...args: (string | number)[]): Promise<unknown>;
 }
 
-// Fail fast: a request waiting on a dead Redis should become a 503, not hang.
-const OWN_CLIENT_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5_000, enableAutoPipelining: false } as const;
+/**
+ * Fail fast: a request waiting on a dead Redis should become a 503, not hang.
+ * And never resend a script after a reconnection: it may have run already,
+ * and a resent claim would find itself in flight. The caller gets the error;
+ * the client's resend with the same Idempotency-Key is what is safe.
+ */
+const OWN_CLIENT_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5_000, autoResendUnfulfilledCommands: false } as const;
 
 /**
  * A session store on Redis (>= 7.0), for any number of app servers. Each call
@@ -59,6 +66,27 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const owned = options.client === undefined;
   const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', OWN_CLIENT_OPTIONS);
   if (owned) client.on('error', () => {}); // Calls report failures themselves; an unhandled 'error' event would crash the process.
+
+  // A call in flight when the connection drops fails at once, and is never resent by this store (see OWN_CLIENT_OPTIONS).
+  const inFlight = new Set<(error: Error) => void>();
+  const onClose = () => {
+    for (const reject of inFlight) reject(new Error('redisStore: the connection closed during the call; it may or may not have been applied'));
+    inFlight.clear();
+  };
+  client.on('close', onClose);
+
+  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    let rejectOnClose!: (error: Error) => void;
+    const closed = new Promise<never>((_, reject) => (rejectOnClose = reject));
+    inFlight.add(rejectOnClose);
+    try {
+      return await Promise.race([run(), closed]);
+    } catch (error) {
+      throw new StoreUnavailableError(`redisStore: ${operation} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    } finally {
+      inFlight.delete(rejectOnClose);
+    }
+  }
 
   client.defineCommand('sessionLanesBeginRead', { lua: BEGIN_READ, numberOfKeys: 3, readOnly: true });
   client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 4 });
@@ -154,6 +182,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     },
 
     async close(): Promise<void> {
+      client.off('close', onClose);
       if (owned) await client.quit().catch(() => client.disconnect());
     },
   };
@@ -184,13 +213,5 @@ function claimOutcome(status: unknown, arg: unknown): ClaimOutcome {
       return { status: 'mismatch' };
     default:
       throw new StoreUnavailableError(`redisStore: unexpected claim status ${JSON.stringify(status)}`);
-  }
-}
-
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw new StoreUnavailableError(`redisStore: ${operation} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
 }
