@@ -28,8 +28,8 @@ export interface SessionClient {
 // Distributes the lifecycle events without the request's fields repeated at each call.
 type EventBody = SessionClientEvent extends infer E ? (E extends SessionClientEvent ? Omit<E, 'at' | 'id' | 'reads' | 'writes'> : never) : never;
 
-/** 128 random bits as hex. Not crypto.randomUUID(): that exists only in secure contexts. */
-const randomKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+/** 128 random bits as hex. Not crypto.randomUUID() alone: that exists only in secure contexts. */
+const randomKey = () => crypto.randomUUID?.() ?? crypto.getRandomValues(new Uint32Array(4)).reduce<string>((hex, word) => hex + word.toString(16).padStart(8, '0'), '');
 
 /**
  * Creates the browser half of session-lanes for one tab.
@@ -42,8 +42,6 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   const o = normalizeOptions(options, { lanes: createLanes(), firstWrite: createLanes(), cache: memoryVersionCache(), pending: memoryPendingWrites() });
   const { cache, pending } = o;
   const events = createEmitter();
-  /** Requests not sent yet, by the epoch they were made for: a 410 of that epoch rejects them unsent. */
-  const queued = new Set<{ epoch: string | undefined; abort: (reason: unknown) => void }>();
   const ended = new Set<string>();
   let ids = 0;
   const known = () => cache.epoch() || undefined;
@@ -53,18 +51,13 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     if (!session) return o.fetch(input, init);
     const { reads, writes, rebase, blind } = normalizeDeclaration(session);
     const id = ++ids;
-    const emit = (body: EventBody) => events.emit({ at: performance.timeOrigin + performance.now(), id, reads, writes, ...body } as SessionClientEvent);
-    const controller = new AbortController();
-    const { signal } = controller;
-    const user = rest.signal;
-    const forward = () => controller.abort(user!.reason);
-    if (user?.aborted) forward();
-    user?.addEventListener('abort', forward);
-    const waiting = { epoch: known(), abort: (reason: unknown) => controller.abort(reason) };
-    queued.add(waiting);
+    const emit = (body: EventBody) => events.active() && events.emit({ at: performance.timeOrigin + performance.now(), id, reads, writes, ...body } as SessionClientEvent);
+    // The caller's signal, as it is: no controller of our own (creating one costs more than the rest of a request).
+    const signal = rest.signal ?? undefined;
+    const madeFor = known();
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const key = writes.length ? randomKey() : undefined;
-    const entry: PendingWrite = { key: key!, epoch: waiting.epoch, input, reads, writes, blind, rebase: !!rebase };
+    const entry: PendingWrite = { key: key!, epoch: madeFor, input, reads, writes, blind, rebase: !!rebase };
     const releases: (() => void)[] = [];
     emit({ type: 'queued' });
     try {
@@ -76,7 +69,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         if (known()) release();
         else releases.push(release);
       }
-      const epoch = waiting.epoch ?? known();
+      // A write queued for a session that ended meanwhile is rejected here, when its lanes come: unsent.
+      const epoch = madeFor ?? known();
       if (epoch && ended.has(epoch)) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
       const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
       const resendable = key || method == 'GET' || method == 'HEAD';
@@ -86,10 +80,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       let busy = 0;
       for (let attempt = 1; ; attempt++) {
         if (!sent) sent = await build(epoch);
-        if (attempt == 1) {
-          queued.delete(waiting);
-          start = Date.now();
-        }
+        if (attempt == 1) start = Date.now();
         if (key) await pending.put({ ...entry, sent });
         emit({ type: 'sent', attempt });
         let response: Response | undefined;
@@ -98,7 +89,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
           response = await o.fetch(isRequest ? (input as Request).clone() : input, sent);
         } catch (error) {
           // Aborted in flight: the standard AbortError; the outcome is unknown and it is not replayed.
-          if (signal.aborted) throw error;
+          if (signal?.aborted) throw error;
           if (!resendable) throw new OutcomeUnknownError('The request failed on the network; it is not resent (not a write, not GET or HEAD)', { cause: error });
           failure = error;
         }
@@ -132,15 +123,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       emit({ type: 'failed', error });
       throw error;
     } finally {
-      queued.delete(waiting);
-      user?.removeEventListener('abort', forward);
       for (const release of releases.reverse()) release();
       if (key) await pending.delete(key);
     }
 
     /** Bases are taken now, with the lanes held; a rebase body is built from the values at those bases. */
     async function build(epoch: string | undefined): Promise<RequestInit> {
-      const current: Record<string, unknown> = {};
+      // No prototype: a session key may be named "__proto__".
+      const current: Record<string, unknown> = Object.create(null);
       const member = (k: string): Member => {
         const state = cache.get(k);
         if (blind) return [k];
@@ -156,17 +146,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       if (epoch) headers.set(HEADER.epoch, serializeKey(epoch));
       if (key) headers.set(HEADER.idempotencyKey, `"${key}"`);
       const body = rebase ? (await rebase(current)).body : rest.body;
-      return { ...rest, headers, signal, ...(body === undefined ? {} : { body }) };
+      return { ...rest, headers, ...(body === undefined ? {} : { body }) };
     }
 
     function sessionEnded(epoch: string | undefined, answer: Answer, response: Response): never {
       const error = new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, ...(answer.problem ? { problem: answer.problem } : {}) });
       cache.void(epoch);
       if (!epoch || !ended.has(epoch)) emit({ type: 'sessionended', epoch });
-      if (epoch) {
-        ended.add(epoch);
-        for (const other of queued) if (other.epoch === epoch) other.abort(error);
-      }
+      if (epoch) ended.add(epoch);
       throw error;
     }
   }

@@ -40,17 +40,24 @@ export type Listener<T extends SessionClientEventType | '*'> = (event: T extends
 export interface Emitter {
   on<T extends SessionClientEventType | '*'>(type: T, listener: Listener<T>): () => void;
   emit(event: SessionClientEvent): void;
+  /** Whether anyone listens: events are not even built otherwise. */
+  active(): boolean;
 }
 
 export function createEmitter(): Emitter {
   const listeners = new Map<string, Set<(event: SessionClientEvent) => void>>();
+  let count = 0;
   return {
+    active: () => count > 0,
     on(type, listener) {
       const set = listeners.get(type) ?? new Set();
       listeners.set(type, set);
       const fn = listener as (event: SessionClientEvent) => void;
+      if (!set.has(fn)) count++;
       set.add(fn);
-      return () => set.delete(fn);
+      return () => {
+        if (set.delete(fn)) count--;
+      };
     },
     emit(event) {
       for (const type of [event.type, '*']) {

@@ -171,7 +171,8 @@ describe('problem bodies: what zod rejects, the client rejects too', () => {
         expect(mine !== undefined).toBe(zod.success);
         if (zod.success) {
           accepted++;
-          expect(Object.keys(mine!)).toEqual(Object.keys(zod.data.keys));
+          // zod's record drops a key named "__proto__"; the client keeps it (it lands in a Map, and `current` has no prototype).
+          expect(Object.keys(mine!).filter((k) => k !== '__proto__')).toEqual(Object.keys(zod.data.keys));
         }
       }),
       { numRuns: 5000 },

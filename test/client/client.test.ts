@@ -1,0 +1,110 @@
+// Answers checked before use, errors and guards, the options normaliser: a stub fetch, no server.
+import { describe, expect, test } from 'vitest';
+import {
+  ConflictError,
+  createSessionClient,
+  InvalidAnswerError,
+  isConflictError,
+  isInvalidAnswerError,
+  isSessionLanesError,
+  RequestRejectedError,
+  SessionLanesError,
+  type SessionClientEvent,
+} from '../../src/client/index.js';
+import { PROBLEM } from '../../src/protocol/problems.js';
+
+const answer = (status: number, headers: Record<string, string>, body?: unknown) =>
+  new Response(body === undefined ? null : JSON.stringify(body), { status, headers });
+const stub = (...answers: Response[]) => {
+  const requests: Request[] = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    requests.push(new Request(input, init));
+    const next = answers.shift();
+    if (!next) throw new Error('no more answers');
+    return next;
+  };
+  return { fetch, requests };
+};
+const ok = (versions = '"n";v=1') => answer(200, { 'session-epoch': '"E1"', 'session-versions': versions });
+const write = { method: 'POST', session: { writes: ['n'] } };
+
+describe('answers are checked before use', () => {
+  test.each([
+    ['a malformed Session-Versions', answer(200, { 'session-epoch': '"E1"', 'session-versions': 'n=1' })],
+    ['a malformed Session-Epoch', answer(200, { 'session-epoch': 'E1' })],
+    ['no Session-Epoch on a 2xx', answer(200, {})],
+    ['a 412 without keys', answer(412, { 'content-type': 'application/problem+json', 'session-epoch': '"E1"' }, { type: PROBLEM.stale.type, title: 't', status: 412 })],
+    ['a problem body that is not JSON', new Response('{', { status: 412, headers: { 'content-type': 'application/problem+json' } })],
+  ])('%s is an InvalidAnswerError', async (_, response) => {
+    const client = createSessionClient({ fetch: stub(response).fetch });
+    const error = await client.fetch('http://x/n', write).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidAnswerError);
+    expect(isSessionLanesError(error)).toBe(true);
+  });
+
+  test('a problem of ours that is never retried rejects with RequestRejectedError; the app\'s own problems pass through', async () => {
+    const declaration = answer(428, { 'content-type': 'application/problem+json', 'session-epoch': '"E1"' }, { type: PROBLEM.declarationRequired.type, title: 't', status: 428, detail: 'declare n' });
+    const own = answer(409, { 'content-type': 'application/problem+json', 'session-epoch': '"E1"' }, { type: 'https://app.example/out-of-stock', title: 't', status: 409 });
+    const client = createSessionClient({ fetch: stub(declaration, own).fetch });
+    await expect(client.fetch('http://x/n', write)).rejects.toThrow(RequestRejectedError);
+    expect((await client.fetch('http://x/n', write)).status).toBe(409);
+  });
+
+  test('without `session` the call passes through untouched', async () => {
+    const { fetch, requests } = stub(answer(200, {}));
+    const client = createSessionClient({ fetch });
+    expect((await client.fetch('http://x/plain', { headers: { a: 'b' } })).status).toBe(200);
+    expect([...requests[0]!.headers]).toEqual([['a', 'b']]);
+  });
+});
+
+test('headers sent: bases at send time, epoch, Idempotency-Key kept through a blind resend', async () => {
+  const stale = answer(412, { 'content-type': 'application/problem+json', 'session-epoch': '"E1"', 'session-versions': '"n";v=2' }, { type: PROBLEM.stale.type, title: 't', status: 412, keys: { n: { version: 2, value: 5 } } });
+  const { fetch, requests } = stub(ok(), stale, ok('"n";v=3'));
+  const client = createSessionClient({ fetch, backoff: 1 });
+  const events: SessionClientEvent['type'][] = [];
+  client.on('*', (event) => events.push(event.type));
+  await client.fetch('http://x/n', { ...write, session: { writes: ['n'], reads: ['caf\u00e9'] } });
+  await client.fetch('http://x/n', { ...write, session: { writes: ['n'], blind: true } });
+  const [first, second, third] = requests.map((request) => Object.fromEntries(request.headers));
+  expect(first).toMatchObject({ 'session-write': '"n";v=0', 'session-read': '%"caf%c3%a9";v=0' });
+  expect(first!['session-epoch']).toBeUndefined();
+  expect(second).toMatchObject({ 'session-write': '"n"', 'session-epoch': '"E1"' });
+  expect(third!['idempotency-key']).toBe(second!['idempotency-key']);
+  expect(second!['idempotency-key']).toMatch(/^"([0-9a-f]{32}|[0-9a-f-]{36})"$/);
+  expect(events).toEqual(['queued', 'sent', 'committed', 'queued', 'sent', 'conflict', 'retry', 'sent', 'committed']);
+  expect(client.versions()).toEqual({ n: 3 });
+});
+
+test('rebase gets the value at the version it sends as base', async () => {
+  const stale = answer(412, { 'content-type': 'application/problem+json', 'session-epoch': '"E1"' }, { type: PROBLEM.stale.type, title: 't', status: 412, keys: { n: { version: 7, value: { items: [1] } } } });
+  const { fetch, requests } = stub(ok(), stale, ok('"n";v=8'));
+  const client = createSessionClient({ fetch, backoff: 1 });
+  await client.fetch('http://x/n', write);
+  const seen: unknown[] = [];
+  await client.fetch('http://x/n', { method: 'POST', session: { writes: ['n'], rebase: (current) => (seen.push(current), { body: JSON.stringify(current) }) } });
+  expect(seen).toEqual([{}, { n: { items: [1] } }]);
+  expect(requests.slice(1).map((request) => request.headers.get('session-write'))).toEqual(['"n";v=0', '"n";v=7']);
+});
+
+test('errors: one base class, guards that match by name across realms', () => {
+  const error = new ConflictError('x');
+  expect(error).toBeInstanceOf(SessionLanesError);
+  expect(error.name).toBe('ConflictError');
+  const foreign = Object.assign(new Error('x'), { name: 'ConflictError' });
+  expect(isConflictError(foreign)).toBe(true);
+  expect(isSessionLanesError(foreign)).toBe(true);
+  expect(isInvalidAnswerError(foreign)).toBe(false);
+  expect(isSessionLanesError(new Error('x'))).toBe(false);
+  expect(isSessionLanesError(null)).toBe(false);
+});
+
+test('options and declarations are checked with exact messages', async () => {
+  expect(() => createSessionClient({ fetch: 1 as never })).toThrow(new TypeError('options.fetch must be a function'));
+  expect(() => createSessionClient({ retries: -1 })).toThrow(new TypeError('options.retries must be a non-negative integer'));
+  expect(() => createSessionClient({ deadline: Infinity })).toThrow(new TypeError('options.deadline must be a non-negative number of milliseconds'));
+  const client = createSessionClient({ fetch: stub().fetch });
+  await expect(client.fetch('/', { session: { reads: ['a'], writes: ['a'] } })).rejects.toThrow(new TypeError('session key "a" is declared twice'));
+  await expect(client.fetch('/', { session: { writes: ['a'], blind: true, rebase: () => ({}) } })).rejects.toThrow(new TypeError('session.rebase and session.blind exclude each other'));
+  await expect(client.fetch('/', { session: { writes: [''] } })).rejects.toThrow(new TypeError('session keys must be non-empty strings'));
+});
