@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginInput, CommitInput, IdempotencyRecord, SessionStore, StoredEntry } from '../src/server/store.js';
+import { memoryStore } from '../src/server/stores/memory.js';
 
 /**
  * The one conformance suite every SessionStore passes: the memory, Redis and
@@ -547,6 +549,104 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const counterWrites = workers * perWorker - 2 * perWorker;
         expect(read.entries.get('counter')).toEqual({ version: counterWrites + 1, value: String(counterWrites) });
         expect(read.entries.get('other')).toEqual({ version: 2 * perWorker + 1, value: String(2 * perWorker) });
+      });
+    });
+
+    describe('model-based', () => {
+      // Random sequences of calls, run on this store and on a fresh memoryStore (the reference): every answer must agree.
+      type Step =
+        | { op: 'begin'; session: number; claim: { key: string; fingerprint: string; leaseMs: number } | null; touch: number | null }
+        | { op: 'commit'; session: number; mode: 'existing' | 'create'; epoch: string; fromCurrent: boolean; expect: [string, number][]; change: [string, string | null][]; destroy: boolean; record: IdempotencyRecord | null; idleTtlMs: number }
+        | { op: 'release'; session: number; key: string }
+        | { op: 'touch'; session: number; epoch: string; idleTtlMs: number }
+        | { op: 'wait'; ms: number };
+      const KEYS = ['a', 'b', 'c'];
+      const idemKeys = fc.constantFrom('idem-model-0000000', 'idem-model-0000001');
+      const fingerprints = fc.constantFrom('f0', 'f1');
+      // Logical durations far above the test's real running time: Redis's garbage-collection TTLs never cut in.
+      const ttl = fc.integer({ min: 60_000, max: 200_000 });
+      const step: fc.Arbitrary<Step> = fc.oneof(
+        fc.record({
+          op: fc.constant('begin' as const),
+          session: fc.integer({ min: 0, max: 1 }),
+          claim: fc.option(fc.record({ key: idemKeys, fingerprint: fingerprints, leaseMs: fc.integer({ min: 30_000, max: 90_000 }) })),
+          touch: fc.option(ttl),
+        }),
+        fc
+          .record({
+            op: fc.constant('commit' as const),
+            session: fc.integer({ min: 0, max: 1 }),
+            mode: fc.constantFrom('existing' as const, 'create' as const),
+            epoch: fc.constantFrom('e1', 'e1', 'e1', 'e2'),
+            fromCurrent: fc.boolean(),
+            expect: fc.uniqueArray(fc.tuple(fc.constantFrom(...KEYS), fc.integer({ min: 0, max: 3 })), { selector: ([key]) => key, maxLength: 3 }),
+            change: fc.uniqueArray(fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom<string | null>('1', '"two"', null)), { selector: ([key]) => key, maxLength: 3 }),
+            destroy: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
+            record: fc.option(
+              fc.record({
+                key: idemKeys,
+                fingerprint: fingerprints,
+                answer: fc.constantFrom('A', 'B'),
+                state: fc.constantFrom('done' as const, 'partial' as const),
+                retentionMs: fc.integer({ min: 100_000, max: 400_000 }),
+                leaseMs: fc.integer({ min: 30_000, max: 90_000 }),
+              }),
+            ),
+            idleTtlMs: ttl,
+          }),
+        fc.record({ op: fc.constant('release' as const), session: fc.integer({ min: 0, max: 1 }), key: idemKeys }),
+        fc.record({ op: fc.constant('touch' as const), session: fc.integer({ min: 0, max: 1 }), epoch: fc.constantFrom('e1', 'e1', 'e2'), idleTtlMs: ttl }),
+        fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 100_000 }) }),
+      );
+
+      it('answers every call as the reference memory store does', async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 40, size: 'max' }), async (steps) => {
+            const model = memoryStore();
+            const ids = [sid(), sid()];
+            let now = base();
+            try {
+              for (const s of steps) {
+                if (s.op === 'wait') {
+                  now += s.ms;
+                  continue;
+                }
+                const sessionId = ids[s.session]!;
+                const both = async <T>(call: (on: SessionStore) => Promise<T>) => {
+                  const expected = await call(model);
+                  expect(await call(store)).toEqual(expected);
+                };
+                if (s.op === 'begin') {
+                  await both((on) => on.begin({ sessionId, keys: KEYS, now, ...(s.claim ? { claim: s.claim } : {}), ...(s.touch ? { touch: { idleTtlMs: s.touch } } : {}) }));
+                } else if (s.op === 'release') {
+                  await both((on) => on.release({ sessionId, key: s.key }));
+                } else if (s.op === 'touch') {
+                  await both((on) => on.touch({ sessionId, epoch: s.epoch, idleTtlMs: s.idleTtlMs, now }));
+                } else {
+                  // Often commit from the current versions, so that commits succeed as well as fail.
+                  const current = s.fromCurrent ? (await model.begin({ sessionId, keys: KEYS, now })).entries : new Map<string, StoredEntry>();
+                  const expected = new Map(s.expect.map(([key, version]) => [key, s.fromCurrent ? (current.get(key)?.version ?? 0) : version]));
+                  for (const [key] of s.change) if (!expected.has(key)) expected.set(key, s.fromCurrent ? (current.get(key)?.version ?? 0) : 0);
+                  await both((on) =>
+                    on.commit({
+                      sessionId,
+                      now,
+                      session: { mode: s.mode, epoch: s.epoch },
+                      expect: expected,
+                      changes: new Map(s.change),
+                      destroy: s.destroy,
+                      idleTtlMs: s.idleTtlMs,
+                      ...(s.record ? { record: s.record } : {}),
+                    }),
+                  );
+                }
+              }
+            } finally {
+              await model.close();
+            }
+          }),
+          { numRuns: 50 },
+        );
       });
     });
   });
