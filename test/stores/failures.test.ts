@@ -1,6 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createValidator, type ValidatorEvent } from '../../src/server/index.js';
 import { StoreUnavailableError, type CommitInput, type SessionStore } from '../../src/server/store.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
@@ -66,6 +67,17 @@ async function expectUntouched(store: SessionStore, sessionId: string, now: numb
   expect(read.entries.get('a')).toEqual({ version: 1, value: '1' });
   // Not touched: still expires at its original time.
   expect((await store.begin({ sessionId, keys: [], now: now + TTL })).session).toBeNull();
+}
+
+/** A read-only request through the validator: answered 200 although the store refuses the expiry touch (issue 7). */
+async function expectReadServedDespiteRefusedTouch(store: SessionStore, sessionId: string) {
+  const events: ValidatorEvent[] = [];
+  const validator = createValidator({ store, sessionId: () => sessionId, touchIntervalMs: 1, onEvent: (event) => events.push(event) });
+  const read = validator.route({ reads: ['a'] }, async (_request, session) => Response.json({ a: session.get('a') ?? null }));
+  const response = await read(new Request('http://app.test/read', { headers: { 'session-read': '"a"' } }));
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ a: 1 });
+  expect(events.map((event) => event.type)).toEqual(['touch-failed']);
 }
 
 describe.sequential('store failures (private servers)', () => {
@@ -134,6 +146,7 @@ describe.sequential('store failures (private servers)', () => {
       const store = open(replica.url);
       await expectWritesRefused(store, 's', now, /READONLY/);
       await expectUntouched(store, 's', now);
+      await expectReadServedDespiteRefusedTouch(store, 's');
       expect(await primary.admin.exists('sl:{s}:r:idem-refused-0001', 'sl:{s}:r:idem-refused-0002')).toBe(0);
     });
 
@@ -216,6 +229,7 @@ describe.sequential('store failures (private servers)', () => {
       const store = open(url.href);
       await expectWritesRefused(store, 's', now, { code: '25006' });
       await expectUntouched(store, 's', now);
+      await expectReadServedDespiteRefusedTouch(store, 's');
     });
 
     it('a connection lost in the middle of a commit: StoreUnavailableError, nothing applied, the store recovers', async () => {
