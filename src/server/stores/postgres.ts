@@ -16,7 +16,7 @@ import { beginSql, commitSql, releaseSql, schema, sweepSql, tables, touchSql } f
 
 /** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
 export interface PostgresPool {
-  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   connect(): Promise<{ query(text: string, values?: unknown[]): Promise<unknown>; release(error?: Error | boolean): void }>;
   end(): Promise<void>;
 }
@@ -122,12 +122,13 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token } } : {}),
         ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
       });
-      const row = (await run('begin', statement)).rows[0];
+      const row = (await run('begin', statement)).rows[0] as BeginRow;
       const live = typeof row.epoch === 'string';
+      const epoch = row.epoch ?? '';
       const entries = new Map<string, StoredEntry>();
       if (live) for (const key of keys) entries.set(key, entry(row.versions?.[key], row.values?.[key]));
       return {
-        session: live ? { epoch: row.epoch } : null,
+        session: live ? { epoch } : null,
         entries,
         ...(claim ? { claim: claimOutcome(row, claim.fingerprint, now) } : {}),
       };
@@ -184,7 +185,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
             }
           : {}),
       });
-      const row = (await run('commit', statement)).rows[0];
+      const row = (await run('commit', statement)).rows[0] as CommitRow;
       if (row.committed) return { status: 'committed', versions: new Map(input.destroy ? [] : Object.entries(newVersions)) };
       if (row.verdict === 'gone') return { status: 'gone' };
       const entries = new Map<string, StoredEntry>();
@@ -213,7 +214,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
     },
 
     async sweep(now = Date.now()) {
-      const row = (await run('sweep', sweepSql(t, now))).rows[0];
+      const row = (await run('sweep', sweepSql(t, now))).rows[0] as { sessions: number; records: number };
       return { sessions: Number(row.sessions), records: Number(row.records) };
     },
   };
@@ -231,12 +232,29 @@ function entry(version: unknown, value: unknown): StoredEntry {
   return typeof value === 'string' ? { version: v, value } : { version: v };
 }
 
+/** jsonb maps of the requested keys (null when none): versions as numbers, values as text. */
+interface EntryColumns {
+  versions: Record<string, number> | null;
+  values: Record<string, string> | null;
+}
+
 interface ClaimRow {
   claimed: boolean | null;
   fingerprint: string | null;
   state: string | null;
   answer: string | null;
+  /** bigint: pg returns it as text. */
   lease_until: string | number | null;
+}
+
+interface BeginRow extends EntryColumns, ClaimRow {
+  epoch: string | null;
+}
+
+interface CommitRow extends EntryColumns {
+  committed: boolean;
+  verdict: 'ok' | 'stale' | 'gone';
+  snapshot_live: boolean;
 }
 
 /** The claim's outcome from the newest record, as the begin statement returned it. */
