@@ -1,4 +1,4 @@
-import { parseItem, parseList, serializeItem, serializeList, DisplayString, type List } from 'structured-headers';
+import { parseItem, parseList, serializeItem, serializeString, DisplayString, type List } from 'structured-headers';
 import { MAX_VERSION } from './headers.js';
 
 /** One member of Session-Read, Session-Write or Session-Versions. */
@@ -22,8 +22,17 @@ export class DeclarationSyntaxError extends Error {
 // sf-string holds printable ASCII only; anything else needs a display string.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
-function keyItem(key: string): string | DisplayString {
-  return PRINTABLE_ASCII.test(key) ? key : new DisplayString(key);
+/**
+ * RFC 9651 display string. Written here, not by structured-headers 2.1,
+ * whose serializer writes bytes below 0x10 with one hex digit (%1, not %01),
+ * which its own parser then misreads.
+ */
+function serializeDisplayString(value: string): string {
+  let text = '%"';
+  for (const byte of new TextEncoder().encode(value)) {
+    text += byte === 0x25 || byte === 0x22 || byte < 0x20 || byte > 0x7e ? `%${byte.toString(16).padStart(2, '0')}` : String.fromCharCode(byte);
+  }
+  return `${text}"`;
 }
 
 /**
@@ -39,12 +48,15 @@ const DECIMAL = /[0-9]\.[0-9]/;
 
 /** Serialises key/version pairs as a structured-field list of strings. */
 export function serializeKeyVersions(members: readonly KeyVersion[]): string {
-  const list: List = members.map(({ key, version }) => {
-    const params = new Map<string, number>();
-    if (version !== undefined) params.set('v', version);
-    return [keyItem(key), params];
-  });
-  return serializeList(list);
+  return members
+    .map(({ key, version }) => {
+      if (version !== undefined && !(Number.isInteger(version) && version >= 0 && version <= MAX_VERSION)) {
+        throw new RangeError(`version of ${JSON.stringify(key)} must be an integer from 0 to ${MAX_VERSION}, got ${version}`);
+      }
+      const item = PRINTABLE_ASCII.test(key) ? serializeString(key) : serializeDisplayString(key);
+      return version === undefined ? item : `${item};v=${version}`;
+    })
+    .join(', ');
 }
 
 /**

@@ -9,7 +9,7 @@ import { Browser, idemKey } from '../support/session-http.js';
 let server: TestServer;
 let handlerRuns = 0;
 const counting = countingStore(memoryStore());
-const ODD_KEYS = ['Cart', 'my key', 'a,b', 'say "hi"', 'back\\slash', 'café', '日本', '🛒', '__proto__', 'constructor', ';v=1', '%"x"'];
+const ODD_KEYS = ['Cart', 'my key', 'a,b', 'say "hi"', 'back\\slash', 'café', '日本', '🛒', '__proto__', 'constructor', ';v=1', '%"x"', 'a\u0001b', 'tab\there', '%01', '\u007f'];
 
 beforeAll(async () => {
   const validator = createValidator({
