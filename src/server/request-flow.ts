@@ -41,6 +41,8 @@ export class RequestFlow {
   private tracker: SessionTracker | null = null;
   private declaration!: RequestDeclaration;
   private fingerprint = '';
+  /** The route's keys as round trip 1 read them; the tracked session's base, moved on by each commit. */
+  private readonly entries = new Map<string, StoredEntry>();
   /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
   private claimLost: SessionCommitError | null = null;
 
@@ -72,7 +74,8 @@ export class RequestFlow {
     if (identity.kind === 'ended') throw new ProblemError('sessionEnded', identity.detail);
     if (identity.kind === 'visitor') {
       if (this.writes) throw new ProblemError('sessionEnded', 'This request has no session to write to');
-      return this.runHandler(new Map(route.keys.all.map((key) => [key, { version: 0 }])));
+      for (const key of route.keys.all) this.entries.set(key, { version: 0 });
+      return this.runHandler(this.entries);
     }
     this.sessionId = identity.id;
 
@@ -81,6 +84,8 @@ export class RequestFlow {
         ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs }
         : undefined;
     const begun = await this.begin(claim);
+    this.epoch = begun.session?.epoch ?? '';
+    for (const key of route.keys.all) this.entries.set(key, begun.entries.get(key) ?? { version: 0 });
     if (claim) {
       const answer = this.claimAnswer(begun.claim);
       if (answer) return answer;
@@ -109,8 +114,7 @@ export class RequestFlow {
       if (identity.creates && !identity.viaCookie && !options.sessionId) this.setCookie = sessionCookie(options.cookie, request, this.sessionId);
     }
 
-    const entries = new Map<string, StoredEntry>();
-    for (const key of route.keys.all) entries.set(key, begun.entries.get(key) ?? { version: 0 });
+    const entries = this.entries;
     if (this.writes) {
       const stale = this.staleBases(entries);
       if (stale) {
@@ -178,9 +182,12 @@ export class RequestFlow {
       case 'replay':
         return replayAnswer(outcome.answer);
       case 'in-flight':
-        return problemResponse('inProgress', 'A request with this Idempotency-Key is still being processed; resend it unchanged later', {}, {
-          'retry-after': String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))),
-        });
+        // Retry soon, not at the end of the lease: the first attempt usually finishes in far less.
+        return this.decorate(
+          problemResponse('inProgress', 'A request with this Idempotency-Key is still being processed; resend it unchanged later', {}, {
+            'retry-after': String(Math.max(1, Math.min(this.options.retryAfterSeconds, Math.ceil(outcome.retryAfterMs / 1000)))),
+          }),
+        );
       case 'mismatch':
         throw new ProblemError('keyReused', 'This Idempotency-Key was used for a different request (method, path, query or body)');
       default:
@@ -339,7 +346,7 @@ export class RequestFlow {
   private commitFailureAnswer(error: SessionCommitError): Promise<Response> | Response {
     switch (error.reason) {
       case 'stale': {
-        const entries = new Map(this.tracker?.base ?? []);
+        const entries = new Map(this.entries);
         for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
         return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
       }
@@ -405,7 +412,7 @@ export class RequestFlow {
     response: Response,
     epoch: string = this.epoch,
     /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
-    versionOf: ((key: string) => number) | null = (key) => this.tracker?.base.get(key)?.version ?? 0,
+    versionOf: ((key: string) => number) | null = (key) => this.entries.get(key)?.version ?? 0,
     cookie: string | null = this.setCookie,
   ): Response {
     const headers = this.sessionHeaders(response, epoch, versionOf, cookie);
@@ -416,7 +423,7 @@ export class RequestFlow {
   private sessionHeaders(
     response: Response,
     epoch: string = this.epoch,
-    versionOf: ((key: string) => number) | null = (key) => this.tracker?.base.get(key)?.version ?? 0,
+    versionOf: ((key: string) => number) | null = (key) => this.entries.get(key)?.version ?? 0,
     cookie: string | null = this.setCookie,
   ): Headers {
     const headers = new Headers(response.headers);

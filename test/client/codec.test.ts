@@ -169,11 +169,14 @@ describe('problem bodies: what zod rejects, the client rejects too', () => {
         const json = JSON.parse(JSON.stringify(value)) as unknown;
         const zod = staleProblemSchema.safeParse(json);
         const mine = staleKeys(json);
-        expect(mine !== undefined).toBe(zod.success);
-        if (zod.success) {
+        // What zod rejects, the client rejects too.
+        if (!zod.success) expect(mine).toBeUndefined();
+        // zod's record skips a key named "__proto__" without checking its state; the client checks it (a stricter
+        // answer is fine), so agreement on acceptance is asserted only without such a key.
+        else if (!Object.hasOwn((json as { keys: object }).keys, '__proto__')) {
+          expect(mine).toBeDefined();
           accepted++;
-          // zod's record drops a key named "__proto__"; the client keeps it (it lands in a Map, and `current` has no prototype).
-          expect(Object.keys(mine!).filter((k) => k !== '__proto__')).toEqual(Object.keys(zod.data.keys));
+          expect(Object.keys(mine!)).toEqual(Object.keys(zod.data.keys));
         }
       }),
       { numRuns: 5000 },
