@@ -83,17 +83,18 @@ describe.sequential('the validator on a failing store', () => {
 
       const browser = new Browser(writable.url);
       expect((await add(browser, 'apple')).status).toBe(200);
-      await primary.admin.wait(1, 2_000); // the replica has the session
+      // The replica has the session once WAIT says so (a lagging replica would answer 410, rightly).
+      expect(await primary.admin.wait(1, 5_000), 'replicas that acknowledged the write').toBe(1);
 
       const onReplica = sameBrowser(browser, readOnly);
       const view = await onReplica.send('/view', { method: 'GET' });
-      expect(view.status).toBe(200);
+      expect(view.status, view.text).toBe(200);
       expect(view.json()).toEqual({ cart: ['apple'] });
       expect(events.map((event) => event.type)).toContain('touch-failed');
 
       const key = idemKey();
       const refused = await add(onReplica, 'pear', key);
-      expect(refused.status).toBe(503);
+      expect(refused.status, refused.text).toBe(503);
       expect(refused.response.headers.get('retry-after')).toBe('1');
       expect(refused.json().type).toBe('https://session-lanes.dev/problems/store-unavailable');
       expect(refused.response.headers.get('session-versions')).toBeNull();
