@@ -18,6 +18,13 @@ export interface Route {
   readonly handler: RouteHandler;
 }
 
+interface SessionHeaderOverrides {
+  epoch?: string;
+  /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
+  versionOf?: ((key: string) => number) | null;
+  cookie?: string | null;
+}
+
 /** Where a request's session comes from, before the store is asked. */
 type Identity =
   | { kind: 'visitor' }
@@ -304,7 +311,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, answerEpoch, versionsAfter, cookie));
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
 
     let result: CommitResult;
     try {
@@ -391,8 +398,7 @@ export class RequestFlow {
     }
     return this.decorate(
       problemResponse('stale', `${why}: refresh, rebase and retry`, { keys: states }),
-      this.epoch,
-      (key) => entries.get(key)?.version ?? 0,
+      { versionOf: (key) => entries.get(key)?.version ?? 0 },
     );
   }
 
@@ -404,28 +410,19 @@ export class RequestFlow {
     if (error.problem === 'invalidDeclaration' || error.problem === 'declarationRequired' || error.problem === 'storeUnavailable' || error.problem === 'bodyTooLarge') {
       return this.withCookie(response);
     }
-    return this.decorate(response, this.epoch, error.problem === 'sessionEnded' ? null : undefined);
+    return this.decorate(response, error.problem === 'sessionEnded' ? { versionOf: null } : {});
   }
 
   /** Adds Session-Epoch, Session-Versions (declared keys) and Set-Cookie to an answer. */
-  private decorate(
-    response: Response,
-    epoch: string = this.epoch,
-    /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
-    versionOf: ((key: string) => number) | null = (key) => this.entries.get(key)?.version ?? 0,
-    cookie: string | null = this.setCookie,
-  ): Response {
-    const headers = this.sessionHeaders(response, epoch, versionOf, cookie);
+  private decorate(response: Response, overrides: SessionHeaderOverrides = {}): Response {
+    const headers = this.sessionHeaders(response, overrides);
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
 
-  /** The answer's headers with the session headers added. */
-  private sessionHeaders(
-    response: Response,
-    epoch: string = this.epoch,
-    versionOf: ((key: string) => number) | null = (key) => this.entries.get(key)?.version ?? 0,
-    cookie: string | null = this.setCookie,
-  ): Headers {
+  /** The answer's headers with the session headers added; by default this request's epoch, versions and cookie. */
+  private sessionHeaders(response: Response, overrides: SessionHeaderOverrides = {}): Headers {
+    const { epoch = this.epoch, cookie = this.setCookie } = overrides;
+    const versionOf = overrides.versionOf === undefined ? (key: string) => this.entries.get(key)?.version ?? 0 : overrides.versionOf;
     const headers = new Headers(response.headers);
     headers.set(HEADER.epoch, serializeStringItem(epoch));
     const declared = this.declaration ? [...this.declaredKeys()] : [];

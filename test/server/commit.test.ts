@@ -2,18 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { countingStore, type StoreCalls } from '../support/counting-store.js';
+import { gate } from '../support/gate.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
 
 const KEYS = Array.from({ length: 50 }, (_, i) => `k${i}`);
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A gate the test opens: lets a handler pause between its read and its commit. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 let server: TestServer;
 let store: SessionStore;

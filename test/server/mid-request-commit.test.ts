@@ -1,13 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createValidator, memoryStore, REPLAYED_HEADER, SessionCommitError, type SessionStore } from '../../src/server/index.js';
+import { gate } from '../support/gate.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
 
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 let server: TestServer;
 let store: SessionStore;
