@@ -17,7 +17,8 @@ export function lanesApi({ delay, timeline }: ShopApiOptions): ShopApi {
   const base = API_BASE.lanes;
 
   client.on('*', (event: SessionClientEvent) => {
-    if (!timeline || event.type === 'sessionended') return;
+    // The tab's own events (sessionended, fallback, dropped) have no request to draw.
+    if (!timeline || !('id' in event)) return;
     // Client events are on the epoch clock (timeOrigin + now); the timeline is on performance.now().
     const at = event.at - performance.timeOrigin;
     const id = `l${event.id}`;

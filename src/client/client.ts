@@ -4,10 +4,14 @@ import { serializeKey, serializeMembers, type Member } from './codec.js';
 import { ConflictError, OutcomeUnknownError, SessionEndedError } from './errors.js';
 import { createEmitter, type Emitter, type SessionClientEvent } from './events.js';
 import { createLanes } from './lanes.js';
-import { normalizeDeclaration, normalizeOptions, type SessionClientOptions, type SessionRequestInit } from './options.js';
-import { memoryPendingWrites, type PendingWrite } from './pending.js';
+import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionRequestInit } from './options.js';
+import { orphanFate, outbox } from './outbox.js';
+import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
 import { retryDelay, sleep } from './retry.js';
+import { sharedVersionCache } from './shared-cache.js';
+import { idbStorage, type Storage } from './storage.js';
 import { memoryVersionCache, type KnownKey } from './version-cache.js';
+import { webLocksLanes } from './web-locks.js';
 
 export interface SessionClient {
   /**
@@ -26,62 +30,114 @@ export interface SessionClient {
 }
 
 // Distributes the lifecycle events without the request's fields repeated at each call.
-type EventBody = SessionClientEvent extends infer E ? (E extends SessionClientEvent ? Omit<E, 'at' | 'id' | 'reads' | 'writes'> : never) : never;
+type Without<E, K extends PropertyKey> = E extends SessionClientEvent ? Omit<E, K> : never;
+type Body = Without<SessionClientEvent, 'at' | 'id' | 'reads' | 'writes'>;
 
-/** 128 random bits as hex. Not crypto.randomUUID() alone: that exists only in secure contexts. */
-const randomKey = () => crypto.randomUUID?.() ?? crypto.getRandomValues(new Uint32Array(4)).reduce<string>((hex, word) => hex + word.toString(16).padStart(8, '0'), '');
+const now = () => performance.timeOrigin + performance.now();
 
 /**
- * Creates the browser half of session-lanes for one tab.
+ * Creates the browser half of session-lanes. Where the browser has them, the
+ * lanes are Web Locks shared by the tabs of the origin, the version cache and
+ * the outbox live in IndexedDB; else each falls back to its in-tab part, and a
+ * `fallback` event says so (subscribe right after creating the client).
  *
  * @example
  * const client = createSessionClient();
  * await client.fetch('/api/cart', { method: 'PUT', session: { writes: ['cart'], rebase: (current) => ({ body: JSON.stringify(next(current.cart)) }) } });
  */
 export function createSessionClient(options: SessionClientOptions = {}): SessionClient {
-  const o = normalizeOptions(options, { lanes: createLanes(), firstWrite: createLanes(), cache: memoryVersionCache(), pending: memoryPendingWrites() });
-  const { cache, pending } = o;
   const events = createEmitter();
-  const ended = new Set<string>();
+  const tell = (body: Without<SessionClientEvent, 'at'>) => events.active() && events.emit({ at: now(), ...body } as SessionClientEvent);
+  const fell = new Set<string>();
+  // Once per part; deferred, as the caller subscribes after this returns.
+  const fallback = (part: 'locks' | 'storage', error?: unknown) =>
+    fell.has(part) || (fell.add(part), queueMicrotask(() => tell({ type: 'fallback', part, error })));
+  const endedEpochs = new Set<string>();
+  const locks = globalThis.navigator?.locks;
+  const shared = typeof indexedDB == 'object';
+  let use: Storage | undefined;
+  const storage = () => (use ??= idbStorage((error) => fallback('storage', error)));
+  const inTab = () => (locks || fallback('locks'), createLanes());
+  const o = normalizeOptions(options, {
+    lanes: () => (locks ? webLocksLanes(locks, 'session-lanes:key:') : inTab()),
+    firstWrite: () => (locks ? webLocksLanes(locks, 'session-lanes:first-write') : inTab()),
+    cache: () => (shared ? sharedVersionCache(storage(), new BroadcastChannel('session-lanes'), ended) : memoryVersionCache()),
+    pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs')) : memoryPendingWrites()),
+  });
+  const { cache, pending } = o;
+  if (!shared && !(options.cache && options.pending)) fallback('storage');
   let ids = 0;
+  // `at` of the writes queued here: strictly increasing, so that orphans are replayed in the order they were queued.
+  let queuedAt = 0;
   const known = () => cache.epoch() || undefined;
+
+  /** The session `epoch` is over, here or in another tab: tell once, and forget its writes. */
+  function ended(epoch: string | undefined): void {
+    if (epoch && endedEpochs.has(epoch)) return;
+    if (epoch) {
+      endedEpochs.add(epoch);
+      void pending.purge?.(epoch);
+    }
+    tell({ type: 'sessionended', epoch });
+  }
+
+  // A write left by a tab that is gone: replayed as sent, sent as queued, or dropped.
+  pending.adopt?.(async (entry) => {
+    const fate = orphanFate(entry, Date.now(), o.maxAge);
+    if (fate == 'expired' || fate == 'rebase') {
+      tell({ type: 'dropped', reason: fate, entry });
+      return pending.delete(entry.key);
+    }
+    return run(entry.input, entry.sent ?? entry.init, { reads: entry.reads, writes: entry.writes, blind: entry.blind, rebase: undefined }, entry);
+  });
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
     const { session, ...rest } = init;
     if (!session) return o.fetch(input, init);
-    const { reads, writes, rebase, blind } = normalizeDeclaration(session);
+    const declaration = normalizeDeclaration(session);
+    const { reads, writes, blind, rebase } = declaration;
+    const entry = writes.length ? { key: randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
+    return run(input, rest, declaration, entry);
+  }
+
+  /** One request through its lanes; `entry` for a write (replayed as it was sent when `entry.sent` is set). */
+  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind }: ResolvedDeclaration, entry: PendingWrite | undefined): Promise<Response> {
     const id = ++ids;
-    const emit = (body: EventBody) => events.active() && events.emit({ at: performance.timeOrigin + performance.now(), id, reads, writes, ...body } as SessionClientEvent);
+    const emit = (body: Body) => tell({ id, reads, writes, ...body } as Without<SessionClientEvent, 'at'>);
     // The caller's signal, as it is: no controller of our own (creating one costs more than the rest of a request).
     const signal = rest.signal ?? undefined;
-    const madeFor = known();
+    const madeFor = entry ? entry.epoch : known();
+    const key = entry?.key;
+    // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.
+    const replayed = entry?.sent;
     const isRequest = typeof Request == 'function' && input instanceof Request;
-    const key = writes.length ? randomKey() : undefined;
-    const entry: PendingWrite = { key: key!, epoch: madeFor, input, reads, writes, blind, rebase: !!rebase };
     const releases: (() => void)[] = [];
     emit({ type: 'queued' });
     try {
-      if (key) await pending.put(entry);
+      if (entry && !replayed) await pending.put(entry);
       releases.push(await o.lanes.acquire([...reads.map((k) => ({ key: k, write: false })), ...writes.map((k) => ({ key: k, write: true }))], signal));
+      // Bases and the epoch as the previous holder of these lanes left them, in whichever tab.
+      await cache.sync?.();
       // While no epoch is known, the first write runs alone, so that concurrent first writes make one session.
       if (key && !known()) {
         const release = await o.firstWrite.acquire([{ key: '', write: true }], signal);
+        await cache.sync?.();
         if (known()) release();
         else releases.push(release);
       }
-      // A write queued for a session that ended meanwhile is rejected here, when its lanes come: unsent.
+      // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
+      if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
       const epoch = madeFor ?? known();
-      if (epoch && ended.has(epoch)) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
       const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
       const resendable = key || method == 'GET' || method == 'HEAD';
-      let sent: RequestInit | undefined;
+      let sent = replayed;
       let start = 0;
       let conflicts = 0;
       let busy = 0;
       for (let attempt = 1; ; attempt++) {
         if (!sent) sent = await build(epoch);
         if (attempt == 1) start = Date.now();
-        if (key) await pending.put({ ...entry, sent });
+        if (entry && !replayed) await pending.put({ ...entry, sent });
         emit({ type: 'sent', attempt });
         let response: Response | undefined;
         let failure: unknown;
@@ -95,8 +151,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         }
         const answer = response && (await readAnswer(response));
         if (answer && response) {
-          if (answer.kind == 'ended') sessionEnded(epoch, answer, response);
-          if (answer.epoch !== null) learn(epoch, answer);
+          const problem = answer.problem ? { problem: answer.problem } : {};
+          if (answer.kind == 'ended') {
+            // Voided before the lanes go, so that the next holder, in any tab, sees it.
+            await cache.void(epoch);
+            ended(epoch);
+            throw new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, ...problem });
+          }
+          if (answer.epoch !== null) await learn(epoch, answer);
           if (answer.kind == 'done' || (answer.reason == 'network' && !resendable)) {
             emit({ type: 'committed', status: response.status });
             return response;
@@ -106,6 +168,10 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         if (answer?.kind == 'stale') {
           emit({ type: 'conflict', attempt });
           const stale = (message: string) => new ConflictError(message, { ...(answer.problem ? { problem: answer.problem } : {}) });
+          if (replayed) {
+            tell({ type: 'dropped', reason: 'stale', entry: entry! });
+            throw stale('412: a write replayed as sent is stale; it is not resent');
+          }
           if (!rebase && !blind) throw stale('412: a declared key moved, and the request has neither rebase nor blind');
           delay = retryDelay(o, 'stale', conflicts++, 0);
           if (delay === undefined) throw stale(`412: still stale after ${o.retries} retries`);
@@ -149,22 +215,15 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       return { ...rest, headers, ...(body === undefined ? {} : { body }) };
     }
 
-    function sessionEnded(epoch: string | undefined, answer: Answer, response: Response): never {
-      const error = new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, ...(answer.problem ? { problem: answer.problem } : {}) });
-      cache.void(epoch);
-      if (!epoch || !ended.has(epoch)) emit({ type: 'sessionended', epoch });
-      if (epoch) ended.add(epoch);
-      throw error;
-    }
   }
 
-  function learn(sentEpoch: string | undefined, answer: Answer): void {
+  function learn(sentEpoch: string | undefined, answer: Answer): void | Promise<void> {
     const keys: [string, KnownKey][] = [];
     for (const [key, version] of answer.versions ?? []) keys.push([key, { version, known: version == 0 }]);
     for (const [key, state] of Object.entries(answer.keys ?? {})) {
       keys.push([key, 'value' in state ? { version: state.version, known: true, value: state.value } : { version: state.version, known: true }]);
     }
-    cache.learn(sentEpoch, answer.epoch!, keys);
+    return cache.learn(sentEpoch, answer.epoch!, keys);
   }
 
   return {

@@ -1,7 +1,9 @@
 /**
  * Events for observers: a timeline of each request through its lanes
- * (queued → sent → committed | conflict/retry → … | failed).
+ * (queued → sent → committed | conflict/retry → … | failed), and what
+ * happens to the tab: the session ended, a fallback, an outbox entry dropped.
  */
+import type { PendingWrite } from './pending.js';
 
 /** What every event of a request carries. */
 export interface RequestEventBase {
@@ -15,23 +17,40 @@ export interface RequestEventBase {
   readonly writes: readonly string[];
 }
 
-export type SessionClientEvent = RequestEventBase &
-  (
-    /** Waiting for its lanes. */
-    | { readonly type: 'queued' }
-    /** Lanes held; an attempt goes on the wire (attempt 1 is the first send). */
-    | { readonly type: 'sent'; readonly attempt: number }
-    /** Answered, and the answer stands (for a request that writes nothing: served). Lanes are released right after. */
-    | { readonly type: 'committed'; readonly status: number }
-    /** A 412: another writer moved a declared key. */
-    | { readonly type: 'conflict'; readonly attempt: number }
-    /** About to resend after `delay` ms. */
-    | { readonly type: 'retry'; readonly reason: 'stale' | 'in-progress' | 'unavailable' | 'network'; readonly delay: number }
-    /** Rejected (also on abort); lanes are released right after. */
-    | { readonly type: 'failed'; readonly error: unknown }
-    /** The session this request was made for ended (410): the cache is void, queued requests of that session are rejected. */
-    | { readonly type: 'sessionended'; readonly epoch: string | undefined }
-  );
+export type SessionClientEvent =
+  | (RequestEventBase &
+      (
+        /** Waiting for its lanes. */
+        | { readonly type: 'queued' }
+        /** Lanes held; an attempt goes on the wire (attempt 1 is the first send). */
+        | { readonly type: 'sent'; readonly attempt: number }
+        /** Answered, and the answer stands (for a request that writes nothing: served). Lanes are released right after. */
+        | { readonly type: 'committed'; readonly status: number }
+        /** A 412: another writer moved a declared key. */
+        | { readonly type: 'conflict'; readonly attempt: number }
+        /** About to resend after `delay` ms. */
+        | { readonly type: 'retry'; readonly reason: 'stale' | 'in-progress' | 'unavailable' | 'network'; readonly delay: number }
+        /** Rejected (also on abort); lanes are released right after. */
+        | { readonly type: 'failed'; readonly error: unknown }
+      ))
+  | ({ readonly at: number } & (
+      /**
+       * The session `epoch` ended: a 410, a logout, or another session seen, in this tab or another. The
+       * cache is void, writes queued for it are rejected unsent, and the outbox forgets its writes.
+       */
+      | { readonly type: 'sessionended'; readonly epoch: string | undefined }
+      /**
+       * Reported once per part: `locks`, no Web Locks (lanes, the first write and the outbox's claims stay
+       * within the tab); `storage`, IndexedDB missing or failing (versions and the outbox stay in memory).
+       */
+      | { readonly type: 'fallback'; readonly part: 'locks' | 'storage'; readonly error: unknown }
+      /**
+       * A write of a tab that is gone, not replayed: never sent and built by `rebase` ('rebase'), queued
+       * longer ago than `maxAge` ('expired'), or replayed as sent and answered 412 ('stale': its body was
+       * computed from values that changed; it is never resent).
+       */
+      | { readonly type: 'dropped'; readonly reason: 'rebase' | 'expired' | 'stale'; readonly entry: PendingWrite }
+    ));
 
 export type SessionClientEventType = SessionClientEvent['type'];
 export type SessionClientEventOf<T extends SessionClientEventType> = Extract<SessionClientEvent, { type: T }>;

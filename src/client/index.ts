@@ -19,5 +19,9 @@ export {
   type SessionLanesErrorOptions,
 } from './errors.js';
 export { createLanes, reduceLanes, type Lanes, type LaneClaim, type LaneEntry, type LaneState, type LaneAction } from './lanes.js';
-export { memoryVersionCache, type VersionCache, type KnownKey } from './version-cache.js';
+export { memoryVersionCache, type VersionCache, type KnownKey, type CacheState } from './version-cache.js';
 export { memoryPendingWrites, type PendingWrites, type PendingWrite } from './pending.js';
+export { webLocksLanes } from './web-locks.js';
+export { sharedVersionCache, type Channel } from './shared-cache.js';
+export { outbox, orphanFate, type StoredWrite } from './outbox.js';
+export { idbStorage, type Storage } from './storage.js';

@@ -31,13 +31,20 @@ export interface SessionClientOptions {
   backoff?: number;
   /** Cap of one backoff wait, in ms. @default 2_000 */
   maxBackoff?: number;
-  /** Replaceable part: the lane manager. @default in-tab lanes (`createLanes()`) */
+  /**
+   * How old (ms since it was queued) a write left by a closed tab may be and
+   * still be replayed; older ones are dropped with a `dropped` event. Keep it
+   * below the server's idempotency retention (48 h by default).
+   * @default 86_400_000 (24 h)
+   */
+  maxAge?: number;
+  /** Replaceable part: the lane manager. @default Web Locks across tabs (`webLocksLanes()`), else in-tab lanes (`createLanes()`) */
   lanes?: Lanes;
-  /** Replaceable part: the lane that lets the first write run alone while no epoch is known. @default in-tab lanes */
+  /** Replaceable part: the lane that lets the first write run alone while no epoch is known. @default the Web Lock `session-lanes:first-write`, else in-tab */
   firstWrite?: Lanes;
-  /** Replaceable part: what the client knows of versions and values. @default `memoryVersionCache()` */
+  /** Replaceable part: what the client knows of versions and values. @default `sharedVersionCache()` (IndexedDB), else `memoryVersionCache()` */
   cache?: VersionCache;
-  /** Replaceable part: where writes wait until answered (the durable outbox later). @default `memoryPendingWrites()` */
+  /** Replaceable part: where writes wait until answered. @default the durable `outbox()` (IndexedDB and Web Locks), else `memoryPendingWrites()` */
   pending?: PendingWrites;
 }
 
@@ -76,6 +83,7 @@ export interface SessionRequestInit extends RequestInit {
 
 export interface ResolvedOptions extends RetryPolicy {
   readonly fetch: typeof globalThis.fetch;
+  readonly maxAge: number;
   readonly lanes: Lanes;
   readonly firstWrite: Lanes;
   readonly cache: VersionCache;
@@ -92,25 +100,30 @@ export interface ResolvedDeclaration {
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 const isMs = (value: unknown) => typeof value === 'number' && value >= 0 && value < Infinity;
 
-/** Applies defaults and checks options; throws a TypeError with an exact message. */
-export function normalizeOptions(options: SessionClientOptions, parts: Omit<ResolvedOptions, keyof RetryPolicy | 'fetch'>): ResolvedOptions {
+type Parts = Pick<ResolvedOptions, 'lanes' | 'firstWrite' | 'cache' | 'pending'>;
+
+/** Applies defaults and checks options; throws a TypeError with an exact message. A default part is made only when needed, once the options are valid. */
+export function normalizeOptions(options: SessionClientOptions, parts: { [P in keyof Parts]: () => Parts[P] }): ResolvedOptions {
   const resolved = {
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     retries: options.retries ?? 5,
     deadline: options.deadline ?? 30_000,
     backoff: options.backoff ?? 50,
     maxBackoff: options.maxBackoff ?? 2_000,
-    lanes: options.lanes ?? parts.lanes,
-    firstWrite: options.firstWrite ?? parts.firstWrite,
-    cache: options.cache ?? parts.cache,
-    pending: options.pending ?? parts.pending,
-  } satisfies ResolvedOptions;
+    maxAge: options.maxAge ?? 86_400_000,
+  } satisfies Omit<ResolvedOptions, keyof Parts>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
-  for (const name of ['deadline', 'backoff', 'maxBackoff'] as const) {
+  for (const name of ['deadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number of milliseconds`);
   }
-  return resolved;
+  return {
+    ...resolved,
+    lanes: options.lanes ?? parts.lanes(),
+    firstWrite: options.firstWrite ?? parts.firstWrite(),
+    cache: options.cache ?? parts.cache(),
+    pending: options.pending ?? parts.pending(),
+  };
 }
 
 /** Checks a request's `session`; throws a TypeError with an exact message. */

@@ -1,9 +1,9 @@
 /**
  * Where a write waits from the moment it is queued until the server has
- * answered it. In memory for one tab now; the durable outbox (IndexedDB) of
- * the cross-tab issue implements the same seam, which is why an entry holds
- * what a replay needs: the request, its declarations, its Idempotency-Key and
- * the epoch it was made for, and once sent, exactly what went on the wire.
+ * answered it: `memoryPendingWrites()` for one tab, the durable `outbox()`
+ * (IndexedDB) across tabs and crashes. An entry holds what a replay needs:
+ * the request, its declarations, its Idempotency-Key and the epoch it was
+ * made for, and once sent, exactly what went on the wire.
  */
 
 export interface PendingWrite {
@@ -17,6 +17,10 @@ export interface PendingWrite {
   readonly blind: boolean;
   /** True when the body is built by `rebase`: such a write cannot be rebuilt without its tab. */
   readonly rebase: boolean;
+  /** When it was queued, in ms since the Unix epoch. */
+  readonly at: number;
+  /** The caller's init without `session`: what a write never sent goes out with. */
+  readonly init: RequestInit;
   /** What the last attempt sent, exactly (init with session headers and body); absent until sent. */
   readonly sent?: RequestInit;
 }
@@ -25,6 +29,13 @@ export interface PendingWrite {
 export interface PendingWrites {
   put(entry: PendingWrite): void | Promise<void>;
   delete(key: string): void | Promise<void>;
+  /**
+   * Optional: hands each write left by a tab that is gone to `replay`, one at
+   * a time, each to one tab only; now and whenever such a tab goes.
+   */
+  adopt?(replay: (entry: PendingWrite) => Promise<unknown>): void;
+  /** Optional: forgets every write made for `epoch`, of every tab (the session ended). */
+  purge?(epoch: string): void | Promise<void>;
 }
 
 /** In-memory pending writes; `entries()` lists them (tests, debugging). */
@@ -36,3 +47,7 @@ export function memoryPendingWrites(): PendingWrites & { entries(): PendingWrite
     entries: () => [...entries.values()],
   };
 }
+
+/** 128 random bits as hex. Not crypto.randomUUID() alone: that exists only in secure contexts. */
+export const randomKey = (): string =>
+  crypto.randomUUID?.() ?? crypto.getRandomValues(new Uint32Array(4)).reduce<string>((hex, word) => hex + word.toString(16).padStart(8, '0'), '');

@@ -4,6 +4,10 @@
  * only from 412 bodies; a newer version from Session-Versions makes the value
  * unknown. A version never moves backwards (a replayed answer carries the
  * versions of its first production).
+ *
+ * The state is plain, structured-cloneable data changed only by the pure
+ * `learnState` and `voidState`: the in-memory cache keeps it in a variable,
+ * the shared cache (shared-cache.ts) in IndexedDB too.
  */
 
 /** A key as known: `known` says whether `value` (absent = the key is absent) is the value at `version`. */
@@ -13,9 +17,15 @@ export interface KnownKey {
   readonly value?: unknown;
 }
 
+/** Epoch `undefined` = nothing known yet; `''` = the server said there is no session. A Map: a key may be named "__proto__". */
+export interface CacheState {
+  readonly epoch: string | undefined;
+  readonly keys: ReadonlyMap<string, KnownKey>;
+}
+
 /**
- * The version cache seam: in memory now, IndexedDB-backed across tabs later.
- * Epoch `undefined` = nothing known yet; `''` = the server said there is no session.
+ * The version cache seam: `memoryVersionCache()` for one tab,
+ * `sharedVersionCache()` across tabs.
  */
 export interface VersionCache {
   epoch(): string | undefined;
@@ -24,39 +34,48 @@ export interface VersionCache {
    * Learns from an answer served in `epoch` to a request sent with `sentEpoch`.
    * An answer from another epoch replaces what is known only if the request
    * was made against what the cache holds (so a late answer of an older
-   * session never overwrites a newer one).
+   * session never overwrites a newer one). The client awaits it before it
+   * releases the request's lanes, so a shared cache stores it for the next holder.
    */
-  learn(sentEpoch: string | undefined, epoch: string, keys: Iterable<readonly [string, KnownKey]>): void;
+  learn(sentEpoch: string | undefined, epoch: string, keys: Iterable<readonly [string, KnownKey]>): void | Promise<void>;
   /** Forgets everything known for `epoch` (a 410); what is known for another epoch stays. */
-  void(epoch: string | undefined): void;
+  void(epoch: string | undefined): void | Promise<void>;
   /** key -> latest version known. */
   versions(): Record<string, number>;
+  /** Optional: brings the view up to date (from other tabs); awaited once the lanes are held, before bases are read. */
+  sync?(): Promise<void>;
 }
 
+export const emptyCache: CacheState = { epoch: undefined, keys: new Map() };
+
+/** The pure transition of `learn`. */
+export function learnState(state: CacheState, sentEpoch: string | undefined, epoch: string, learned: Iterable<readonly [string, KnownKey]>): CacheState {
+  if (epoch !== state.epoch && state.epoch !== undefined && (sentEpoch ?? '') !== state.epoch) return state;
+  const keys = new Map(epoch === state.epoch ? state.keys : []);
+  for (const [key, next] of learned) {
+    const old = keys.get(key);
+    // Same version and a value: take it (it is the same value, and heals a caller's mutation).
+    if (!old || next.version > old.version || (next.version === old.version && next.known)) keys.set(key, next);
+  }
+  return { epoch, keys };
+}
+
+/** The pure transition of `void`. */
+export const voidState = (state: CacheState, epoch: string | undefined): CacheState => ((epoch ?? '') === (state.epoch ?? '') ? emptyCache : state);
+
+export const versionsOf = (state: CacheState): Record<string, number> => Object.fromEntries([...state.keys].map(([key, known]) => [key, known.version]));
+
 export function memoryVersionCache(): VersionCache {
-  let current: string | undefined;
-  let keys = new Map<string, KnownKey>();
+  let state = emptyCache;
   return {
-    epoch: () => current,
-    get: (key) => keys.get(key),
+    epoch: () => state.epoch,
+    get: (key) => state.keys.get(key),
     learn(sentEpoch, epoch, learned) {
-      if (epoch !== current) {
-        if (current !== undefined && (sentEpoch ?? '') !== current) return;
-        current = epoch;
-        keys = new Map();
-      }
-      for (const [key, state] of learned) {
-        const old = keys.get(key);
-        // Same version and a value: take it (it is the same value, and heals a caller's mutation).
-        if (!old || state.version > old.version || (state.version === old.version && state.known)) keys.set(key, state);
-      }
+      state = learnState(state, sentEpoch, epoch, learned);
     },
     void(epoch) {
-      if ((epoch ?? '') === (current ?? '')) {
-        current = undefined;
-        keys = new Map();
-      }
+      state = voidState(state, epoch);
     },
-    versions: () => Object.fromEntries([...keys].map(([key, state]) => [key, state.version])),
+    versions: () => versionsOf(state),
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * The version cache shared by the tabs of an origin. IndexedDB holds the
+ * truth: a request's answer is merged into it (one atomic read-modify-write)
+ * before the request lets go of its lanes, and the next holder of a lane, in
+ * any tab, reads it (`sync`) once it holds its lanes, before it takes its
+ * bases — not from a broadcast that may not have arrived. The broadcast only
+ * keeps idle tabs' `versions()` and `epoch()` fresh, and tells them that the
+ * session ended. Versions survive a reload; a new epoch voids them everywhere.
+ */
+import { get, update } from 'idb-keyval';
+import type { Storage } from './storage.js';
+import { emptyCache, learnState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
+
+/** The part of BroadcastChannel the shared parts use (a test passes its own). */
+export interface Channel {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+}
+
+const KEY = 'versions';
+
+/** `left(epoch)` is called whenever the known epoch moves away from a session (logout, 410, another login), in any tab. */
+export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch: string) => void): VersionCache & { sync(): Promise<void> } {
+  let state = emptyCache;
+  // Bumped by each change: a read that started before a change may be older than what this tab knows.
+  let changes = 0;
+  const set = (next: CacheState) => {
+    const old = state.epoch;
+    state = next;
+    if (old && next.epoch !== old) left(old);
+  };
+  const change = async (apply: (state: CacheState) => CacheState) => {
+    changes++;
+    set(apply(state));
+    if (await use((store) => update<CacheState>(KEY, (stored) => (set(apply(stored ?? state)), state), store).then(() => 1))) channel.postMessage(0);
+  };
+  const sync = async (): Promise<void> => {
+    const before = changes;
+    const stored = await use((store) => get<CacheState>(KEY, store));
+    if (stored) return before === changes ? set(stored) : sync();
+  };
+  channel.onmessage = sync;
+  void sync();
+  return {
+    epoch: () => state.epoch,
+    get: (key) => state.keys.get(key),
+    learn: (sentEpoch, epoch, learned) => {
+      const keys = [...learned];
+      return change((state) => learnState(state, sentEpoch, epoch, keys));
+    },
+    void: (epoch) => change((state) => voidState(state, epoch)),
+    versions: () => versionsOf(state),
+    sync,
+  };
+}
