@@ -1,5 +1,6 @@
 import type { FetchHandler } from '../../src/server/adapters/node.js';
 import type { SessionStore } from '../../src/server/index.js';
+import { fixtureRoutes } from './fixture.js';
 import { lanesRoutes } from './lanes.js';
 import { naiveRoutes } from './naive.js';
 import { storeFromEnvironment } from './store.js';
@@ -12,8 +13,8 @@ export interface DemoServer {
   storeLabel: string;
 }
 
-/** Every route of the demo: the naive ones (always in memory) and the session-lanes ones (on SESSION_LANES_STORE). */
+/** Every route of the demo: the naive ones (always in memory), the session-lanes ones (on SESSION_LANES_STORE), and the e2e suite's fixture routes under /e2e (in memory). */
 export async function demoServer(): Promise<DemoServer> {
   const { store, label } = await storeFromEnvironment();
-  return { routes: { ...naiveRoutes(), ...lanesRoutes(store) }, store, storeLabel: label };
+  return { routes: { ...naiveRoutes(), ...lanesRoutes(store), ...fixtureRoutes() }, store, storeLabel: label };
 }

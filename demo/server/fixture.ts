@@ -1,0 +1,92 @@
+import type { FetchHandler } from '../../src/server/adapters/node.js';
+import { createValidator, memoryStore } from '../../src/server/index.js';
+
+/**
+ * Routes for the cross-tab e2e suite (e2e/cross-tab.spec.ts), under /e2e:
+ * an increment whose value the server computes, an append to a log that
+ * keeps duplicates (so a write applied twice shows), a logout, and a gate
+ * that holds handlers between their read and their write, so that "in
+ * flight" is a state the test sets rather than a race it hopes for. Every
+ * answer is counted by status and by Idempotency-Key: the tests assert on
+ * what the server saw, never on timing.
+ */
+export interface FixtureStats {
+  /** Answers by status. */
+  statuses: Record<number, number>;
+  /** Requests by path (`/e2e/inc`), every attempt. */
+  requests: Record<string, number>;
+  /** Requests by Idempotency-Key (quotes stripped). */
+  keys: Record<string, number>;
+  /** Handlers waiting at the gate now, and handlers finished. */
+  waiting: number;
+  finished: number;
+}
+
+export function fixtureRoutes(): Record<string, FetchHandler> {
+  const validator = createValidator({ store: memoryStore() });
+  let stats: FixtureStats;
+  let gate: { open: boolean; promise: Promise<void>; release: () => void };
+  const reset = () => {
+    stats = { statuses: {}, requests: {}, keys: {}, waiting: 0, finished: 0 };
+    closeGate(false);
+  };
+  const closeGate = (closed: boolean) => {
+    gate?.release();
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    gate = { open: !closed, promise, release };
+    if (!closed) release();
+  };
+  reset();
+  const gated = async (request: Request) => {
+    if (!new URL(request.url).searchParams.has('gate') || gate.open) return;
+    stats.waiting++;
+    await gate.promise;
+    stats.waiting--;
+  };
+  const counted =
+    (handler: FetchHandler): FetchHandler =>
+    async (request) => {
+      const path = new URL(request.url).pathname;
+      stats.requests[path] = (stats.requests[path] ?? 0) + 1;
+      const key = request.headers.get('idempotency-key')?.replace(/"/g, '');
+      if (key) stats.keys[key] = (stats.keys[key] ?? 0) + 1;
+      const response = await handler(request);
+      stats.statuses[response.status] = (stats.statuses[response.status] ?? 0) + 1;
+      return response;
+    };
+  const json = (body: unknown) => Response.json(body);
+
+  return {
+    'POST /e2e/inc': counted(
+      validator.route({ writes: ['n'] }, async (request, session) => {
+        const n = (session.get('n') as number | undefined) ?? 0;
+        await gated(request);
+        session.set('n', n + 1);
+        stats.finished++;
+        return json({ n: n + 1 });
+      }),
+    ),
+    'POST /e2e/log': counted(
+      validator.route({ writes: ['log'] }, async (request, session) => {
+        const { item } = (await request.json()) as { item: string };
+        const log = (session.get('log') as string[] | undefined) ?? [];
+        await gated(request);
+        session.set('log', [...log, item]);
+        stats.finished++;
+        return json({ log: session.get('log') });
+      }),
+    ),
+    'POST /e2e/logout': counted(
+      validator.route({ writes: ['auth'] }, (_request, session) => {
+        session.destroy();
+        return json({});
+      }),
+    ),
+    'GET /e2e/state': counted(validator.route({ reads: ['n', 'log'] }, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'GET /e2e/stats': async () => json(stats),
+    'POST /e2e/reset': async () => (reset(), json({})),
+    'POST /e2e/gate/close': async () => (closeGate(true), json({})),
+    'POST /e2e/gate/open': async () => (closeGate(false), json({})),
+  };
+}
