@@ -163,7 +163,7 @@ async function burst(size = Number(sizeInput.value) || 12): Promise<BurstResult>
       ? `${result.lost} of ${result.acknowledged.length} acknowledged updates are not in the session: a later whole-session save erased them.`
       : `Every acknowledged update is in the session${result.failed > 0 ? ` (${result.failed} refused)` : ''}.` +
         (result.conflicts > 0
-          ? ` ${result.conflicts === 1 ? '1 answer was' : `${result.conflicts} answers were`} 412: another tab wrote the same key meanwhile (lanes are per tab for now); the server committed nothing for them, and the client resent.`
+          ? ` ${result.conflicts === 1 ? '1 answer was' : `${result.conflicts} answers were`} 412: something outside this browser's lanes wrote the same key meanwhile (another device, or a request whose tab closed); the server committed nothing for them, and the client resent.`
           : '');
   status.textContent = 'done';
   status.dataset.state = 'done';
