@@ -23,6 +23,8 @@ export function lanesRoutes(store: SessionStore = memoryStore()): Record<string,
   const validator = createValidator({
     store,
     keys,
+    // Redis and PostgreSQL stores need one secret for every server that shares them; the demo runs one.
+    secret: process.env.SESSION_LANES_SECRET ?? 'session-lanes demo secret: never use this one in production',
     onEvent(event) {
       // The demo's terminal is its operator console.
       const error = event.error instanceof Error ? event.error : new Error(String(event.error));

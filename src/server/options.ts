@@ -21,8 +21,9 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
   /**
    * Secret from which a session-creating request's session id is derived (from
    * its Idempotency-Key), so that its resend finds its record on any server.
-   * Every app server sharing a store needs the same secret (at least 32 bytes).
-   * @default a random secret per process: fine for one process, wrong for several
+   * Every app server sharing a store needs the same secret (at least 32 bytes);
+   * required with a shared store (Redis, PostgreSQL) unless `sessionId` is given.
+   * @default a random secret per process (memory store only)
    */
   secret?: string | Uint8Array;
   /**
@@ -82,6 +83,11 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     throw new TypeError('createValidator(options): options.store must be a SessionStore, such as memoryStore()');
   }
   let secret: Uint8Array;
+  if (options.secret === undefined && store.shared && !options.sessionId) {
+    throw new TypeError(
+      'createValidator(options): options.secret is required with a shared store: every server must derive the same session id for a session-creating request',
+    );
+  }
   if (options.secret === undefined) secret = crypto.getRandomValues(new Uint8Array(32));
   else {
     secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : new Uint8Array(options.secret);

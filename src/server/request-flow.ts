@@ -48,6 +48,10 @@ export class RequestFlow {
   private tracker: SessionTracker | null = null;
   private declaration!: RequestDeclaration;
   private fingerprint = '';
+  /** What the handler is given: the request, or a copy over its buffered body. */
+  private handlerRequest: Request;
+  /** Mid-request commits run one at a time, in the order the handler asked for them. */
+  private commits: Promise<void> = Promise.resolve();
   /** The route's keys as round trip 1 read them; the tracked session's base, moved on by each commit. */
   private readonly entries = new Map<string, StoredEntry>();
   /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
@@ -60,6 +64,7 @@ export class RequestFlow {
     private readonly touches: TouchThrottle,
   ) {
     this.writes = route.keys.writes.size > 0;
+    this.handlerRequest = request;
   }
 
   async serve(): Promise<Response> {
@@ -68,7 +73,9 @@ export class RequestFlow {
     } catch (error) {
       if (error instanceof ProblemError) return this.problem(error);
       this.options.onEvent({ type: 'handler-error', error, url: this.request.url });
-      return problemResponse('handlerFailed', 'The validator failed unexpectedly; nothing was committed');
+      if (this.partial) return this.partlyCommitted('The request failed after a mid-request commit').catch(() => problemResponse('partlyCommitted', 'The request failed after a mid-request commit'));
+      await this.releaseClaim();
+      return this.decorate(problemResponse('handlerFailed', 'The request failed unexpectedly; nothing was committed'));
     }
   }
 
@@ -117,8 +124,13 @@ export class RequestFlow {
         await this.releaseClaim();
         throw new ProblemError('sessionEnded', 'Session-Epoch names another session than the current one');
       }
-      // A creating request whose session already exists (its record expired): it joins that session.
-      if (identity.creates && !identity.viaCookie && !options.sessionId) this.setCookie = sessionCookie(options.cookie, request, this.sessionId);
+      // A session-creating request whose session exists but whose record is gone (past its retention): no
+      // legitimate resend comes this late, and joining would make an old Idempotency-Key a credential.
+      if (identity.creates && !identity.viaCookie && !options.sessionId) {
+        await this.releaseClaim();
+        this.epoch = '';
+        throw new ProblemError('sessionEnded', 'This session-creating request is older than its idempotency record; start again with a new Idempotency-Key');
+      }
     }
 
     const entries = this.entries;
@@ -227,7 +239,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.request, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session());
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
@@ -269,6 +281,9 @@ export class RequestFlow {
     if (this.claimLost) return this.commitFailureAnswer(this.claimLost);
     const result = await this.commit(changes, tracker.destroyed, 'done', response).catch((error: unknown) => error);
     if (result instanceof SessionCommitError) {
+      // The store may have applied and recorded the final commit before failing: record nothing over it.
+      // A resend then replays the final answer, or the partial record's once its lease ends.
+      if (this.partial && result.reason === 'unavailable') return this.commitFailureAnswer(result);
       if (this.partial) return this.partlyCommitted('The final commit failed after a mid-request commit');
       return this.commitFailureAnswer(result);
     }
@@ -276,11 +291,19 @@ export class RequestFlow {
     return result;
   }
 
-  private async commitMidRequest(): Promise<void> {
-    const tracker = this.tracker!;
-    const changes = tracker.changes();
-    if (!this.writes || (changes.size === 0 && !tracker.destroyed)) return;
-    await this.commit(changes, tracker.destroyed, 'partial', null);
+  private commitMidRequest(): Promise<void> {
+    const next = this.commits.then(async () => {
+      const tracker = this.tracker!;
+      // The claim is gone with an earlier failed commit: committing now would leave no record, and a resend would apply it again.
+      if (this.claimLost) throw this.claimLost;
+      // A destroy ends the request's session: only the final commit applies it, with the answer recorded.
+      if (tracker.destroyed) return;
+      const changes = tracker.changes();
+      if (!this.writes || changes.size === 0) return;
+      await this.commit(changes, false, 'partial', null);
+    });
+    this.commits = next.catch(() => {});
+    return next;
   }
 
   /**
@@ -296,7 +319,10 @@ export class RequestFlow {
   ): Promise<Response | null> {
     const { options, tracker } = { options: this.options, tracker: this.tracker! };
     const expect = new Map<string, number>();
-    for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
+    // A logout checks only the epoch (it is never stale), and a final commit with nothing left to change only records the answer.
+    if (!destroy && changes.size > 0) {
+      for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
+    }
     const nextVersions = new Map([...changes.keys()].map((key) => [key, (tracker.base.get(key)?.version ?? 0) + 1]));
 
     const creating = this.sessionMode === 'create';
@@ -424,6 +450,9 @@ export class RequestFlow {
     const { epoch = this.epoch, cookie = this.setCookie } = overrides;
     const versionOf = overrides.versionOf === undefined ? (key: string) => this.entries.get(key)?.version ?? 0 : overrides.versionOf;
     const headers = new Headers(response.headers);
+    // An answer made from one user's session must not be served to another from a shared cache.
+    if (!headers.has('cache-control')) headers.set('cache-control', 'private, no-store');
+    headers.append('vary', 'Cookie');
     headers.set(HEADER.epoch, serializeStringItem(epoch));
     const declared = this.declaration ? [...this.declaredKeys()] : [];
     if (declared.length > 0 && versionOf) headers.set(HEADER.versions, serializeKeyVersions(declared.map((key) => ({ key, version: versionOf(key) }))));
@@ -440,14 +469,39 @@ export class RequestFlow {
 
   // --- helpers ---
 
+  /**
+   * Reads a write's body, at most maxBodyBytes of it (a chunked body is cut
+   * off as soon as it passes the limit), and hands the handler a request over
+   * the bytes read, since the original's body is now consumed.
+   */
   private async readBody(): Promise<Uint8Array> {
     const { maxBodyBytes } = this.options;
-    const declared = Number(this.request.headers.get('content-length') ?? 0);
     const tooLarge = () => new ProblemError('bodyTooLarge', `A write request's body may have at most ${maxBodyBytes} bytes`);
-    if (declared > maxBodyBytes) throw tooLarge();
-    // A clone, so that the handler still reads the body itself.
-    const body = new Uint8Array(await this.request.clone().arrayBuffer());
-    if (body.length > maxBodyBytes) throw tooLarge();
+    if (Number(this.request.headers.get('content-length') ?? 0) > maxBodyBytes) throw tooLarge();
+    const stream = this.request.body;
+    if (!stream) return new Uint8Array(0);
+    const reader = stream.getReader();
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.byteLength;
+      if (length > maxBodyBytes) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    const body = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    // A new Request from parts: some bridges (the Node one) hand over Request look-alikes that cannot be copied with `new Request(request, init)`.
+    const { url, method, headers, signal } = this.request;
+    this.handlerRequest = new Request(url, { method, headers, signal, ...(method === 'GET' || method === 'HEAD' ? {} : { body: body as Uint8Array<ArrayBuffer> }) });
     return body;
   }
 

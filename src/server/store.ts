@@ -117,6 +117,12 @@ export interface TouchInput {
  * call: down, or refusing writes. The validator answers 503 for it.
  */
 export interface SessionStore {
+  /**
+   * True for a store several processes share (Redis, PostgreSQL): the
+   * validator then requires a `secret`, so that every process derives the same
+   * session id for a session-creating request.
+   */
+  readonly shared?: boolean;
   /** Round trip 1: read the session and the keys' entries, and claim the Idempotency-Key, atomically. */
   begin(input: BeginInput): Promise<BeginResult>;
   /** Round trip 2: one compare-and-swap of the whole change, with the idempotency record. */

@@ -62,7 +62,11 @@ export class SessionTracker {
       const version = versions.get(key) ?? 0;
       this.base.set(key, value === null ? { version } : { version, value });
     }
-    this.pending.clear();
+    // Keep what the handler set while the commit was on its way: only what was committed is done.
+    for (const [key, value] of [...this.pending]) {
+      const base = this.base.get(key)?.value ?? null;
+      if (value === base) this.pending.delete(key);
+    }
   }
 
   /** Every key whose version the commit must check, besides the declared ones. */
@@ -124,6 +128,7 @@ export class SessionTracker {
         tracker.pending.set(key, null);
       },
       destroy() {
+        if (!tracker.writable) throw new TypeError('session.destroy(): a logout changes the session; declare the keys it writes (a route with `writes`)');
         tracker.destroyed = true;
       },
       commit() {

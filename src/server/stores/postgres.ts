@@ -113,6 +113,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
   }
 
   return {
+    shared: true,
     async begin({ sessionId, keys, claim, touch, now }: BeginInput): Promise<BeginResult> {
       const token = randomUUID();
       const statement = beginSql(t, {

@@ -101,6 +101,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   };
 
   return {
+    shared: true,
     async begin(input: BeginInput): Promise<BeginResult> {
       const { sessionId, keys, claim, touch, now } = input;
       const k = keysOf(sessionId);
