@@ -4,17 +4,19 @@
  *
  * An entry belongs to its live tab: each tab holds a lifetime lock
  * (`session-lanes:tab:<id>`) from before it stores anything until it is gone.
- * Entries whose tab lock is free are orphans. A tab adopts them when it starts,
- * and when a tab it knows of goes (it waits on that tab's lock; tabs say hello
- * on a BroadcastChannel, and answer a hello they had not heard). Each orphan is claimed with a lock of its own taken
- * only if free (`session-lanes:entry:<key>`, ifAvailable) and read again under
- * it, so that one tab replays it and it is deleted before the lock is let go:
- * two tabs starting at once with the same orphans replay each once. A tab
- * that dies mid-replay frees both locks, and the entry is an orphan again.
+ * The entries of a tab whose lock is free are orphans, and the lock is their
+ * claim: the one tab that takes it replays them all, one after another in the
+ * order they were queued (so that a replayed write learns the version the
+ * next one takes as its base), deleting each before it lets go. A tab claims
+ * with `ifAvailable` when it starts, and otherwise waits on the lock of each
+ * tab it knows of (tabs say hello on a BroadcastChannel and answer a hello
+ * they had not heard): two tabs starting at once with the same orphans replay
+ * each once. A tab that dies mid-replay frees the claim: the rest is an orphan
+ * again (an entry it was sending for the first time is its own by then).
  *
  * What happens to an orphan is the pure `orphanFate()`.
  */
-import { del, entries, get, set } from 'idb-keyval';
+import { del, entries, set } from 'idb-keyval';
 import { randomKey, type PendingWrite, type PendingWrites } from './pending.js';
 import type { Channel } from './shared-cache.js';
 import type { Storage } from './storage.js';
@@ -74,36 +76,31 @@ export function fromStored({ url, method, headers, body, sent, tab, ...entry }: 
 
 /** The outbox of this tab, on `use`; `locks` and `channel` are the browser's (a test passes its own). */
 export function outbox(use: Storage, locks: LockManager, channel: Channel, tab = randomKey()): Required<PendingWrites> {
-  const lock = (name: string) => 'session-lanes:' + name;
+  const tabLock = (id: string) => 'session-lanes:tab:' + id;
   const id = (key: string) => ['outbox', key];
   // Resolved once this tab holds its lifetime lock, never released while the tab lives.
-  const ready = new Promise<void>((resolve) => void locks.request(lock('tab:' + tab), () => (resolve(), new Promise(() => {}))));
-  const all = async () => ((await use((store) => entries<IDBValidKey, StoredWrite>(store))) ?? []).filter(([key]) => Array.isArray(key)).map(([, entry]) => entry);
+  const ready = new Promise<void>((resolve) => void locks.request(tabLock(tab), () => (resolve(), new Promise(() => {}))));
+  // Every tab's entries, in the order they were queued.
+  const all = async () =>
+    ((await use((store) => entries<IDBValidKey, StoredWrite>(store))) ?? [])
+      .filter(([key]) => Array.isArray(key))
+      .map(([, entry]) => entry)
+      .sort((a, b) => a.at - b.at);
   const remove = async (key: string) => void (await use((store) => del(id(key), store)));
   const watched = new Set([tab]);
   let replay: (entry: PendingWrite) => Promise<unknown>;
 
-  /** Waits for another tab's lifetime lock, free once that tab is gone; says hello back, so that a newcomer knows this tab too. */
-  const watch = (other: string) => {
+  /** Replays the entries of the tab `other`, gone; called holding its lock, so that no other tab replays them meanwhile. */
+  async function claim(other: string) {
+    for (const entry of await all()) if (entry.tab == other) await replay(fromStored(entry)).catch(() => {});
+  }
+
+  /** Waits for another tab's lock, free once that tab is gone (or once another tab has claimed its entries); says hello back. */
+  function watch(other: string) {
     if (watched.has(other)) return;
     watched.add(other);
     channel.postMessage(tab);
-    void locks.request(lock('tab:' + other), () => {}).then(adopt);
-  };
-
-  async function adopt() {
-    // Entries first, then the live tabs: an entry is stored only once its tab holds its lock, so a tab not seen alive now is gone.
-    // In the order they were queued: a replayed write learns the version that the next one takes as its base.
-    const stored = (await all()).sort((a, b) => a.at - b.at);
-    const alive = new Set((await locks.query()).held?.map((held) => held.name));
-    for (const entry of stored) {
-      if (alive.has(lock('tab:' + entry.tab))) watch(entry.tab);
-      else
-        await locks.request(lock('entry:' + entry.key), { ifAvailable: true }, async (claimed) => {
-          const current = claimed && (await use((store) => get<StoredWrite>(id(entry.key), store)));
-          if (current) await replay(fromStored(current)).catch(() => {});
-        });
-    }
+    void locks.request(tabLock(other), () => claim(other));
   }
 
   return {
@@ -112,7 +109,7 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
       await ready;
       if (stored) await use((store) => set(id(entry.key), stored, store));
     },
-    // Awaited before the entry's claim is let go: no other tab may find it once replayed.
+    // Awaited before the claim is let go: no other tab may find an entry once it is replayed.
     delete: remove,
     async purge(epoch) {
       for (const entry of await all()) if (entry.epoch === epoch) await remove(entry.key);
@@ -120,7 +117,13 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
     adopt(fn) {
       replay = fn;
       channel.onmessage = (event) => watch(event.data as string);
-      void ready.then(() => (channel.postMessage(tab), adopt()));
+      void ready.then(async () => {
+        channel.postMessage(tab);
+        // An entry is stored only once its tab holds its lock: a tab whose lock is free is gone.
+        for (const other of new Set((await all()).map((entry) => entry.tab))) {
+          if (other != tab) await locks.request(tabLock(other), { ifAvailable: true }, (lock) => (lock ? claim(other) : watch(other)));
+        }
+      });
     },
   };
 }
