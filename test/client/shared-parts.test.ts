@@ -1,0 +1,67 @@
+// The shared version cache (fake-indexeddb) and the Web Locks lanes (fake-tabs.ts), tab against tab in one process.
+import 'fake-indexeddb/auto';
+import { expect, test } from 'vitest';
+import { sharedVersionCache } from '../../src/client/shared-cache.js';
+import { idbStorage } from '../../src/client/storage.js';
+import { webLocksLanes } from '../../src/client/web-locks.js';
+import { fakeBrowser } from './fake-tabs.js';
+
+let databases = 0;
+const tick = (ms = 10) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('shared cache: what one tab learned, the next lane holder reads (sync) before any broadcast; a new epoch voids it in every tab', async () => {
+  const browser = fakeBrowser();
+  const use = idbStorage((error) => expect.unreachable(String(error)), `cache-test-${++databases}`);
+  const left: string[] = [];
+  const [a, b] = ['A', 'B'].map((tab) => sharedVersionCache(use, browser.channel(tab), (epoch) => left.push(`${tab}:${epoch}`)));
+  await a!.learn(undefined, 'E1', [['n', { version: 1, known: false }]]);
+  // B asks IndexedDB itself: no broadcast needed.
+  await b!.sync();
+  expect(b!.epoch()).toBe('E1');
+  expect(b!.versions()).toEqual({ n: 1 });
+  await b!.learn('E1', 'E1', [['n', { version: 2, known: true, value: 5 }]]);
+  await a!.sync();
+  expect(a!.get('n')).toEqual({ version: 2, known: true, value: 5 });
+  // A version never moves back, even from a late answer of another tab.
+  await a!.learn('E1', 'E1', [['n', { version: 1, known: false }]]);
+  expect(b!.versions()).toEqual({ n: 2 });
+
+  // Versions survive a reload: a new cache on the same database.
+  const reloaded = sharedVersionCache(use, browser.channel('R'), () => {});
+  await reloaded.sync();
+  expect(reloaded.versions()).toEqual({ n: 2 });
+
+  // Logout in A (the answer's epoch is ''): B hears it by broadcast, and both say the session E1 ended.
+  await a!.learn('E1', '', [['n', { version: 0, known: true }]]);
+  await tick();
+  expect(b!.epoch()).toBe('');
+  expect(b!.versions()).toEqual({ n: 0 });
+  expect(left.sort()).toEqual(['A:E1', 'B:E1']);
+});
+
+test('Web Locks lanes: one lock per key, shared reads, exclusive writes, taken in sorted order; an abort releases a waiting request', async () => {
+  const browser = fakeBrowser();
+  const [a, b] = ['A', 'B'].map((tab) => webLocksLanes(browser.locks(tab), 'k:'));
+  const order: string[] = [];
+  const releaseA = await a!.acquire([
+    { key: 'y', write: true },
+    { key: 'x', write: false },
+  ]);
+  expect(browser.held()).toEqual(['k:x', 'k:y']);
+  // A reader of x shares it; a writer of y waits.
+  const readX = await b!.acquire([{ key: 'x', write: false }]);
+  const writeY = b!.acquire([{ key: 'y', write: true }]).then((release) => (order.push('B writes y'), release));
+  // Declared y then x, taken x then y: it waits for x, which two readers hold, holding nothing yet.
+  const controller = new AbortController();
+  const aborted = b!.acquire([{ key: 'y', write: true }, { key: 'x', write: true }], controller.signal);
+  await tick();
+  expect(order).toEqual([]);
+  controller.abort(new Error('gone'));
+  await expect(aborted).rejects.toThrow('gone');
+  readX();
+  releaseA();
+  (await writeY)();
+  expect(order).toEqual(['B writes y']);
+  await tick();
+  expect(browser.held()).toEqual([]);
+});
