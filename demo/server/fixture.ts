@@ -7,8 +7,9 @@ import { createValidator, memoryStore } from '../../src/server/index.js';
  * keeps duplicates (so a write applied twice shows), a logout, and a gate
  * that holds handlers between their read and their write, so that "in
  * flight" is a state the test sets rather than a race it hopes for. Every
- * answer is counted by status and by Idempotency-Key: the tests assert on
- * what the server saw, never on timing.
+ * answer is counted by status and by Idempotency-Key, and the requests of a
+ * path at the server at once are counted too (their overlap): the tests
+ * assert on what the server saw, never on timing.
  */
 export interface FixtureStats {
   /** Answers by status. */
@@ -17,6 +18,9 @@ export interface FixtureStats {
   requests: Record<string, number>;
   /** Requests by Idempotency-Key (quotes stripped). */
   keys: Record<string, number>;
+  /** Requests by path at the server now, and the most ever at once: the overlap that lanes must keep at 1. */
+  active: Record<string, number>;
+  maxActive: Record<string, number>;
   /** Handlers waiting at the gate now, and handlers finished. */
   waiting: number;
   finished: number;
@@ -27,7 +31,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
   let stats: FixtureStats;
   let gate: { open: boolean; promise: Promise<void>; release: () => void };
   const reset = () => {
-    stats = { statuses: {}, requests: {}, keys: {}, waiting: 0, finished: 0 };
+    stats = { statuses: {}, requests: {}, keys: {}, active: {}, maxActive: {}, waiting: 0, finished: 0 };
     closeGate(false);
   };
   const closeGate = (closed: boolean) => {
@@ -38,21 +42,27 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
     if (!closed) release();
   };
   reset();
-  const gated = async (request: Request) => {
-    if (!new URL(request.url).searchParams.has('gate') || gate.open) return;
-    stats.waiting++;
+  // Each request is counted in the stats of its test, even if a reset (which opens the gate) replaces them meanwhile: a failed test must not skew the next.
+  const gated = async (request: Request): Promise<FixtureStats> => {
+    const seen = stats;
+    if (!new URL(request.url).searchParams.has('gate') || gate.open) return seen;
+    seen.waiting++;
     await gate.promise;
-    stats.waiting--;
+    seen.waiting--;
+    return seen;
   };
   const counted =
     (handler: FetchHandler): FetchHandler =>
     async (request) => {
       const path = new URL(request.url).pathname;
-      stats.requests[path] = (stats.requests[path] ?? 0) + 1;
+      const seen = stats;
+      seen.requests[path] = (seen.requests[path] ?? 0) + 1;
       const key = request.headers.get('idempotency-key')?.replace(/"/g, '');
-      if (key) stats.keys[key] = (stats.keys[key] ?? 0) + 1;
-      const response = await handler(request);
-      stats.statuses[response.status] = (stats.statuses[response.status] ?? 0) + 1;
+      if (key) seen.keys[key] = (seen.keys[key] ?? 0) + 1;
+      const active = (seen.active[path] = (seen.active[path] ?? 0) + 1);
+      seen.maxActive[path] = Math.max(seen.maxActive[path] ?? 0, active);
+      const response = await Promise.resolve(handler(request)).finally(() => void seen.active[path]!--);
+      seen.statuses[response.status] = (seen.statuses[response.status] ?? 0) + 1;
       return response;
     };
   const json = (body: unknown) => Response.json(body);
@@ -61,9 +71,9 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
     'POST /e2e/inc': counted(
       validator.route({ writes: ['n'] }, async (request, session) => {
         const n = (session.get('n') as number | undefined) ?? 0;
-        await gated(request);
+        const seen = await gated(request);
         session.set('n', n + 1);
-        stats.finished++;
+        seen.finished++;
         return json({ n: n + 1 });
       }),
     ),
@@ -71,9 +81,9 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       validator.route({ writes: ['log'] }, async (request, session) => {
         const { item } = (await request.json()) as { item: string };
         const log = (session.get('log') as string[] | undefined) ?? [];
-        await gated(request);
+        const seen = await gated(request);
         session.set('log', [...log, item]);
-        stats.finished++;
+        seen.finished++;
         return json({ log: session.get('log') });
       }),
     ),
