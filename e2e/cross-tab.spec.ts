@@ -1,31 +1,10 @@
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import type { FixtureStats } from '../demo/server/fixture.js';
+import { expect, test, type Page } from '@playwright/test';
+import { FIXTURE, fixtureStats as stats, openFixtureTab as openTab, openObserver, postTo as post, type FixtureTab as Tab } from './harness.js';
 
 // Cross-tab lanes, the shared version cache and the durable outbox, in real
 // Chromium: several tabs of one browser context (one cookie jar, one origin)
 // against the real validator (demo/server/fixture.ts). Each test asserts on
 // what the server saw: counts, never timing.
-
-const FIXTURE = '/e2e/fixture/index.html';
-
-interface Tab {
-  page: Page;
-  /** Console errors and uncaught exceptions. */
-  errors: string[];
-}
-
-async function openTab(context: BrowserContext): Promise<Tab> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
-  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-  await page.goto(FIXTURE);
-  await page.waitForFunction(() => window.fixture !== undefined);
-  return { page, errors };
-}
-
-const post = (page: Page, path: string) => page.evaluate((path) => fetch(path, { method: 'POST' }).then(() => undefined), path);
-const stats = (page: Page): Promise<FixtureStats> => page.evaluate(() => fetch('/e2e/stats').then((response) => response.json()));
 
 test.beforeEach(async ({ page }) => {
   await page.goto(FIXTURE);
@@ -91,8 +70,7 @@ test('a tab closed with writes in flight and queued: a tab opened later replays 
   const closing = await openTab(context);
   const outbox = await startGatedWrites(closing);
   await closing.page.close();
-  const observer = await context.newPage();
-  await observer.goto('/e2e/stats');
+  const observer = await openObserver(context);
   await post(observer, '/e2e/gate/open');
   // The two in flight finish at the server: their replays must get the recorded answers.
   await expect.poll(async () => (await stats(observer)).finished).toBe(1 + 2);
@@ -109,8 +87,7 @@ test('two tabs starting at once with the same orphaned outbox replay each entry 
   const closing = await openTab(context);
   const outbox = await startGatedWrites(closing);
   await closing.page.close();
-  const observer = await context.newPage();
-  await observer.goto('/e2e/stats');
+  const observer = await openObserver(context);
   await post(observer, '/e2e/gate/open');
   await expect.poll(async () => (await stats(observer)).finished).toBe(1 + 2);
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { BrowserContext, LaunchOptions, Page } from '@playwright/test';
 import type { BurstResult } from '../demo/main.js';
+import type { FixtureStats } from '../demo/server/fixture.js';
 import type { Mode, ShopState } from '../demo/shop.js';
 
 /**
@@ -124,4 +125,42 @@ export async function burstInTabs(tabs: readonly DemoTab[], size: number): Promi
     durationMs,
     results,
   };
+}
+
+/** The page of the cross-tab suites (e2e/fixture/): `window.fixture` drives one client; the routes are demo/server/fixture.ts. */
+export const FIXTURE = '/e2e/fixture/index.html';
+
+export interface FixtureTab {
+  page: Page;
+  /** Console errors and uncaught exceptions. */
+  errors: string[];
+}
+
+/**
+ * Opens the fixture in a new tab of `context`, once `window.fixture` is
+ * there. `init` runs in the page before any of its scripts (to take a part
+ * of the browser away, say).
+ */
+export async function openFixtureTab(context: BrowserContext, init?: () => void): Promise<FixtureTab> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  if (init) await page.addInitScript(init);
+  await page.goto(FIXTURE);
+  await page.waitForFunction(() => window.fixture !== undefined);
+  return { page, errors };
+}
+
+/** POSTs to a fixture route (reset, gate/close, gate/open) from `page`, outside any client. */
+export const postTo = (page: Page, path: string): Promise<void> => page.evaluate((path) => fetch(path, { method: 'POST' }).then(() => undefined), path);
+
+/** What the fixture's server saw since the last reset. */
+export const fixtureStats = (page: Page): Promise<FixtureStats> => page.evaluate(() => fetch('/e2e/stats').then((response) => response.json()));
+
+/** A page of the origin that runs no client (so it adopts no outbox): the fixture's stats, as JSON. */
+export async function openObserver(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto('/e2e/stats');
+  return page;
 }
