@@ -126,6 +126,7 @@ describe.sequential('store failures (private servers)', () => {
       // Writes (scripts included) wait while the server is paused; meanwhile the store's connection is cut.
       await server.admin.call('CLIENT', 'PAUSE', '1000', 'WRITE');
       const commit = store.commit(updateInput('s', now, 'idem-cut-0000001'));
+      commit.catch(() => {}); // rejects once the connection is cut, before expectUnavailable() awaits it
       await until('the commit to wait on the pause', async () => /flags=\w*b/.test(String(await server.admin.call('CLIENT', 'LIST', 'TYPE', 'normal'))));
       await server.admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       await expectUnavailable(commit, /.+/);
