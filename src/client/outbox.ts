@@ -16,10 +16,9 @@
  *
  * What happens to an orphan is the pure `orphanFate()`.
  */
-import { del, entries, set } from 'idb-keyval';
 import { randomKey, type PendingWrite, type PendingWrites } from './pending.js';
 import type { Channel } from './shared-cache.js';
-import type { Storage } from './storage.js';
+import { request, type Storage } from './storage.js';
 
 /** An entry as stored: structured-cloneable, credentials left out. */
 export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads' | 'writes' | 'blind' | 'rebase' | 'at'> {
@@ -80,13 +79,9 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
   const id = (key: string) => ['outbox', key];
   // Resolved once this tab holds its lifetime lock, never released while the tab lives.
   const ready = new Promise<void>((resolve) => void locks.request(tabLock(tab), () => (resolve(), new Promise(() => {}))));
-  // Every tab's entries, in the order they were queued.
-  const all = async () =>
-    ((await use((store) => entries<IDBValidKey, StoredWrite>(store))) ?? [])
-      .filter(([key]) => Array.isArray(key))
-      .map(([, entry]) => entry)
-      .sort((a, b) => a.at - b.at);
-  const remove = async (key: string) => void (await use((store) => del(id(key), store)));
+  // Every tab's entries (the store's other value, the version cache, has no tab), in the order they were queued.
+  const all = async () => ((await request<StoredWrite[]>(use, 'readonly', (store) => store.getAll())) ?? []).filter((entry) => entry.tab).sort((a, b) => a.at - b.at);
+  const remove = async (key: string) => void (await request(use, 'readwrite', (store) => store.delete(id(key))));
   const watched = new Set([tab]);
   let replay: (entry: PendingWrite) => Promise<unknown>;
 
@@ -107,7 +102,7 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
     async put(entry) {
       const stored = toStored(entry, tab);
       await ready;
-      if (stored) await use((store) => set(id(entry.key), stored, store));
+      if (stored) await request(use, 'readwrite', (store) => store.put(stored, id(entry.key)));
     },
     // Awaited before the claim is let go: no other tab may find an entry once it is replayed.
     delete: remove,

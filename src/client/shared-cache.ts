@@ -7,8 +7,7 @@
  * keeps idle tabs' `versions()` and `epoch()` fresh, and tells them that the
  * session ended. Versions survive a reload; a new epoch voids them everywhere.
  */
-import { get, update } from 'idb-keyval';
-import type { Storage } from './storage.js';
+import { request, type Storage } from './storage.js';
 import { emptyCache, learnState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
 
 /** The part of BroadcastChannel the shared parts use (a test passes its own). */
@@ -32,11 +31,17 @@ export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch:
   const change = async (apply: (state: CacheState) => CacheState) => {
     changes++;
     set(apply(state));
-    if (await use((store) => update<CacheState>(KEY, (stored) => (set(apply(stored ?? state)), state), store).then(() => 1))) channel.postMessage(0);
+    // One read-modify-write; then the other tabs read it (harmless if IndexedDB failed: they read what is stored).
+    await request(use, 'readwrite', (store) => {
+      const read = store.get(KEY);
+      read.onsuccess = () => store.put((set(apply(read.result ?? state)), state), KEY);
+      return read;
+    });
+    channel.postMessage(0);
   };
   const sync = async (): Promise<void> => {
     const before = changes;
-    const stored = await use((store) => get<CacheState>(KEY, store));
+    const stored = await request<CacheState>(use, 'readonly', (store) => store.get(KEY));
     if (stored) return before === changes ? set(stored) : sync();
   };
   channel.onmessage = sync;

@@ -1,10 +1,11 @@
 /**
- * IndexedDB, through idb-keyval, for the shared version cache and the outbox:
- * one database, one object store. When IndexedDB is missing or fails (a
- * private window, a full quota, a database closed under us), `use` reports it
- * once and answers undefined from then on: the client keeps working in memory.
+ * IndexedDB, through idb-keyval's store, for the shared version cache and the
+ * outbox: one database, one object store. When IndexedDB is missing or fails
+ * (a private window, a full quota, a database closed under us), `use` reports
+ * it once and answers undefined from then on: the client keeps working in
+ * memory.
  */
-import { createStore, type UseStore } from 'idb-keyval';
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 
 /** Runs one idb-keyval call on the client's store; undefined once IndexedDB has failed. Never rejects. */
 export type Storage = <T>(call: (store: UseStore) => Promise<T>) => Promise<T | undefined>;
@@ -23,3 +24,12 @@ export function idbStorage(report: (error: unknown) => void, name = 'session-lan
     }
   };
 }
+
+/** One request on the store, in its own transaction: its result once the transaction is complete (undefined once IndexedDB has failed). */
+export const request = <T>(use: Storage, mode: IDBTransactionMode, call: (store: IDBObjectStore) => IDBRequest<T>): Promise<T | undefined> =>
+  use((store) =>
+    store(mode, (objects) => {
+      const pending = call(objects);
+      return promisifyRequest(objects.transaction).then(() => pending.result);
+    }),
+  );
