@@ -64,7 +64,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     cache: () => (shared ? sharedVersionCache(storage(), new BroadcastChannel('session-lanes'), ended) : memoryVersionCache()),
     pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs')) : memoryPendingWrites()),
   });
-  const { cache, pending } = o;
+  // Called without a receiver: a browser's fetch refuses any `this` but the global ("Illegal invocation").
+  const { cache, pending, fetch } = o;
   if (!shared && !(options.cache && options.pending)) fallback('storage');
   let ids = 0;
   // `at` of the writes queued here: strictly increasing, so that orphans are replayed in the order they were queued.
@@ -93,7 +94,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
     const { session, ...rest } = init;
-    if (!session) return o.fetch(input, init);
+    if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);
     const { reads, writes, blind, rebase } = declaration;
     const entry = writes.length ? { key: randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
@@ -142,10 +143,12 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         let response: Response | undefined;
         let failure: unknown;
         try {
-          response = await o.fetch(isRequest ? (input as Request).clone() : input, sent);
+          response = await fetch(isRequest ? (input as Request).clone() : input, sent);
         } catch (error) {
           // Aborted in flight: the standard AbortError; the outcome is unknown and it is not replayed.
           if (signal?.aborted) throw error;
+          // An invalid request (a bad URL, a GET with a body) throws its own TypeError here: the caller's error, not the network's.
+          new Request(isRequest ? (input as Request).clone() : input, sent);
           if (!resendable) throw new OutcomeUnknownError('The request failed on the network; it is not resent (not a write, not GET or HEAD)', { cause: error });
           failure = error;
         }

@@ -109,3 +109,29 @@ test('options and declarations are checked with exact messages', async () => {
   await expect(client.fetch('/', { session: { writes: ['a'], blind: true, rebase: () => ({}) } })).rejects.toThrow(new TypeError('session.rebase and session.blind exclude each other'));
   await expect(client.fetch('/', { session: { writes: [''] } })).rejects.toThrow(new TypeError('session keys must be non-empty strings'));
 });
+
+describe('options.fetch is called as a plain function', () => {
+  // A browser's fetch throws "Illegal invocation" when called as a method of another object.
+  const unbound = (requests: Request[], ...answers: Response[]) =>
+    async function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      requests.push(new Request(input, init));
+      return answers.shift()!;
+    };
+
+  test('with and without `session`, never with the options as its receiver', async () => {
+    const requests: Request[] = [];
+    const client = createSessionClient({ fetch: unbound(requests, answer(200, {}), ok()), deadline: 50 });
+    expect((await client.fetch('http://x/plain')).status).toBe(200);
+    expect((await client.fetch('http://x/n', write)).status).toBe(200);
+    expect(requests).toHaveLength(2);
+  });
+
+  test('an invalid request (GET with a body) rejects at once with its TypeError, never resent as a network error', async () => {
+    const { fetch, requests } = stub();
+    const client = createSessionClient({ fetch, deadline: 1_000 });
+    const error = await client.fetch('http://x/n', { body: 'x', session: { reads: ['n'] } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(requests).toHaveLength(0);
+  });
+});
