@@ -105,8 +105,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind }: ResolvedDeclaration, entry: PendingWrite | undefined): Promise<Response> {
     const id = ++ids;
     const emit = (body: Body) => tell({ id, reads, writes, ...body } as Without<SessionClientEvent, 'at'>);
-    // The caller's signal, as it is: no controller of our own (creating one costs more than the rest of a request).
-    const signal = rest.signal ?? undefined;
+    // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
+    const signal = rest.signal ?? (input as Partial<Request>).signal;
     const madeFor = entry ? entry.epoch : known();
     const key = entry?.key;
     // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.

@@ -135,3 +135,19 @@ describe('options.fetch is called as a plain function', () => {
     expect(requests).toHaveLength(0);
   });
 });
+
+test("a Request input's signal aborts like init.signal: rejected with its reason, never resent", async () => {
+  const requests: Request[] = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const request = new Request(input, init);
+    requests.push(request);
+    if (request.signal.aborted) throw request.signal.reason;
+    return ok();
+  };
+  const client = createSessionClient({ fetch, deadline: 2_000, backoff: 1 });
+  const controller = new AbortController();
+  controller.abort();
+  const error = await client.fetch(new Request('http://x/n', { method: 'POST', signal: controller.signal }), { session: { writes: ['n'] } }).catch((e: unknown) => e);
+  expect(error).toMatchObject({ name: 'AbortError' });
+  expect(requests).toHaveLength(0);
+});
