@@ -128,7 +128,9 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       }
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
-      const epoch = madeFor ?? known();
+      // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
+      // the live one: its 410 or its recorded answer concerns that epoch only.
+      const epoch = replayed ? madeFor : madeFor ?? known();
       const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
       const resendable = key || method == 'GET' || method == 'HEAD';
       let sent = replayed;
@@ -138,7 +140,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       for (let attempt = 1; ; attempt++) {
         if (!sent) sent = await build(epoch);
         if (attempt == 1) start = Date.now();
-        if (entry && !replayed) await pending.put({ ...entry, sent });
+        if (entry && !replayed) await pending.put({ ...entry, epoch, sent });
         emit({ type: 'sent', attempt });
         let response: Response | undefined;
         let failure: unknown;
@@ -158,7 +160,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
           if (answer.kind == 'ended') {
             // Voided before the lanes go, so that the next holder, in any tab, sees it.
             await cache.void(epoch);
-            ended(epoch);
+            // Sent without an epoch while another is live (a replayed session-creating write): that session did not end.
+            if (epoch || !known()) ended(epoch);
             throw new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, ...problem });
           }
           if (answer.epoch !== null) await learn(epoch, answer);

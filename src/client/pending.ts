@@ -9,7 +9,11 @@
 export interface PendingWrite {
   /** The Idempotency-Key (without quotes): one per logical write, kept through resends and rebases. */
   readonly key: string;
-  /** The epoch the write was made for; undefined while no session is known (it may create one). */
+  /**
+   * The epoch the write was made for; undefined while no session is known (it may create one). Once sent:
+   * the epoch it was sent with (a write made before any epoch was known may go out in the session that
+   * another write created meanwhile). A replay is sent, voided and learned with this epoch, never the live one.
+   */
   readonly epoch: string | undefined;
   readonly input: RequestInfo | URL;
   readonly reads: readonly string[];

@@ -8,7 +8,10 @@ import {
   isInvalidAnswerError,
   isSessionLanesError,
   RequestRejectedError,
+  SessionEndedError,
   SessionLanesError,
+  type PendingWrite,
+  type PendingWrites,
   type SessionClientEvent,
 } from '../../src/client/index.js';
 import { PROBLEM } from '../../src/protocol/problems.js';
@@ -150,4 +153,60 @@ test("a Request input's signal aborts like init.signal: rejected with its reason
   const error = await client.fetch(new Request('http://x/n', { method: 'POST', signal: controller.signal }), { session: { writes: ['n'] } }).catch((e: unknown) => e);
   expect(error).toMatchObject({ name: 'AbortError' });
   expect(requests).toHaveLength(0);
+});
+
+/** Pending writes that record what the client does with them, and hand `replay` to the test (as the outbox does with a gone tab's writes). */
+function recordingPending() {
+  const log = { puts: [] as PendingWrite[], deleted: [] as string[], purged: [] as string[], replay: undefined as unknown as (entry: PendingWrite) => Promise<unknown> };
+  const pending: PendingWrites = {
+    put: (entry) => void log.puts.push(entry),
+    delete: (key) => void log.deleted.push(key),
+    purge: (epoch) => void log.purged.push(epoch),
+    adopt: (replay) => void (log.replay = replay),
+  };
+  return { pending, log };
+}
+const KEY = '0123456789abcdef0123';
+/** A write of a gone tab, sent without Session-Epoch (it was to create the session): replayed exactly as sent. */
+const sentOrphan = (epoch: string | undefined): PendingWrite => {
+  const sent = { method: 'POST', headers: [['session-write', '"n";v=0'], ['idempotency-key', `"${KEY}"`]] as [string, string][] };
+  return { key: KEY, epoch, input: 'http://x/n', reads: [], writes: ['n'], blind: false, rebase: false, at: Date.now(), init: sent, sent };
+};
+
+describe('the epoch a write was sent with', () => {
+  test('is what the outbox stores with each attempt (a write made before any epoch was known, sent once one was)', async () => {
+    const { pending, log } = recordingPending();
+    const client = createSessionClient({ fetch: stub(ok(), ok('"m";v=1')).fetch, pending });
+    // Both made while no epoch is known; the second waits for the first (first-write lane) and is sent in its session.
+    await Promise.all([client.fetch('http://x/n', write), client.fetch('http://x/m', { method: 'POST', session: { writes: ['m'] } })]);
+    const second = log.puts.filter((entry) => entry.writes[0] === 'm');
+    expect(second.map((entry) => [entry.epoch, new Headers(entry.sent?.headers).get('session-epoch')])).toEqual([
+      [undefined, null], // queued: not sent yet
+      ['E1', '"E1"'],
+    ]);
+  });
+
+  test("a replayed session-creating write whose recorded answer names another session does not swap the live cache into it", async () => {
+    const { pending, log } = recordingPending();
+    const replayedAnswer = answer(200, { 'session-epoch': '"E0"', 'session-versions': '"n";v=1', 'idempotent-replayed': 'true' });
+    const client = createSessionClient({ fetch: stub(ok('"n";v=4'), replayedAnswer).fetch, pending });
+    await client.fetch('http://x/n', write);
+    expect((await log.replay(sentOrphan(undefined)) as Response).status).toBe(200);
+    expect(client.epoch()).toBe('E1');
+    expect(client.versions()).toEqual({ n: 4 });
+  });
+
+  test("a replay's 410 for another epoch than the live one neither voids nor ends the live session", async () => {
+    const { pending, log } = recordingPending();
+    const gone = answer(410, { 'content-type': 'application/problem+json', 'session-epoch': '""' }, { type: PROBLEM.sessionEnded.type, title: 't', status: 410 });
+    const client = createSessionClient({ fetch: stub(ok(), gone).fetch, pending });
+    const ended: unknown[] = [];
+    client.on('sessionended', (event) => ended.push(event));
+    await client.fetch('http://x/n', write);
+    await expect(log.replay(sentOrphan(undefined))).rejects.toThrow(SessionEndedError);
+    expect(client.epoch()).toBe('E1');
+    expect(client.versions()).toEqual({ n: 1 });
+    expect(ended).toEqual([]);
+    expect(log.purged).toEqual([]);
+  });
 });
