@@ -97,7 +97,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);
     const { reads, writes, blind, rebase } = declaration;
-    const entry = writes.length ? { key: randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
+    // A caller's Idempotency-Key is kept (the resend of a write whose outcome was unknown); the server checks it.
+    const entry = writes.length ? { key: new Headers(rest.headers ?? (input as Partial<Request>).headers).get(HEADER.idempotencyKey) ?? randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
     return run(input, rest, declaration, entry);
   }
 
@@ -185,7 +186,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         } else {
           delay = retryDelay(o, 'busy', busy++, Date.now() - start, answer?.retryAfter);
           if (delay === undefined) {
-            throw new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem });
+            throw new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key });
           }
         }
         emit({ type: 'retry', reason: answer?.reason ?? (answer ? 'stale' : 'network'), delay });
@@ -212,7 +213,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         if ('value' in state) current[k] = structuredClone(state.value);
         return [k, state.version];
       };
-      const headers = new Headers(rest.headers ?? (isRequest ? (input as Request).headers : undefined));
+      const headers = new Headers(rest.headers ?? (input as Partial<Request>).headers);
       if (reads.length) headers.set(HEADER.read, serializeMembers(reads.map(member)));
       if (writes.length) headers.set(HEADER.write, serializeMembers(writes.map(member)));
       if (epoch) headers.set(HEADER.epoch, serializeKey(epoch));

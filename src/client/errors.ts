@@ -7,20 +7,23 @@
 
 export interface SessionLanesErrorOptions extends ErrorOptions {
   /** The server's answer that caused the error, when there was one (its body may be unread). */
-  response?: Response;
+  response?: Response | undefined;
   /** The parsed problem body (RFC 9457), when the answer was a problem. */
-  problem?: Record<string, unknown>;
+  problem?: Record<string, unknown> | undefined;
+  /** OutcomeUnknownError: the write's Idempotency-Key. */
+  key?: string | undefined;
 }
 
 /** Base class of every error the client rejects with (an abort rejects with the standard AbortError instead). */
 export class SessionLanesError extends Error {
   override name = 'SessionLanesError';
-  readonly response: Response | undefined;
-  readonly problem: Record<string, unknown> | undefined;
+  /** The server's answer, when there was one. */
+  declare readonly response: Response | undefined;
+  /** Its problem body, when it was a problem. */
+  declare readonly problem: Record<string, unknown> | undefined;
   constructor(message: string, options: SessionLanesErrorOptions = {}) {
     super(message, options);
-    this.response = options.response;
-    this.problem = options.problem;
+    Object.assign(this, options);
   }
 }
 
@@ -41,10 +44,15 @@ export class SessionEndedError extends SessionLanesError {
 /**
  * A write was sent, but no answer came before the deadline (network errors,
  * 503 store unavailable, 409 in progress): it may or may not have been
- * applied. Resending it with the same Idempotency-Key is always safe.
+ * applied. Resending it with the same Idempotency-Key is always safe:
+ * `client.fetch(input, { ...init, headers: { 'Idempotency-Key': error.key } })`
+ * is answered from the server's record if it was applied, else applies it.
+ * `response` is the last answer (409 or 503), if the last attempt had one.
  */
 export class OutcomeUnknownError extends SessionLanesError {
   override name = 'OutcomeUnknownError';
+  /** The write's Idempotency-Key (without quotes); undefined for a read-only request. */
+  declare readonly key: string | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 // What must hold 4 and 7: resends with the same Idempotency-Key (each write applied once), deadlines, aborts.
 import { afterEach, expect, test } from 'vitest';
-import { createSessionClient, isOutcomeUnknownError, memoryPendingWrites, OutcomeUnknownError, type SessionClientEvent } from '../../src/client/index.js';
+import { createSessionClient, isOutcomeUnknownError, memoryPendingWrites, OutcomeUnknownError, RequestRejectedError, type SessionClientEvent } from '../../src/client/index.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
 import { increment, latch, startApp, type App, type Handler } from './http-harness.js';
 
@@ -138,4 +138,23 @@ test('abort: a queued request leaves unsent; one in flight rejects with AbortErr
   expect(later.status).toBe(200);
   expect(runs()).toBe(before + 2); // the aborted in-flight write ran once (never replayed), the queued one never
   expect(pending.entries()).toEqual([]);
+});
+
+test('OutcomeUnknownError carries the Idempotency-Key: resent with it, the write is answered from its record, applied once', async () => {
+  const { fetch, faults, read, app } = await setup();
+  const client = createSessionClient({ fetch, deadline: 200, backoff: 20 });
+  await client.fetch(`${app.url}/read`, { session: { reads: ['n'] } }); // learns n's version
+  faults.loseAnswers = 1_000;
+  const error = (await client.fetch(`${app.url}/n`, write).catch((e: unknown) => e)) as OutcomeUnknownError;
+  faults.loseAnswers = 0;
+  expect(error).toBeInstanceOf(OutcomeUnknownError);
+  expect(error.key).toMatch(/^[0-9a-f-]{32,36}$/);
+  const commits = app.observed.commits;
+  const resent = await client.fetch(`${app.url}/n`, { ...write, headers: { 'Idempotency-Key': error.key! } });
+  expect(resent.headers.get('idempotent-replayed')).toBe('true');
+  expect(await resent.json()).toEqual({ n: 2 });
+  expect(app.observed.commits).toBe(commits);
+  expect(await read()).toBe(2);
+  // A caller's key is the caller's: one the server refuses (under 16 characters) is a RequestRejectedError.
+  await expect(client.fetch(`${app.url}/n`, { ...write, headers: { 'idempotency-key': 'short' } })).rejects.toThrow(RequestRejectedError);
 });
