@@ -38,7 +38,7 @@ export interface VersionCache {
    * releases the request's lanes, so a shared cache stores it for the next holder.
    */
   learn(sentEpoch: string | undefined, epoch: string, keys: Iterable<readonly [string, KnownKey]>): void | Promise<void>;
-  /** Forgets everything known for `epoch` (a 410); what is known for another epoch stays. */
+  /** Forgets everything known for `epoch` (a 410), leaving epoch `''` (no session); what is known for another epoch stays. */
   void(epoch: string | undefined): void | Promise<void>;
   /** key -> latest version known. */
   versions(): Record<string, number>;
@@ -60,8 +60,12 @@ export function learnState(state: CacheState, sentEpoch: string | undefined, epo
   return { epoch, keys };
 }
 
-/** The pure transition of `void`. */
-export const voidState = (state: CacheState, epoch: string | undefined): CacheState => ((epoch ?? '') === (state.epoch ?? '') ? emptyCache : state);
+/**
+ * The pure transition of `void`: to a tombstone, epoch `''` (no session), not back to "nothing known", so
+ * that a late answer of the ended session is refused by `learnState`, while the answer of a write sent
+ * without an epoch (a new login) is taken.
+ */
+export const voidState = (state: CacheState, epoch: string | undefined): CacheState => ((epoch ?? '') === (state.epoch ?? '') ? { epoch: '', keys: new Map() } : state);
 
 export const versionsOf = (state: CacheState): Record<string, number> => Object.fromEntries([...state.keys].map(([key, known]) => [key, known.version]));
 

@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { createSessionClient, isSessionEndedError, SessionEndedError, type SessionClientEvent } from '../../src/client/index.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
-import { increment, latch, startApp, type App } from './http-harness.js';
+import { increment, latch, pause, startApp, type App } from './http-harness.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -45,7 +45,7 @@ test('410: the cache is voided, sessionended is emitted, queued writes of that s
   expect(app.observed.runs['/n']).toBe(runs! + 1); // the queued writes never reached the server
   expect(events).toMatchObject([{ type: 'sessionended', epoch }]);
   expect(tab.versions()).toEqual({});
-  expect(tab.epoch()).toBeUndefined();
+  expect(tab.epoch()).toBe('');
 });
 
 test('a request made for one session never lands in the session of a later login', async () => {
@@ -83,4 +83,31 @@ test('no session yet: 10 concurrent writes create exactly one session, and all 1
   expect(app.observed.commits).toBe(10);
   expect(jar.history).toHaveLength(1);
   expect(client.versions()).toEqual(Object.fromEntries(keys.map((key) => [key, 1])));
+});
+
+test('after a 410, a late answer of the ended session is not learned again: the next login is not refused', async () => {
+  const gate = latch();
+  app = await startApp({
+    '/n': { writes: ['n'], handler: increment },
+    '/logout': { writes: ['n'], handler: (_, session) => (session.destroy(), Response.json({})) },
+    '/slow-read': { reads: ['m'], handler: async (_, session) => (await gate.wait, Response.json(session.get('m') ?? 0)) },
+  });
+  const jar = createCookieJar();
+  const tab = createSessionClient({ fetch: jar.fetch });
+  const other = createSessionClient({ fetch: jar.fetch });
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  const first = tab.epoch();
+  // A read served by the first session, answered late.
+  const late = tab.fetch(`${app.url}/slow-read`, { session: { reads: ['m'] } });
+  while (!app.observed.runs['/slow-read']) await pause(5);
+  await other.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
+  await expect(tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'], blind: true } })).rejects.toThrow(SessionEndedError);
+  gate.open();
+  const answer = await late;
+  expect(answer.headers.get('session-epoch')).toBe(`"${first}"`);
+  expect(tab.epoch()).toBe('');
+  // A login: no epoch known, so it creates a session.
+  expect((await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'], blind: true } })).status).toBe(200);
+  expect(tab.epoch()).toMatch(/.+/);
+  expect(tab.epoch()).not.toBe(first);
 });
