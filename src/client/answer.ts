@@ -20,21 +20,25 @@ export interface Answer {
   readonly epoch: string | null;
   /** Session-Versions; null when absent. */
   readonly versions: ReadonlyMap<string, number> | null;
-  readonly problem?: Record<string, unknown>;
+  readonly problem?: Record<string, unknown> | undefined;
   /** The 412's current versions and values. */
   readonly keys?: Record<string, StaleKey>;
   readonly reason?: 'in-progress' | 'unavailable' | 'network';
   /** Retry-After, in ms. */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
+  /**
+   * The error to reject with (a problem of ours never retried), thrown by the caller only once it has
+   * learned the answer's epoch and versions: a 500 partly committed did change versions.
+   */
+  readonly error?: Error;
 }
 
 export async function readAnswer(response: Response): Promise<Answer> {
   const { headers, status } = response;
   const invalid = (what: string) => new InvalidAnswerError(`The server's answer (${status}) has ${what}`, { response });
   const epoch = parseEpoch(headers.get(HEADER.epoch));
-  if (epoch === undefined) throw invalid('a malformed Session-Epoch');
   const versions = parseVersions(headers.get(HEADER.versions));
-  if (versions === undefined) throw invalid('a malformed Session-Versions');
+  if (epoch === undefined || versions === undefined) throw invalid('a malformed Session-Epoch or Session-Versions');
   let problem: Record<string, unknown> | undefined;
   let type: string | undefined;
   if (status >= 400 && headers.get('content-type')?.startsWith(PROBLEM_CONTENT_TYPE)) {
@@ -48,11 +52,10 @@ export async function readAnswer(response: Response): Promise<Answer> {
   // The name of a problem type of ours ('stale', 'session-ended'…); undefined for the app's own problems.
   const ours = (value: unknown) => (typeof value == 'string' && value.startsWith(PROBLEM_BASE) ? value.slice(PROBLEM_BASE.length) : undefined);
   const name = ours(type);
-  const base = { epoch, versions, ...(problem ? { problem } : {}) };
-  const retryAfter = parseRetryAfter(headers.get('retry-after'));
-  const busy = (reason: 'in-progress' | 'unavailable' | 'network'): Answer => ({ ...base, kind: 'busy', reason, ...(retryAfter === undefined ? {} : { retryAfter }) });
-  const options = { response, ...(problem ? { problem } : {}) };
-  const detail = (fallback: string) => (typeof problem?.detail === 'string' ? problem.detail : fallback);
+  const base = { epoch, versions, problem };
+  const busy = (reason: 'in-progress' | 'unavailable' | 'network'): Answer => ({ ...base, kind: 'busy', reason, retryAfter: parseRetryAfter(headers.get('retry-after')) });
+  // A valid problem's detail is a string or absent.
+  const reject = (E: typeof RequestRejectedError): Answer => ({ ...base, kind: 'done', error: new E((problem!.detail as string | undefined) ?? `The server refused the request (${status})`, { response, problem }) });
 
   switch (name) {
     case 'stale': {
@@ -67,12 +70,12 @@ export async function readAnswer(response: Response): Promise<Answer> {
     case 'session-ended':
       return { ...base, kind: 'ended' };
     case 'invalid-value':
-      throw new InvalidValueError(detail('A written value is invalid'), options);
+      return reject(InvalidValueError);
     // The app's handler threw: an answer like any 500 of the app, nothing committed.
     case 'handler-failed':
       break;
     default:
-      if (name) throw new RequestRejectedError(detail(`The server refused the request (${status})`), options);
+      if (name) return reject(RequestRejectedError);
       if (type === undefined && ours(problem?.type)) throw invalid('a malformed problem body');
       if (status > 501 && status < 505 && epoch === null) return busy('network');
   }

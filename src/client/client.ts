@@ -157,15 +157,17 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         }
         const answer = response && (await readAnswer(response));
         if (answer && response) {
-          const problem = answer.problem ? { problem: answer.problem } : {};
+          const { problem } = answer;
           if (answer.kind == 'ended') {
             // Voided before the lanes go, so that the next holder, in any tab, sees it.
             await cache.void(epoch);
             // Sent without an epoch while another is live (a replayed session-creating write): that session did not end.
             if (epoch || !known()) ended(epoch);
-            throw new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, ...problem });
+            throw new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem });
           }
+          // Learned from every answer that carries them, also one that rejects (a 500 partly committed changed versions).
           if (answer.epoch !== null) await learn(epoch, answer);
+          if (answer.error) throw answer.error;
           if (answer.kind == 'done' || (answer.reason == 'network' && !resendable)) {
             emit({ type: 'committed', status: response.status });
             return response;
@@ -174,7 +176,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         let delay: number | undefined;
         if (answer?.kind == 'stale') {
           emit({ type: 'conflict', attempt });
-          const stale = (message: string) => new ConflictError(message, { ...(answer.problem ? { problem: answer.problem } : {}) });
+          const stale = (message: string) => new ConflictError(message, { response, problem: answer.problem });
           if (replayed) {
             tell({ type: 'dropped', reason: 'stale', entry: entry! });
             throw stale('412: a write replayed as sent is stale; it is not resent');

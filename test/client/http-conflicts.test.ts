@@ -92,6 +92,7 @@ test('neither rebase nor blind: the first 412 rejects at once with a ConflictErr
   const error = await b.fetch(`${app.url}/blind`, { ...post, session: { writes: ['n'] } }).catch((e: unknown) => e);
   expect(isConflictError(error)).toBe(true);
   expect((error as ConflictError).problem?.keys).toEqual({ n: { version: 2, value: 2 } });
+  expect((error as ConflictError).response?.status).toBe(412);
   expect(app.observed.statuses[412]).toBe(statusesBefore + 1);
   expect(app.observed.runs['/blind'] ?? 0).toBe(before); // 412 before the handler
   expect(b.versions()).toEqual({ n: 2 });

@@ -1,6 +1,7 @@
 // What must hold 4 and 7: resends with the same Idempotency-Key (each write applied once), deadlines, aborts.
 import { afterEach, expect, test } from 'vitest';
 import { createSessionClient, isOutcomeUnknownError, memoryPendingWrites, OutcomeUnknownError, RequestRejectedError, type SessionClientEvent } from '../../src/client/index.js';
+import { PROBLEM } from '../../src/protocol/problems.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
 import { increment, latch, startApp, type App, type Handler } from './http-harness.js';
 
@@ -98,6 +99,7 @@ test('past the deadline: an OutcomeUnknownError, and nothing applied twice', asy
   const unavailable = await client.fetch(`${app.url}/n`, write).catch((e: unknown) => e);
   expect(unavailable).toBeInstanceOf(OutcomeUnknownError);
   expect(app.observed.statuses[503]).toBe(2);
+  expect((unavailable as OutcomeUnknownError).response?.status).toBe(503);
   app.observed.fail.commit = 0;
 
   faults.dropRequests = 1_000;
@@ -157,4 +159,27 @@ test('OutcomeUnknownError carries the Idempotency-Key: resent with it, the write
   expect(await read()).toBe(2);
   // A caller's key is the caller's: one the server refuses (under 16 characters) is a RequestRejectedError.
   await expect(client.fetch(`${app.url}/n`, { ...write, headers: { 'idempotency-key': 'short' } })).rejects.toThrow(RequestRejectedError);
+});
+
+test('500 partly committed: its Session-Versions are learned before it rejects, so the next write of the tab does not 412 on itself', async () => {
+  app = await startApp({
+    '/n': { writes: ['n'], handler: increment },
+    '/partial': {
+      writes: ['n'],
+      handler: async (_, session) => {
+        session.set('n', ((session.get('n') as number | undefined) ?? 0) + 1);
+        await session.commit();
+        throw new Error('fails after a mid-request commit');
+      },
+    },
+  });
+  const client = createSessionClient({ fetch: createCookieJar().fetch });
+  await client.fetch(`${app.url}/n`, write); // n = 1
+  const error = (await client.fetch(`${app.url}/partial`, write).catch((e: unknown) => e)) as RequestRejectedError;
+  expect(error).toBeInstanceOf(RequestRejectedError);
+  expect(error.problem?.type).toBe(PROBLEM.partlyCommitted.type);
+  expect(error.response?.headers.get('session-versions')).toBe('"n";v=2');
+  expect(client.versions()).toEqual({ n: 2 });
+  // A static write declaring its base: taken from what the 500 said.
+  expect((await client.fetch(`${app.url}/n`, write)).status).toBe(200);
 });
