@@ -89,7 +89,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       tell({ type: 'dropped', reason: fate, entry });
       return pending.delete(entry.key);
     }
-    return run(entry.input, entry.sent ?? entry.init, { reads: entry.reads, writes: entry.writes, blind: entry.blind, rebase: undefined }, entry);
+    return run(entry.input, entry.sent ?? entry.init, { reads: entry.reads, writes: entry.writes, blind: entry.blind, rebase: undefined }, entry, true);
   });
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
@@ -102,8 +102,12 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     return run(input, rest, declaration, entry);
   }
 
-  /** One request through its lanes; `entry` for a write (replayed as it was sent when `entry.sent` is set). */
-  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind }: ResolvedDeclaration, entry: PendingWrite | undefined): Promise<Response> {
+  /**
+   * One request through its lanes; `entry` for a write (replayed as it was sent when `entry.sent` is set);
+   * `adopted` for a write of a gone tab: no app waits for it, so when its outcome stays unknown (offline) it
+   * is kept for a later claim (on the next load, or when another tab adopts it), `maxAge` bounding it.
+   */
+  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind }: ResolvedDeclaration, entry: PendingWrite | undefined, adopted?: boolean): Promise<Response> {
     const id = ++ids;
     const emit = (body: Body) => tell({ id, reads, writes, ...body } as Without<SessionClientEvent, 'at'>);
     // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
@@ -114,6 +118,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     const replayed = entry?.sent;
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const releases: (() => void)[] = [];
+    let keep: boolean | undefined;
     emit({ type: 'queued' });
     try {
       if (entry && !replayed) await pending.put(entry);
@@ -188,6 +193,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
         } else {
           delay = retryDelay(o, 'busy', busy++, Date.now() - start, answer?.retryAfter);
           if (delay === undefined) {
+            keep = adopted;
             throw new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key });
           }
         }
@@ -199,7 +205,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       throw error;
     } finally {
       for (const release of releases.reverse()) release();
-      if (key) await pending.delete(key);
+      if (key && !keep) await pending.delete(key);
     }
 
     /** Bases are taken now, with the lanes held; a rebase body is built from the values at those bases. */

@@ -7,6 +7,7 @@ import {
   isConflictError,
   isInvalidAnswerError,
   isSessionLanesError,
+  OutcomeUnknownError,
   RequestRejectedError,
   SessionEndedError,
   SessionLanesError,
@@ -209,4 +210,22 @@ describe('the epoch a write was sent with', () => {
     expect(ended).toEqual([]);
     expect(log.purged).toEqual([]);
   });
+});
+
+test("a gone tab's write replayed while offline is kept for a later claim (not deleted with nothing said); the tab's own write is the app's", async () => {
+  const { pending, log } = recordingPending();
+  const offline: typeof globalThis.fetch = async () => {
+    throw new TypeError('Failed to fetch');
+  };
+  const client = createSessionClient({ fetch: offline, pending, deadline: 30, backoff: 1 });
+  const neverSent = { ...sentOrphan(undefined), key: 'fedcba9876543210fedc' } as PendingWrite;
+  delete (neverSent as { sent?: RequestInit }).sent;
+  await expect(log.replay(sentOrphan(undefined))).rejects.toThrow(OutcomeUnknownError);
+  await expect(log.replay(neverSent)).rejects.toThrow(OutcomeUnknownError);
+  expect(log.deleted).toEqual([]);
+  // The never-sent one is stored again as sent, exactly as it went out: a later claim replays it as sent.
+  expect(log.puts.at(-1)).toMatchObject({ key: neverSent.key, sent: { method: 'POST' } });
+  const own = await client.fetch('http://x/n', write).catch((e: unknown) => e);
+  expect(own).toBeInstanceOf(OutcomeUnknownError);
+  expect(log.deleted).toEqual([(own as OutcomeUnknownError).key]);
 });
