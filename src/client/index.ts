@@ -19,7 +19,7 @@ export {
   type SessionLanesErrorOptions,
 } from './errors.js';
 export { createLanes, reduceLanes, type Lanes, type LaneClaim, type LaneEntry, type LaneState, type LaneAction } from './lanes.js';
-export { memoryVersionCache, type VersionCache, type KnownKey, type CacheState } from './version-cache.js';
+export { memoryVersionCache, learnState, voidState, type VersionCache, type KnownKey, type CacheState } from './version-cache.js';
 export { memoryPendingWrites, type PendingWrites, type PendingWrite } from './pending.js';
 export { webLocksLanes } from './web-locks.js';
 export { sharedVersionCache, type Channel } from './shared-cache.js';

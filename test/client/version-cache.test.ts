@@ -47,3 +47,10 @@ test('void forgets only the epoch it names', () => {
   expect(cache.epoch()).toBe('E3');
   expect(cache.versions()).toEqual({ b: 1 });
 });
+
+test('the pure transitions are public, as docs/client.md says (for a VersionCache of your own)', async () => {
+  const { learnState, voidState } = await import('../../src/client/index.js');
+  const state = learnState({ epoch: undefined, keys: new Map() }, undefined, 'E1', [['a', { version: 1, known: false }]]);
+  expect(state.epoch).toBe('E1');
+  expect(voidState(state, 'E1')).toEqual({ epoch: '', keys: new Map() });
+});
