@@ -226,7 +226,13 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       if (writes.length) headers.set(HEADER.write, serializeMembers(writes.map(member)));
       if (epoch) headers.set(HEADER.epoch, serializeKey(epoch));
       if (key) headers.set(HEADER.idempotencyKey, `"${key}"`);
-      const body = rebase ? (await rebase(current)).body : rest.body;
+      let body = rest.body;
+      if (rebase) {
+        const result = await rebase(current);
+        if (Object(result) !== result) throw new TypeError('session.rebase must return an object: { body }');
+        // Its body only, never init's: no body is null.
+        body = result.body ?? null;
+      }
       return { ...rest, headers, ...(body === undefined ? {} : { body }) };
     }
 

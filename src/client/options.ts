@@ -71,7 +71,7 @@ export interface SessionDeclaration {
   readonly blind?: boolean;
 }
 
-/** What `rebase` returns: the body to send this time. */
+/** What `rebase` returns: the body to send this time (absent: no body; init's `body` is never used with `rebase`). */
 export interface RebaseResult {
   readonly body?: BodyInit | null;
 }

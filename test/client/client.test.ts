@@ -229,3 +229,13 @@ test("a gone tab's write replayed while offline is kept for a later claim (not d
   expect(own).toBeInstanceOf(OutcomeUnknownError);
   expect(log.deleted).toEqual([(own as OutcomeUnknownError).key]);
 });
+
+test("rebase's result is the body: without `body` no body is sent (never init.body); a result that is not an object is a TypeError", async () => {
+  const { fetch, requests } = stub(ok());
+  const client = createSessionClient({ fetch });
+  await client.fetch('http://x/n', { method: 'POST', body: 'static', session: { writes: ['n'], rebase: () => ({}) } });
+  expect(await requests[0]!.text()).toBe('');
+  const error = await client.fetch('http://x/n', { method: 'POST', session: { writes: ['n'], rebase: () => undefined as never } }).catch((e: unknown) => e);
+  expect(error).toEqual(new TypeError('session.rebase must return an object: { body }'));
+  expect(requests).toHaveLength(1);
+});
