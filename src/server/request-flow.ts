@@ -150,7 +150,9 @@ export class RequestFlow {
     const { options, request, declaration } = this;
     if (options.sessionId) {
       const id = await options.sessionId(request);
-      if (id === null) return declaration.epoch !== null ? { kind: 'ended', detail: 'The request has no session' } : { kind: 'visitor' };
+      if (id === null) {
+        return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
+      }
       if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
       return { kind: 'session', id, creates: true, viaCookie: false };
     }
