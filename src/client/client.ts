@@ -10,7 +10,7 @@ import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js'
 import { retryDelay, sleep } from './retry.js';
 import { sharedVersionCache } from './shared-cache.js';
 import { idbStorage, type Storage } from './storage.js';
-import { memoryVersionCache, type KnownKey } from './version-cache.js';
+import { followEpoch, memoryVersionCache, type KnownKey } from './version-cache.js';
 import { webLocksLanes } from './web-locks.js';
 
 export interface SessionClient {
@@ -71,6 +71,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   // `at` of the writes queued here: strictly increasing, so that orphans are replayed in the order they were queued.
   let queuedAt = 0;
   const known = () => cache.epoch() || undefined;
+  // Whatever the cache: an answer that moves the epoch away from session E (a logout answered `""`, another login) ends E here.
+  const follow = followEpoch(ended, cache.epoch());
 
   /** The session `epoch` is over, here or in another tab: tell once, and forget its writes. */
   function ended(epoch: string | undefined): void {
@@ -238,13 +240,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
 
   }
 
-  function learn(sentEpoch: string | undefined, answer: Answer): void | Promise<void> {
+  async function learn(sentEpoch: string | undefined, answer: Answer): Promise<void> {
     const keys: [string, KnownKey][] = [];
     for (const [key, version] of answer.versions ?? []) keys.push([key, { version, known: version == 0 }]);
     for (const [key, state] of Object.entries(answer.keys ?? {})) {
       keys.push([key, 'value' in state ? { version: state.version, known: true, value: state.value } : { version: state.version, known: true }]);
     }
-    return cache.learn(sentEpoch, answer.epoch!, keys);
+    await cache.learn(sentEpoch, answer.epoch!, keys);
+    follow(cache.epoch());
   }
 
   return {

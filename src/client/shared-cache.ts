@@ -8,7 +8,7 @@
  * session ended. Versions survive a reload; a new epoch voids them everywhere.
  */
 import { request, type Storage } from './storage.js';
-import { emptyCache, learnState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
+import { emptyCache, followEpoch, learnState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
 
 /** The part of BroadcastChannel the shared parts use (a test passes its own). */
 export interface Channel {
@@ -23,11 +23,8 @@ export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch:
   let state = emptyCache;
   // Bumped by each change: a read that started before a change may be older than what this tab knows.
   let changes = 0;
-  const set = (next: CacheState) => {
-    const old = state.epoch;
-    state = next;
-    if (old && next.epoch !== old) left(old);
-  };
+  const follow = followEpoch(left);
+  const set = (next: CacheState) => follow((state = next).epoch);
   const change = async (apply: (state: CacheState) => CacheState) => {
     changes++;
     set(apply(state));

@@ -67,6 +67,19 @@ export function learnState(state: CacheState, sentEpoch: string | undefined, epo
  */
 export const voidState = (state: CacheState, epoch: string | undefined): CacheState => ((epoch ?? '') === (state.epoch ?? '') ? { epoch: '', keys: new Map() } : state);
 
+/**
+ * Follows an epoch as it changes: `left(E)` each time it moves away from session E (a 410, a logout answered
+ * `""`, another login). The one rule by which a session ends, whatever the cache: the shared cache follows what
+ * it holds (so a change read from another tab ends the session there too), and the client follows the epoch
+ * of the cache it has after each answer it learns (so the in-memory cache, or one of your own, too).
+ */
+export const followEpoch =
+  (left: (epoch: string) => void, epoch?: string) =>
+  (next: string | undefined): void => {
+    if (epoch && next !== epoch) left(epoch);
+    epoch = next;
+  };
+
 export const versionsOf = (state: CacheState): Record<string, number> => Object.fromEntries([...state.keys].map(([key, known]) => [key, known.version]));
 
 export function memoryVersionCache(): VersionCache {

@@ -1,6 +1,15 @@
 // What must hold 5 and 6: a session that ends, and the first write that makes one.
 import { afterEach, expect, test } from 'vitest';
-import { createSessionClient, isSessionEndedError, SessionEndedError, type SessionClientEvent } from '../../src/client/index.js';
+import {
+  createLanes,
+  createSessionClient,
+  isSessionEndedError,
+  memoryPendingWrites,
+  memoryVersionCache,
+  SessionEndedError,
+  type SessionClientEvent,
+  type SessionClientOptions,
+} from '../../src/client/index.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
 import { increment, latch, pause, startApp, type App } from './http-harness.js';
 
@@ -46,6 +55,55 @@ test('410: the cache is voided, sessionended is emitted, queued writes of that s
   expect(events).toMatchObject([{ type: 'sessionended', epoch }]);
   expect(tab.versions()).toEqual({});
   expect(tab.epoch()).toBe('');
+});
+
+// Node has neither IndexedDB nor Web Locks: `{ fetch }` alone is the fallback; the other is a custom one-tab setup.
+const inMemory: [string, () => Partial<SessionClientOptions> & { purged?: string[] }][] = [
+  ['fallback parts', () => ({})],
+  [
+    'custom one-tab parts',
+    () => {
+      const purged: string[] = [];
+      return { lanes: createLanes(), firstWrite: createLanes(), cache: memoryVersionCache(), pending: { ...memoryPendingWrites(), purge: (epoch) => void purged.push(epoch) }, purged };
+    },
+  ],
+];
+
+test.each(inMemory)("a logout in the tab's own client (200, Session-Epoch \"\") ends the session as a 410 does, with the in-memory cache (%s)", async (_, parts) => {
+  app = await startApp({
+    '/n': { writes: ['n'], handler: increment },
+    '/logout': { writes: ['n'], handler: (_, session) => (session.destroy(), Response.json({})) },
+  });
+  const jar = createCookieJar();
+  const { purged, ...options } = parts();
+  const tab = createSessionClient({ fetch: jar.fetch, ...options });
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  const epoch = tab.epoch();
+  expect(epoch).toMatch(/.+/);
+  const events: SessionClientEvent[] = [];
+  tab.on('sessionended', (event) => events.push(event));
+
+  // Queued behind the logout on lane n, made for the session it ends.
+  const logout = tab.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
+  const queued = [1, 2].map(() => tab.fetch(`${app!.url}/n`, { ...post, session: { writes: ['n'] } }).catch((e: unknown) => e));
+  const answer = await logout;
+  expect(answer.status).toBe(200);
+  expect(answer.headers.get('session-epoch')).toBe('""');
+  expect(tab.epoch()).toBe('');
+  expect(events).toMatchObject([{ type: 'sessionended', epoch }]);
+  if (purged) expect(purged).toEqual([epoch]);
+
+  for (const error of await Promise.all(queued)) expect(error).toBeInstanceOf(SessionEndedError);
+  expect(app.observed.runs['/n']).toBe(1); // never sent
+  expect(events).toHaveLength(1); // once per session
+
+  // The next write is a login: it creates a new session, and ending that one is told too.
+  await tab.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  const next = tab.epoch();
+  expect(next).toMatch(/.+/);
+  expect(next).not.toBe(epoch);
+  await tab.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
+  expect(events).toMatchObject([{ epoch }, { epoch: next }]);
 });
 
 test('a request made for one session never lands in the session of a later login', async () => {

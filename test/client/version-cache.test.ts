@@ -54,3 +54,14 @@ test('the pure transitions are public, as docs/client.md says (for a VersionCach
   expect(state.epoch).toBe('E1');
   expect(voidState(state, 'E1')).toEqual({ epoch: '', keys: new Map() });
 });
+
+test('followEpoch: left(E) once each time the epoch moves away from session E; never for no session or nothing known', async () => {
+  const { followEpoch } = await import('../../src/client/version-cache.js');
+  const left: string[] = [];
+  const follow = followEpoch((epoch) => left.push(epoch));
+  for (const epoch of [undefined, '', 'E1', 'E1', '', '', 'E2', 'E3', undefined]) follow(epoch);
+  expect(left).toEqual(['E1', 'E2', 'E3']);
+  const started = followEpoch((epoch) => left.push(epoch), 'E4');
+  started('');
+  expect(left).toEqual(['E1', 'E2', 'E3', 'E4']);
+});
