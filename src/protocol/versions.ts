@@ -45,6 +45,7 @@ function outsideStrings(value: string): string {
 
 // structured-headers parses the decimal 1.0 to the number 1: only the text tells it from the integer 1.
 const DECIMAL = /[0-9]\.[0-9]/;
+const LEADING_BOM = /%"%ef%bb%bf/i;
 
 /** Serialises key/version pairs as a structured-field list of strings. */
 export function serializeKeyVersions(members: readonly KeyVersion[]): string {
@@ -71,6 +72,11 @@ export function parseKeyVersions(header: string, value: string | null): KeyVersi
     list = parseList(value);
   } catch (error) {
     throw new DeclarationSyntaxError(header, `${header} is not a structured-field list: ${(error as Error).message}`);
+  }
+  // structured-headers decodes display strings with a TextDecoder that drops a leading BOM, so "\uFEFFcart"
+  // would be read as "cart": refuse such names rather than misread them (routes cannot declare them either).
+  if (LEADING_BOM.test(value)) {
+    throw new DeclarationSyntaxError(header, `${header} names a key that begins with U+FEFF, which session-lanes does not support`);
   }
   if (DECIMAL.test(outsideStrings(value))) {
     throw new DeclarationSyntaxError(header, `${header} holds a decimal; a version is an integer from 0 to ${MAX_VERSION}`);

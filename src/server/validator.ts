@@ -41,6 +41,7 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
     if (!Array.isArray(keys)) throw new TypeError(`validator.route(): ${name} must be an array of key names`);
     for (const key of keys) {
       if (typeof key !== 'string' || key.length === 0) throw new TypeError(`validator.route(): ${name} must hold non-empty strings, got ${JSON.stringify(key)}`);
+      if (key.startsWith('\uFEFF')) throw new TypeError(`validator.route(): key ${JSON.stringify(key)} begins with U+FEFF, which the headers cannot carry intact`);
     }
     if (new Set(keys).size !== keys.length) throw new TypeError(`validator.route(): ${name} names a key twice`);
     return keys as readonly string[];

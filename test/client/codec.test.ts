@@ -17,11 +17,9 @@ const version = fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(MAX_VERSIO
 const members = (withVersion: boolean) =>
   fc.uniqueArray(fc.tuple(key, withVersion ? version : fc.option(version, { nil: undefined })), { selector: ([k]) => k, maxLength: 8 });
 
-// structured-headers (2.x) writes bytes 0x00-0x0f of a display string as one hex digit ("%1"), which its
-// own parser then misreads ("%1b" -> 0x1b): keys with U+0000-U+000F cannot come from the server intact.
-// The server→client properties leave them out; the test.fails below pins the upstream bug.
-const LOW_CONTROL = /[\u0000-\u000f]/;
-const serverSafe = (list: readonly Member[]) => list.every(([k]) => !LOW_CONTROL.test(k));
+// structured-headers' parser drops a leading U+FEFF from a display string (its TextDecoder strips a BOM), so
+// the server refuses key names that begin with it (a 400, and route() refuses to declare them): left out here.
+const serverSafe = (list: readonly Member[]) => list.every(([k]) => !k.startsWith('\uFEFF'));
 
 const toKeyVersions = (list: readonly Member[]): KeyVersion[] => list.map(([k, v]) => (v === undefined ? { key: k } : { key: k, version: v }));
 const serverParse = (header: string, value: string) => {
@@ -35,7 +33,7 @@ const serverParse = (header: string, value: string) => {
 describe('Session-Read / Session-Write: what the client writes, structured-headers reads back identically', () => {
   test('round trip through the server parser', () => {
     fc.assert(
-      fc.property(members(false), (list) => {
+      fc.property(members(false).filter(serverSafe), (list) => {
         expect(parseKeyVersions('session-write', serializeMembers(list))).toEqual(toKeyVersions(list));
       }),
       { numRuns: 2000 },

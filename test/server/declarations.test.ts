@@ -77,6 +77,10 @@ describe('declarations', () => {
   it('refuses a write of a key the route only reads', () => expectInvalid('/cart', { 'session-write': '"cart", "prefs"', 'idempotency-key': key() }, 'session-write', /only reads/));
   it('refuses a member that is not a string', () => expectInvalid('/cart', { 'session-write': 'cart', 'idempotency-key': key() }, 'session-write', /not a string/));
   it('refuses an inner list', () => expectInvalid('/cart', { 'session-write': '("cart")', 'idempotency-key': key() }, 'session-write', /inner list/));
+  it('refuses a key that begins with U+FEFF, which the header parser would read as another key', async () => {
+    await expectInvalid('/cart', { 'session-write': '"cart"', 'session-read': '%"%ef%bb%bfprefs"', 'idempotency-key': key() }, 'session-read', /U\+FEFF/);
+    expect(() => createValidator({ store: memoryStore() }).route({ writes: ['\uFEFFcart'] }, () => new Response())).toThrow(/U\+FEFF/);
+  });
   it('refuses an unknown parameter', () => expectInvalid('/cart', { 'session-write': '"cart";w=1', 'idempotency-key': key() }, 'session-write', /unknown parameter/));
   it('refuses a negative or fractional version', async () => {
     await expectInvalid('/cart', { 'session-write': '"cart";v=-1', 'idempotency-key': key() }, 'session-write', /integer/);
