@@ -71,15 +71,18 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       expect(result.status).toBe('committed');
     }
 
-    const doneRecord = (key: string, answer = 'answer-1', fingerprint = 'fp-1'): IdempotencyRecord => ({
+    /** A record of the attempt holding `token` (a successful commit writes it whatever the token). */
+    const doneRecord = (key: string, answer = 'answer-1', fingerprint = 'fp-1', token = 'token-of-no-claim'): IdempotencyRecord => ({
       key,
       fingerprint,
       answer,
       state: 'done',
       retentionMs: RETENTION,
       leaseMs: LEASE,
+      token,
     });
-    const claim = (key: string, fingerprint = 'fp-1', leaseMs = LEASE) => ({ key, fingerprint, leaseMs });
+    /** A claim of a new attempt: each has its own random token. */
+    const claim = (key: string, fingerprint = 'fp-1', leaseMs = LEASE) => ({ key, fingerprint, leaseMs, token: randomUUID() });
     const entries = (map: ReadonlyMap<string, StoredEntry>) => Object.fromEntries(map);
 
     describe('versions', () => {
@@ -398,11 +401,12 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const key = idem();
         const now = base();
         await createSession(id, now, { a: 1 });
-        await begin({ sessionId: id, claim: claim(key), now });
-        const partial: IdempotencyRecord = { key, fingerprint: 'fp-1', answer: 'partly', state: 'partial', retentionMs: RETENTION, leaseMs: LEASE };
+        const attempt = claim(key);
+        await begin({ sessionId: id, claim: attempt, now });
+        const partial: IdempotencyRecord = { key, fingerprint: 'fp-1', answer: 'partly', state: 'partial', retentionMs: RETENTION, leaseMs: LEASE, token: attempt.token };
         await commit({ sessionId: id, now, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]), record: partial });
         expect((await begin({ sessionId: id, claim: claim(key), now: now + 10 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 10 });
-        await store.release({ sessionId: id, key }); // not pending: stays
+        await store.release({ sessionId: id, key, token: attempt.token }); // not pending: stays
         expect((await begin({ sessionId: id, claim: claim(key), now: now + 20 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 20 });
         expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE })).claim).toEqual({ status: 'replay', answer: 'partly' });
         // A later 'done' commit of the same request replaces it.
@@ -415,17 +419,32 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const now = base();
         await createSession(id, now);
         const pending = idem();
-        await begin({ sessionId: id, claim: claim(pending), now });
-        await store.release({ sessionId: id, key: pending });
+        const attempt = claim(pending);
+        await begin({ sessionId: id, claim: attempt, now });
+        await store.release({ sessionId: id, key: pending, token: attempt.token });
         expect((await begin({ sessionId: id, claim: claim(pending, 'fp-rebased'), now: now + 1 })).claim).toEqual({ status: 'claimed' });
 
         const done = idem();
-        await begin({ sessionId: id, claim: claim(done), now });
-        await commit({ sessionId: id, now, record: doneRecord(done, 'kept') });
-        await store.release({ sessionId: id, key: done });
+        const finished = claim(done);
+        await begin({ sessionId: id, claim: finished, now });
+        await commit({ sessionId: id, now, record: doneRecord(done, 'kept', 'fp-1', finished.token) });
+        await store.release({ sessionId: id, key: done, token: finished.token });
         expect((await begin({ sessionId: id, claim: claim(done), now: now + 1 })).claim).toEqual({ status: 'replay', answer: 'kept' });
 
-        await store.release({ sessionId: id, key: idem() }); // unknown key: no error
+        await store.release({ sessionId: id, key: idem(), token: randomUUID() }); // unknown key: no error
+      });
+
+      it("release with another attempt's token leaves the claim", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now);
+        const key = idem();
+        const attempt = claim(key);
+        await begin({ sessionId: id, claim: attempt, now });
+        await store.release({ sessionId: id, key, token: randomUUID() });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
+        await peer.release({ sessionId: id, key, token: attempt.token });
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 2 })).claim).toEqual({ status: 'claimed' });
       });
 
       it('a failed commit releases the pending claim of its record and records nothing', async () => {
@@ -433,14 +452,54 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const now = base();
         await createSession(id, now, { a: 1 });
         const stale = idem();
-        await begin({ sessionId: id, claim: claim(stale), now });
-        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(2)]]), record: doneRecord(stale) })).status).toBe('stale');
+        const staleAttempt = claim(stale);
+        await begin({ sessionId: id, claim: staleAttempt, now });
+        const staleRecord = doneRecord(stale, 'answer-1', 'fp-1', staleAttempt.token);
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(2)]]), record: staleRecord })).status).toBe('stale');
         expect((await begin({ sessionId: id, claim: claim(stale, 'fp-rebased'), now: now + 1 })).claim).toEqual({ status: 'claimed' });
 
         const gone = idem();
-        await begin({ sessionId: id, claim: claim(gone), now });
-        expect((await commit({ sessionId: id, now, session: { mode: 'existing', epoch: 'e0' }, record: doneRecord(gone) })).status).toBe('gone');
+        const goneAttempt = claim(gone);
+        await begin({ sessionId: id, claim: goneAttempt, now });
+        expect((await commit({ sessionId: id, now, session: { mode: 'existing', epoch: 'e0' }, record: doneRecord(gone, 'answer-1', 'fp-1', goneAttempt.token) })).status).toBe('gone');
         expect((await begin({ sessionId: id, claim: claim(gone), now: now + 1 })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it("a failed commit with another attempt's token leaves the claim", async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const key = idem();
+        const attempt = claim(key);
+        await begin({ sessionId: id, claim: attempt, now });
+        const foreign = doneRecord(key, 'answer-1', 'fp-1', randomUUID());
+        expect((await commit({ sessionId: id, now, expect: new Map([['a', 0]]), record: foreign })).status).toBe('stale');
+        expect((await commit({ sessionId: id, now, session: { mode: 'existing', epoch: 'e0' }, record: foreign }, peer)).status).toBe('gone');
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
+        // The claim's own attempt still releases it by failing.
+        expect((await commit({ sessionId: id, now: now + 2, expect: new Map([['a', 0]]), record: doneRecord(key, 'answer-1', 'fp-1', attempt.token) })).status).toBe('stale');
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 3 })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('an attempt that outlived its lease and gives up never frees the claim of the attempt that took over', async () => {
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { a: 1 });
+        const key = idem();
+        const a = claim(key);
+        expect((await begin({ sessionId: id, claim: a, now })).claim).toEqual({ status: 'claimed' });
+        // A's lease passes; B, a resend, takes the key over.
+        const b = claim(key);
+        expect((await begin({ sessionId: id, claim: b, now: now + LEASE }, peer)).claim).toEqual({ status: 'claimed' });
+        // A ends without committing: its release, and its failed commit, leave B's claim alone.
+        await store.release({ sessionId: id, key, token: a.token });
+        expect((await commit({ sessionId: id, now: now + LEASE + 1, expect: new Map([['a', 0]]), record: doneRecord(key, 'from A', 'fp-1', a.token) })).status).toBe('stale');
+        // C finds B in flight, not a free key.
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE + 2 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 2 });
+        // B commits: its answer is the record.
+        const committed = await commit({ sessionId: id, now: now + LEASE + 3, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]), record: doneRecord(key, 'from B', 'fp-1', b.token) }, peer);
+        expect(committed.status).toBe('committed');
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE + 4 })).claim).toEqual({ status: 'replay', answer: 'from B' });
       });
 
       it('a failed commit leaves a finished record of the same key alone', async () => {
@@ -556,8 +615,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       // Random sequences of calls, run on this store and on a fresh memoryStore (the reference): every answer must agree.
       type Step =
         | { op: 'begin'; session: number; claim: { key: string; fingerprint: string; leaseMs: number } | null; touch: number | null }
-        | { op: 'commit'; session: number; mode: 'existing' | 'create'; epoch: string; fromCurrent: boolean; expect: [string, number][]; change: [string, string | null][]; destroy: boolean; record: IdempotencyRecord | null; idleTtlMs: number }
-        | { op: 'release'; session: number; key: string }
+        | { op: 'commit'; session: number; mode: 'existing' | 'create'; epoch: string; fromCurrent: boolean; expect: [string, number][]; change: [string, string | null][]; destroy: boolean; record: (Omit<IdempotencyRecord, 'token'> & { own: boolean }) | null; idleTtlMs: number }
+        | { op: 'release'; session: number; key: string; own: boolean }
         | { op: 'touch'; session: number; epoch: string; idleTtlMs: number }
         | { op: 'wait'; ms: number };
       const KEYS = ['a', 'b', 'c'];
@@ -590,11 +649,13 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
                 state: fc.constantFrom('done' as const, 'partial' as const),
                 retentionMs: fc.integer({ min: 100_000, max: 400_000 }),
                 leaseMs: fc.integer({ min: 30_000, max: 90_000 }),
+                // The token of the key's latest claim, or another attempt's.
+                own: fc.boolean(),
               }),
             ),
             idleTtlMs: ttl,
           }),
-        fc.record({ op: fc.constant('release' as const), session: fc.integer({ min: 0, max: 1 }), key: idemKeys }),
+        fc.record({ op: fc.constant('release' as const), session: fc.integer({ min: 0, max: 1 }), key: idemKeys, own: fc.boolean() }),
         fc.record({ op: fc.constant('touch' as const), session: fc.integer({ min: 0, max: 1 }), epoch: fc.constantFrom('e1', 'e1', 'e2'), idleTtlMs: ttl }),
         fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 100_000 }) }),
       );
@@ -605,6 +666,10 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
             const model = memoryStore();
             const ids = [sid(), sid()];
             let now = base();
+            // Each claim is a new attempt with its own token; release and commit use the key's latest one, or a foreign one.
+            let attempts = 0;
+            const latest = new Map<string, string>();
+            const tokenFor = (sessionId: string, key: string, own: boolean) => (own ? (latest.get(`${sessionId} ${key}`) ?? 'no-attempt') : 'foreign-attempt');
             try {
               for (const s of steps) {
                 if (s.op === 'wait') {
@@ -617,9 +682,12 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
                   expect(await call(store)).toEqual(expected);
                 };
                 if (s.op === 'begin') {
-                  await both((on) => on.begin({ sessionId, keys: KEYS, now, ...(s.claim ? { claim: s.claim } : {}), ...(s.touch ? { touch: { idleTtlMs: s.touch } } : {}) }));
+                  const claim = s.claim ? { ...s.claim, token: `attempt-${++attempts}` } : null;
+                  if (claim) latest.set(`${sessionId} ${claim.key}`, claim.token);
+                  await both((on) => on.begin({ sessionId, keys: KEYS, now, ...(claim ? { claim } : {}), ...(s.touch ? { touch: { idleTtlMs: s.touch } } : {}) }));
                 } else if (s.op === 'release') {
-                  await both((on) => on.release({ sessionId, key: s.key }));
+                  const token = tokenFor(sessionId, s.key, s.own);
+                  await both((on) => on.release({ sessionId, key: s.key, token }));
                 } else if (s.op === 'touch') {
                   await both((on) => on.touch({ sessionId, epoch: s.epoch, idleTtlMs: s.idleTtlMs, now }));
                 } else {
@@ -627,6 +695,7 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
                   const current = s.fromCurrent ? (await model.begin({ sessionId, keys: KEYS, now })).entries : new Map<string, StoredEntry>();
                   const expected = new Map(s.expect.map(([key, version]) => [key, s.fromCurrent ? (current.get(key)?.version ?? 0) : version]));
                   for (const [key] of s.change) if (!expected.has(key)) expected.set(key, s.fromCurrent ? (current.get(key)?.version ?? 0) : 0);
+                  const record = s.record ? (({ own, ...rest }) => ({ ...rest, token: tokenFor(sessionId, rest.key, own) }))(s.record) : null;
                   await both((on) =>
                     on.commit({
                       sessionId,
@@ -636,7 +705,7 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
                       changes: new Map(s.change),
                       destroy: s.destroy,
                       idleTtlMs: s.idleTtlMs,
-                      ...(s.record ? { record: s.record } : {}),
+                      ...(record ? { record } : {}),
                     }),
                   );
                 }

@@ -38,7 +38,7 @@ const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 /** Serves one request of one route: the seven commit steps of PROTOCOL.md. */
 export class RequestFlow {
   private readonly writes: boolean;
-  private claimed: { sessionId: string; key: string } | null = null;
+  private claimed: { sessionId: string; key: string; token: string } | null = null;
   /** Set once a mid-request commit applied part of the request. */
   private partial = false;
   private sessionId = '';
@@ -95,7 +95,7 @@ export class RequestFlow {
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
-        ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs }
+        ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
         : undefined;
     const begun = await this.begin(claim);
     this.epoch = begun.session?.epoch ?? '';
@@ -103,7 +103,7 @@ export class RequestFlow {
     if (claim) {
       const answer = this.claimAnswer(begun.claim);
       if (answer) return answer;
-      this.claimed = { sessionId: this.sessionId, key: claim.key };
+      this.claimed = { sessionId: this.sessionId, key: claim.key, token: claim.token };
     }
 
     if (begun.session === null) {
@@ -349,13 +349,13 @@ export class RequestFlow {
         expect,
         changes,
         destroy,
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs } } : {}),
+        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
       });
     } catch (error) {
       this.storeFailure(error, 'commit');
-      // Safe: release() only ever deletes a pending claim, never a record this commit may have written.
+      // Safe: release() only ever deletes this attempt's pending claim, never a record this commit may have written.
       await this.releaseClaim();
       const failure = new SessionCommitError('unavailable', undefined, { cause: error });
       if (!this.partial) this.claimLost = failure;
@@ -406,7 +406,7 @@ export class RequestFlow {
         expect: new Map(),
         changes: new Map(),
         destroy: false,
-        record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state: 'done', retentionMs: this.options.retentionMs, leaseMs: this.options.leaseMs },
+        record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state: 'done', retentionMs: this.options.retentionMs, leaseMs: this.options.leaseMs, token: this.claimed.token },
         idleTtlMs: this.options.idleTimeoutMs,
         now: this.options.now(),
       });

@@ -23,6 +23,13 @@ export interface IdempotencyClaim {
   readonly fingerprint: string;
   /** How long the claim blocks the key before another attempt may take it over. */
   readonly leaseMs: number;
+  /**
+   * This attempt's identity (random, unique per attempt), kept with the
+   * pending claim: only `release` and a failed `commit` with the same token
+   * give the claim back, so that an attempt that outlived its lease never
+   * frees the claim of the attempt that took the key over.
+   */
+  readonly token: string;
 }
 
 export type ClaimOutcome =
@@ -70,6 +77,8 @@ export interface IdempotencyRecord {
   readonly retentionMs: number;
   /** For a partial record: how long it keeps answering in-flight. */
   readonly leaseMs: number;
+  /** The committing attempt's claim token: a failed commit releases the pending claim only if it still holds this token. */
+  readonly token: string;
 }
 
 export interface CommitInput {
@@ -85,7 +94,10 @@ export interface CommitInput {
   readonly changes: ReadonlyMap<string, string | null>;
   /** Destroy the session (logout): all its keys go; records stay until their retention ends. */
   readonly destroy: boolean;
-  /** Written with the data; on failure the claim under `record.key` is released instead. */
+  /**
+   * Written with the data, replacing whatever record the key holds (the committing attempt's answer is the truth).
+   * On failure the pending claim under `record.key` is released instead, if it still has `record.token`.
+   */
   readonly record?: IdempotencyRecord;
   /** The session's idle lifetime from now. */
   readonly idleTtlMs: number;
@@ -103,6 +115,8 @@ export type CommitResult =
 export interface ReleaseInput {
   readonly sessionId: string;
   readonly key: string;
+  /** The releasing attempt's claim token: a claim another attempt took over stays. */
+  readonly token: string;
 }
 
 export interface TouchInput {
@@ -127,7 +141,7 @@ export interface SessionStore {
   begin(input: BeginInput): Promise<BeginResult>;
   /** Round trip 2: one compare-and-swap of the whole change, with the idempotency record. */
   commit(input: CommitInput): Promise<CommitResult>;
-  /** Gives back a claim that is still pending (never a finished record). */
+  /** Gives back a claim that is still pending and still has this attempt's token (never a finished record, never another attempt's claim). */
   release(input: ReleaseInput): Promise<void>;
   /** Extends an existing session's idle lifetime without changing data or versions. */
   touch(input: TouchInput): Promise<void>;

@@ -35,7 +35,7 @@ function updateInput(sessionId: string, now: number, recordKey: string): CommitI
     changes: new Map([['a', '2']]),
     destroy: false,
     idleTtlMs: TTL,
-    record: { key: recordKey, fingerprint: 'f', answer: 'done', state: 'done', retentionMs: TTL, leaseMs: LEASE },
+    record: { key: recordKey, fingerprint: 'f', answer: 'done', state: 'done', retentionMs: TTL, leaseMs: LEASE, token: 'attempt-1' },
   };
 }
 
@@ -53,11 +53,11 @@ async function expectUnavailable(call: Promise<unknown>, cause: RegExp | Record<
 
 /** The writes a read-only store must refuse: claim, touch, commit, release (each must apply nothing). */
 async function expectWritesRefused(store: SessionStore, sessionId: string, now: number, cause: RegExp | Record<string, unknown>) {
-  await expectUnavailable(store.begin({ sessionId, keys: ['a'], claim: { key: 'idem-refused-0001', fingerprint: 'f', leaseMs: LEASE }, now }), cause);
+  await expectUnavailable(store.begin({ sessionId, keys: ['a'], claim: { key: 'idem-refused-0001', fingerprint: 'f', leaseMs: LEASE, token: 'attempt-1' }, now }), cause);
   await expectUnavailable(store.begin({ sessionId, keys: ['a'], touch: { idleTtlMs: 10 * TTL }, now }), cause);
   await expectUnavailable(store.commit(updateInput(sessionId, now, 'idem-refused-0002')), cause);
   await expectUnavailable(store.touch({ sessionId, epoch: 'e1', idleTtlMs: 10 * TTL, now }), cause);
-  await expectUnavailable(store.release({ sessionId, key: 'idem-refused-0001' }), cause);
+  await expectUnavailable(store.release({ sessionId, key: 'idem-refused-0001', token: 'attempt-1' }), cause);
 }
 
 /** After refused writes: the data, the expiry and the records are exactly as before. */
@@ -257,7 +257,7 @@ describe.sequential('store failures (private servers)', () => {
       await expectUnavailable(commit, /terminat/i);
       await holder.query('ROLLBACK');
       await holder.end();
-      expect(await store.begin({ sessionId: 's', keys: ['a'], claim: { key: 'idem-lost-000001', fingerprint: 'f', leaseMs: LEASE }, now })).toEqual({
+      expect(await store.begin({ sessionId: 's', keys: ['a'], claim: { key: 'idem-lost-000001', fingerprint: 'f', leaseMs: LEASE, token: 'attempt-1' }, now })).toEqual({
         session: { epoch: 'e1' },
         entries: new Map([['a', { version: 1, value: '1' }]]),
         claim: { status: 'claimed' },

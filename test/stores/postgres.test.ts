@@ -74,7 +74,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     counted.statements.length = 0;
     const now = Date.now();
     const sessionId = `rt-${uniqueSuffix()}`;
-    await store.begin({ sessionId, keys: ['a', 'b'], claim: { key: 'idem-rt-000000001', fingerprint: 'f', leaseMs: 30_000 }, touch: { idleTtlMs: 60_000 }, now });
+    await store.begin({ sessionId, keys: ['a', 'b'], claim: { key: 'idem-rt-000000001', fingerprint: 'f', leaseMs: 30_000, token: 'attempt-1' }, touch: { idleTtlMs: 60_000 }, now });
     expect(counted.statements).toHaveLength(1);
     const created = await store.commit({
       sessionId,
@@ -84,11 +84,11 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
       changes: new Map<string, string | null>([['a', '1'], ['b', null]]),
       destroy: false,
       idleTtlMs: 60_000,
-      record: { key: 'idem-rt-000000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 60_000, leaseMs: 30_000 },
+      record: { key: 'idem-rt-000000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 60_000, leaseMs: 30_000, token: 'attempt-1' },
     });
     expect(created).toEqual({ status: 'committed', versions: new Map([['a', 1], ['b', 1]]) });
     expect(counted.statements).toHaveLength(2);
-    await store.release({ sessionId, key: 'idem-rt-000000002' });
+    await store.release({ sessionId, key: 'idem-rt-000000002', token: 'attempt-1' });
     await store.touch({ sessionId, epoch: 'e1', idleTtlMs: 60_000, now });
     await store.begin({ sessionId, keys: ['a'], now });
     await store.commit({ sessionId, now, session: { mode: 'existing', epoch: 'e1' }, expect: new Map([['a', 1]]), changes: new Map(), destroy: true, idleTtlMs: 1 });
@@ -123,6 +123,39 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     expect(await tableCount(prefix)).toBe(3);
   });
 
+  it('adds the claim token column to a records table made without it: by migrate(), and on first use', async () => {
+    const columns = async (prefix: string) =>
+      (await newPool().query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND column_name = 'claim_token'`, [`${prefix}records`])).rows.length;
+    const withoutToken = async (prefix: string) => {
+      const setup = newPool();
+      await setup.query(
+        `CREATE TABLE "${prefix}sessions" (id text PRIMARY KEY, epoch text NOT NULL, expires_at bigint NOT NULL, versions jsonb NOT NULL DEFAULT '{}');
+         CREATE TABLE "${prefix}entries" (session_id text NOT NULL, key text NOT NULL, value text NOT NULL, PRIMARY KEY (session_id, key));
+         CREATE TABLE "${prefix}records" (session_id text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, state text NOT NULL,
+           answer text, lease_until bigint NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (session_id, key));`,
+      );
+      expect(await columns(prefix)).toBe(0);
+    };
+    const now = Date.now();
+    const claim = (token: string) => ({ key: 'idem-old-table-01', fingerprint: 'f', leaseMs: 30_000, token });
+
+    const migrated = fresh();
+    await withoutToken(migrated);
+    const store = postgresStore({ pool: newPool(), tablePrefix: migrated, autoMigrate: false });
+    await store.migrate();
+    await store.migrate();
+    expect(await columns(migrated)).toBe(1);
+    expect((await store.begin({ sessionId: 's', keys: [], claim: claim('a'), now })).claim).toEqual({ status: 'claimed' });
+
+    const firstUse = fresh();
+    await withoutToken(firstUse);
+    const lazy = postgresStore({ pool: newPool(), tablePrefix: firstUse });
+    expect((await lazy.begin({ sessionId: 's', keys: [], claim: claim('a'), now })).claim).toEqual({ status: 'claimed' });
+    expect(await columns(firstUse)).toBe(1);
+    await lazy.release({ sessionId: 's', key: 'idem-old-table-01', token: 'b' });
+    expect((await lazy.begin({ sessionId: 's', keys: [], claim: claim('c'), now: now + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: 29_999 });
+  });
+
   it('sweep() deletes expired sessions with their entries, and expired records, and nothing live', async () => {
     const prefix = fresh();
     const pool = newPool();
@@ -137,7 +170,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
         changes: new Map([['a', '1']]),
         destroy: false,
         idleTtlMs,
-        record: { key: `idem-${sessionId}-0000000`, fingerprint: 'f', answer: 'x', state: 'done', retentionMs: idleTtlMs, leaseMs: 1 },
+        record: { key: `idem-${sessionId}-0000000`, fingerprint: 'f', answer: 'x', state: 'done', retentionMs: idleTtlMs, leaseMs: 1, token: 'attempt-1' },
       });
     await create('short', 1_000);
     await create('long', 60_000);
@@ -158,14 +191,14 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     for (let i = 0; i < 300; i++) {
       const at = now + i * 10;
       const key = `idem-race-${i % 5}-000000`;
-      const claim = { key, fingerprint: 'f', leaseMs: 1 };
-      const record = { key, fingerprint: 'f', answer: 'a', state: 'partial' as const, retentionMs: 5, leaseMs: 1 };
+      const claim = (token: string) => ({ key, fingerprint: 'f', leaseMs: 1, token: `${token}-${i}` });
+      const record = (token: string) => ({ key, fingerprint: 'f', answer: 'a', state: 'partial' as const, retentionMs: 5, leaseMs: 1, token: `${token}-${i}` });
       const base = { sessionId: 's', now: at, session: { mode: 'existing' as const, epoch: 'e' }, expect: new Map(), changes: new Map(), destroy: false, idleTtlMs: day };
       const settled = await Promise.allSettled([
-        a.begin({ sessionId: 's', keys: ['x'], claim, touch: { idleTtlMs: day }, now: at }),
-        b.commit({ ...base, record }),
-        b.begin({ sessionId: 's', keys: ['x'], claim, touch: { idleTtlMs: day }, now: at }),
-        a.commit({ ...base, record }),
+        a.begin({ sessionId: 's', keys: ['x'], claim: claim('a'), touch: { idleTtlMs: day }, now: at }),
+        b.commit({ ...base, record: record('b') }),
+        b.begin({ sessionId: 's', keys: ['x'], claim: claim('b'), touch: { idleTtlMs: day }, now: at }),
+        a.commit({ ...base, record: record('a') }),
       ]);
       for (const outcome of settled) if (outcome.status === 'rejected') failures.push(outcome.reason);
     }

@@ -76,7 +76,7 @@ describeWithServer('redisStore specifics', `Redis at ${REDIS_URL}`, unreachable,
     expect(created.status).toBe('committed');
     expect(sent).toHaveLength(1);
     sent.length = 0;
-    const read = await store.begin({ sessionId, keys: ['a', 'b', 'c'], claim: { key: 'idem-rt-000000001', fingerprint: 'f', leaseMs: 30_000 }, touch: { idleTtlMs: 60_000 }, now });
+    const read = await store.begin({ sessionId, keys: ['a', 'b', 'c'], claim: { key: 'idem-rt-000000001', fingerprint: 'f', leaseMs: 30_000, token: 'attempt-1' }, touch: { idleTtlMs: 60_000 }, now });
     expect(read.claim).toEqual({ status: 'claimed' });
     expect(sent).toHaveLength(1);
     sent.length = 0;
@@ -88,9 +88,9 @@ describeWithServer('redisStore specifics', `Redis at ${REDIS_URL}`, unreachable,
       changes: new Map([['a', '3']]),
       destroy: false,
       idleTtlMs: 60_000,
-      record: { key: 'idem-rt-000000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 60_000, leaseMs: 30_000 },
+      record: { key: 'idem-rt-000000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 60_000, leaseMs: 30_000, token: 'attempt-1' },
     });
-    await store.release({ sessionId, key: 'idem-rt-000000002' });
+    await store.release({ sessionId, key: 'idem-rt-000000002', token: 'attempt-1' });
     await store.touch({ sessionId, epoch: 'e1', idleTtlMs: 60_000, now });
     await store.begin({ sessionId, keys: ['a'], now });
     expect(sent).toHaveLength(4);
@@ -101,7 +101,7 @@ describeWithServer('redisStore specifics', `Redis at ${REDIS_URL}`, unreachable,
     const now = Date.now();
     const tagged = redisStore({ client, prefix: `${prefix}tags:` });
     for (const sessionId of ['plain-id', 'with}brace{s', '~tilde']) {
-      await tagged.begin({ sessionId, keys: [], claim: { key: 'idem-tag-00000001', fingerprint: 'f', leaseMs: 30_000 }, now });
+      await tagged.begin({ sessionId, keys: [], claim: { key: 'idem-tag-00000001', fingerprint: 'f', leaseMs: 30_000, token: 'attempt-1' }, now });
       await tagged.commit({
         sessionId,
         now,
@@ -110,7 +110,7 @@ describeWithServer('redisStore specifics', `Redis at ${REDIS_URL}`, unreachable,
         changes: new Map([['a', '1']]),
         destroy: false,
         idleTtlMs: 60_000,
-        record: { key: 'idem-tag-00000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 120_000, leaseMs: 30_000 },
+        record: { key: 'idem-tag-00000001', fingerprint: 'f', answer: 'x', state: 'done', retentionMs: 120_000, leaseMs: 30_000, token: 'attempt-1' },
       });
     }
     const keys = await keysUnder(client, `${prefix}tags:`);

@@ -23,6 +23,8 @@ interface MemoryRecord {
   leaseUntil: number;
   answer?: string;
   expiresAt: number;
+  /** A pending claim's attempt. */
+  token?: string;
 }
 
 export interface MemoryStoreOptions {
@@ -73,7 +75,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (existing.state === 'partial' && existing.answer !== undefined) return { status: 'replay', answer: existing.answer };
       // A pending claim whose lease ran out: the attempt died; this one takes over.
     }
-    records.set(id, { fingerprint: input.fingerprint, state: 'pending', leaseUntil: now + input.leaseMs, expiresAt: now + input.leaseMs });
+    records.set(id, { fingerprint: input.fingerprint, state: 'pending', leaseUntil: now + input.leaseMs, expiresAt: now + input.leaseMs, token: input.token });
     return { status: 'claimed' };
   }
 
@@ -83,9 +85,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return result;
   }
 
-  function releasePending(sessionId: string, key: string): void {
+  function releasePending(sessionId: string, key: string, token: string): void {
     const id = recordId(sessionId, key);
-    if (records.get(id)?.state === 'pending') records.delete(id);
+    const record = records.get(id);
+    if (record?.state === 'pending' && record.token === token) records.delete(id);
   }
 
   return {
@@ -105,7 +108,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const { sessionId, now } = input;
       let session = liveSession(sessionId, now);
       const fail = (result: CommitResult): CommitResult => {
-        if (input.record) releasePending(sessionId, input.record.key);
+        if (input.record) releasePending(sessionId, input.record.key, input.record.token);
         return result;
       };
       if (input.session.mode === 'existing') {
@@ -146,8 +149,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return { status: 'committed', versions };
     },
 
-    async release({ sessionId, key }: ReleaseInput): Promise<void> {
-      releasePending(sessionId, key);
+    async release({ sessionId, key, token }: ReleaseInput): Promise<void> {
+      releasePending(sessionId, key, token);
     },
 
     async touch({ sessionId, epoch, idleTtlMs, now }: TouchInput): Promise<void> {

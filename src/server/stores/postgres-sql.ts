@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS ${t.records} (
   claim_token text,
   PRIMARY KEY (session_id, key)
 );
+-- Tables made before claim tokens were kept lack the column: add it.
+ALTER TABLE ${t.records} ADD COLUMN IF NOT EXISTS claim_token text;
 CREATE INDEX IF NOT EXISTS "${t.prefix}records_expires_at" ON ${t.records} (expires_at);
 `;
 }
@@ -80,6 +82,7 @@ export interface BeginSqlInput {
  * the session when asked. The claim always updates its row (to itself when
  * the key is not ours): RETURNING then shows the newest record even when
  * another attempt inserted it after this statement's snapshot was taken.
+ * The claim token (unique per attempt) tells whether the row is now ours.
  */
 export function beginSql(t: Tables, input: BeginSqlInput): { text: string; values: unknown[] } {
   const p = new Params();
@@ -140,7 +143,7 @@ export interface CommitSqlInput {
   setValues: string[];
   deleteKeys: string[];
   expectKeys: string[];
-  record?: { key: string; fingerprint: string; answer: string; state: string; leaseUntil: number; expiresAt: number };
+  record?: { key: string; fingerprint: string; answer: string; state: string; leaseUntil: number; expiresAt: number; token: string };
 }
 
 /**
@@ -215,8 +218,8 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
       SELECT ${id}, ${recordKey}, ${p.add(r.fingerprint)}, ${p.add(r.state)}, ${p.add(r.answer)}, ${p.add(r.leaseUntil, '::bigint')}, ${p.add(r.expiresAt, '::bigint')}, NULL FROM applied
       ON CONFLICT (session_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = excluded.state, answer = excluded.answer,
         lease_until = excluded.lease_until, expires_at = excluded.expires_at, claim_token = NULL)`);
-    // The claim goes back, so that the same Idempotency-Key may return with a rebased body.
-    ctes.push(`released AS (DELETE FROM ${t.records} WHERE session_id = ${id} AND key = ${recordKey} AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM applied))`);
+    // The claim goes back, so that the same Idempotency-Key may return with a rebased body; only this attempt's claim.
+    ctes.push(`released AS (DELETE FROM ${t.records} WHERE session_id = ${id} AND key = ${recordKey} AND state = 'pending' AND claim_token = ${p.add(r.token)} AND NOT EXISTS (SELECT 1 FROM applied))`);
   }
   const expectKeys = p.add(input.expectKeys, '::text[]');
   ctes.push(`snapshot AS (SELECT versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`);
@@ -228,8 +231,8 @@ SELECT EXISTS (SELECT 1 FROM applied) AS committed, (SELECT v FROM verdict) AS v
   return { text, values: p.values };
 }
 
-export function releaseSql(t: Tables, sessionId: string, key: string) {
-  return { text: `DELETE FROM ${t.records} WHERE session_id = $1 AND key = $2 AND state = 'pending'`, values: [sessionId, key] };
+export function releaseSql(t: Tables, sessionId: string, key: string, token: string) {
+  return { text: `DELETE FROM ${t.records} WHERE session_id = $1 AND key = $2 AND state = 'pending' AND claim_token = $3`, values: [sessionId, key, token] };
 }
 
 export function touchSql(t: Tables, sessionId: string, epoch: string, now: number, expiresAt: number) {

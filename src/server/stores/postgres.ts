@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
   StoreUnavailableError,
@@ -37,7 +36,7 @@ export interface PostgresStoreOptions {
    */
   tablePrefix?: string;
   /**
-   * Create the tables on first use when they are missing. Turn it off where
+   * Create the tables (or add a missing column) on first use. Turn it off where
    * the app's role may not create tables, and run `migrate()` at deploy time.
    * @default true
    */
@@ -47,8 +46,9 @@ export interface PostgresStoreOptions {
 /** The PostgreSQL store: a SessionStore plus its maintenance calls. */
 export interface PostgresSessionStore extends SessionStore {
   /**
-   * Creates the tables and indexes if missing (idempotent; safe to run from
-   * several processes at once: it takes an advisory lock).
+   * Creates the tables and indexes if missing, and adds columns that tables
+   * made by an earlier version lack (idempotent; safe to run from several
+   * processes at once: it takes an advisory lock).
    */
   migrate(): Promise<void>;
   /**
@@ -96,14 +96,16 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
     }
   }
 
-  /** One statement; on a missing table (first use) migrate and run it again. */
+  /** One statement; on a missing table or column (first use) migrate and run it again. */
   async function run(operation: string, statement: { text: string; values: unknown[] }) {
     try {
       try {
         return await pool.query(statement.text, statement.values);
       } catch (error) {
-        // 42P01 undefined_table: the failed statement applied nothing, so running it again is safe.
-        if (!autoMigrate || (error as { code?: string }).code !== '42P01') throw error;
+        // 42P01 undefined_table, 42703 undefined_column (a table from before a column was added):
+        // the failed statement applied nothing, so running it again is safe.
+        const code = (error as { code?: string }).code;
+        if (!autoMigrate || (code !== '42P01' && code !== '42703')) throw error;
         await migrate();
         return await pool.query(statement.text, statement.values);
       }
@@ -115,12 +117,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
   return {
     shared: true,
     async begin({ sessionId, keys, claim, touch, now }: BeginInput): Promise<BeginResult> {
-      const token = randomUUID();
       const statement = beginSql(t, {
         sessionId,
         now,
         keys,
-        ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token } } : {}),
+        ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token: claim.token } } : {}),
         ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
       });
       const row = (await run('begin', statement)).rows[0] as BeginRow;
@@ -182,6 +183,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
                 state: record.state,
                 leaseUntil: record.state === 'partial' ? now + record.leaseMs : now,
                 expiresAt: now + record.retentionMs,
+                token: record.token,
               },
             }
           : {}),
@@ -194,8 +196,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
       return { status: 'stale', entries };
     },
 
-    async release({ sessionId, key }: ReleaseInput): Promise<void> {
-      await run('release', releaseSql(t, sessionId, key));
+    async release({ sessionId, key, token }: ReleaseInput): Promise<void> {
+      await run('release', releaseSql(t, sessionId, key, token));
     },
 
     async touch({ sessionId, epoch, idleTtlMs, now }: TouchInput): Promise<void> {

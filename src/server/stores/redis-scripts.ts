@@ -7,7 +7,7 @@
  *   P{S}:s      hash  epoch, exp (logical expiry, ms since the epoch)
  *   P{S}:v      hash  key -> version (a deleted key keeps its version: the delete marker)
  *   P{S}:d      hash  key -> value (canonical JSON); absent when the key is absent
- *   P{S}:r:<k>  hash  idempotency record: fp, state, lease, exp, answer
+ *   P{S}:r:<k>  hash  idempotency record: fp, state, lease, exp, answer; token (a pending claim's attempt)
  *
  * Expiry is decided by comparing the stored `exp` with the caller's `now`,
  * never by Redis's clock, so that tests can move time; Redis TTLs (PEXPIRE,
@@ -63,14 +63,14 @@ return out
 /**
  * begin with a claim and/or a touch.
  * KEYS: meta, versions, values, record. ARGV: now, claim ('1'|'0'),
- * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, key...
+ * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token, key...
  * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}.
  */
 export const BEGIN_WRITE = `#!lua
 ${helpers}
 local now = tonumber(ARGV[1])
 
-local function claim(fp, lease_until, lease_ms)
+local function claim(fp, lease_until, lease_ms, token)
   local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp')
   if r[1] and tonumber(r[5]) > now then
     if r[1] ~= fp then return 'mismatch', 0 end
@@ -82,21 +82,21 @@ local function claim(fp, lease_until, lease_ms)
     -- A pending claim whose lease ran out: that attempt died; this one takes over.
   end
   redis.call('DEL', KEYS[4])
-  redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until)
+  redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until, 'token', token)
   redis.call('PEXPIRE', KEYS[4], lease_ms)
   return 'claimed', 0
 end
 
 local epoch, exp = live_epoch(now)
 local status, arg = 'none', 0
-if ARGV[2] == '1' then status, arg = claim(ARGV[3], ARGV[4], ARGV[5]) end
+if ARGV[2] == '1' then status, arg = claim(ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
 if epoch and ARGV[6] == '1' then
   local touched = math.max(exp, tonumber(ARGV[7]))
   redis.call('HSET', KEYS[1], 'exp', int(touched))
   expire_session(int(touched - now))
 end
 local out = {epoch, status, arg}
-if epoch then read_entries(out, 8, #ARGV, 1) end
+if epoch then read_entries(out, 9, #ARGV, 1) end
 return out
 `;
 
@@ -104,7 +104,7 @@ return out
  * commit: one compare-and-swap of the whole change, with the record.
  * KEYS: meta, versions, values, record.
  * ARGV: now, mode, epoch, destroy, exp, idleTtlMs, hasRecord, fingerprint,
- * answer, state, leaseUntil, recordExp, retentionMs, nExpect,
+ * answer, state, leaseUntil, recordExp, retentionMs, token, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
  * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'}.
  */
@@ -112,19 +112,22 @@ export const COMMIT = `#!lua
 ${helpers}
 local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
-local n_expect = tonumber(ARGV[14])
-local first_change = 15 + 2 * n_expect
+local n_expect = tonumber(ARGV[15])
+local first_change = 16 + 2 * n_expect
 
 local function fail(result)
-  -- The claim goes back, so that the same Idempotency-Key may return with a rebased body.
-  if ARGV[7] == '1' and redis.call('HGET', KEYS[4], 'state') == 'pending' then redis.call('DEL', KEYS[4]) end
+  -- The claim goes back, so that the same Idempotency-Key may return with a rebased body; only this attempt's claim.
+  if ARGV[7] == '1' then
+    local r = redis.call('HMGET', KEYS[4], 'state', 'token')
+    if r[1] == 'pending' and r[2] == ARGV[14] then redis.call('DEL', KEYS[4]) end
+  end
   return result
 end
 
 local function stale()
   local out = {'stale'}
   if epoch then
-    for i = 15, first_change - 1, 2 do
+    for i = 16, first_change - 1, 2 do
       out[#out + 1] = ARGV[i]
       read_entries(out, i, i, 1)
     end
@@ -137,7 +140,7 @@ if ARGV[2] == 'existing' then
 elseif epoch then
   return stale()
 end
-for i = 15, first_change - 1, 2 do
+for i = 16, first_change - 1, 2 do
   local current = 0
   if epoch then current = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') end
   if current ~= tonumber(ARGV[i + 1]) then return stale() end
@@ -170,9 +173,10 @@ end
 return out
 `;
 
-/** release: deletes the record only while it is a pending claim. KEYS: record. */
+/** release: deletes the record only while it is a pending claim with this token. KEYS: record. ARGV: token. */
 export const RELEASE = `#!lua
-if redis.call('HGET', KEYS[1], 'state') == 'pending' then redis.call('DEL', KEYS[1]) end
+local r = redis.call('HMGET', KEYS[1], 'state', 'token')
+if r[1] == 'pending' and r[2] == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 

@@ -121,6 +121,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
                 claim?.leaseMs ?? 0,
                 touch ? '1' : '0',
                 touch ? now + touch.idleTtlMs : 0,
+                claim?.token ?? '',
                 ...keys,
               ),
             )
@@ -156,6 +157,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         record ? (record.state === 'partial' ? now + record.leaseMs : now) : 0,
         record ? now + record.retentionMs : 0,
         record?.retentionMs ?? 0,
+        record?.token ?? '',
         expect.size,
       ];
       for (const [key, version] of expect) args.push(key, version);
@@ -173,8 +175,8 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       return { status: 'committed', versions };
     },
 
-    async release({ sessionId, key }: ReleaseInput): Promise<void> {
-      await call('release', () => scripts.sessionLanesRelease(keysOf(sessionId).record(key)));
+    async release({ sessionId, key, token }: ReleaseInput): Promise<void> {
+      await call('release', () => scripts.sessionLanesRelease(keysOf(sessionId).record(key), token));
     },
 
     async touch({ sessionId, epoch, idleTtlMs, now }: TouchInput): Promise<void> {
