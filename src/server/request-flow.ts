@@ -432,7 +432,7 @@ export class RequestFlow {
 
   private problem(error: ProblemError): Response {
     const headers: Record<string, string> = {};
-    if (error.problem === 'storeUnavailable' || error.problem === 'inProgress') headers['retry-after'] = String(this.options.retryAfterSeconds);
+    if (error.problem === 'storeUnavailable') headers['retry-after'] = String(this.options.retryAfterSeconds);
     const response = problemResponse(error.problem, error.detail, error.extensions, headers);
     // What the server could not read, it does not report.
     if (error.problem === 'invalidDeclaration' || error.problem === 'declarationRequired' || error.problem === 'storeUnavailable' || error.problem === 'bodyTooLarge') {
