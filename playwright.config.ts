@@ -3,7 +3,8 @@ import { chromiumLaunchOptions } from './e2e/harness.js';
 
 // The e2e suite: the demo, served by Vite on a fixed port, driven in real
 // Chromium with several tabs. Small on purpose: one worker, a few tests.
-const PORT = 5179;
+// SESSION_LANES_E2E_PORT lets several checkouts run their e2e suites side by side.
+const PORT = Number(process.env.SESSION_LANES_E2E_PORT ?? 5179);
 
 export default defineConfig({
   testDir: 'e2e',
