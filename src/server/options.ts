@@ -43,6 +43,13 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
   leaseMs?: number;
   /** How long an idempotency record answers resends. @default 172_800_000 (48 h) */
   retentionMs?: number;
+  /**
+   * How long a replayed answer may still set a session cookie: the rotating
+   * request's resend with the old cookie (its answer was lost) replays the
+   * login answer, new cookie included, only this long after it committed.
+   * @default 120_000
+   */
+  replayWindowMs?: number;
   /** Largest request body of a write route, buffered to fingerprint it. @default 1_048_576 */
   maxBodyBytes?: number;
   /** Retry-After of a 503. @default 1 */
@@ -64,6 +71,7 @@ export interface ResolvedOptions {
   touchIntervalMs: number;
   leaseMs: number;
   retentionMs: number;
+  replayWindowMs: number;
   maxBodyBytes: number;
   retryAfterSeconds: number;
   onEvent: (event: ValidatorEvent) => void;
@@ -111,6 +119,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     touchIntervalMs: positiveInteger('touchIntervalMs', options.touchIntervalMs, 60_000),
     leaseMs,
     retentionMs,
+    replayWindowMs: positiveInteger('replayWindowMs', options.replayWindowMs, 120_000),
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1024 * 1024),
     retryAfterSeconds: positiveInteger('retryAfterSeconds', options.retryAfterSeconds, 1),
     onEvent: options.onEvent ?? (() => {}),

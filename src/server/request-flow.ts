@@ -1,3 +1,4 @@
+import { HEADER } from '../protocol/headers.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
@@ -5,6 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import { recordAnswer, replayAnswer } from './recorded-answer.js';
 import { readBody, requestFingerprint } from './request-body.js';
+import { planRotation, tombstoneReplay } from './rotation.js';
 import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
@@ -41,6 +43,8 @@ export class RequestFlow {
   private readonly entries = new Map<string, StoredEntry>();
   /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
   private claimLost: SessionCommitError | null = null;
+  /** A commit found the session's id rotated away: its 410 clears no cookie (the browser holds the new one). */
+  private rotatedAway = false;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -48,7 +52,8 @@ export class RequestFlow {
     private readonly request: Request,
     private readonly touches: TouchThrottle,
   ) {
-    this.writes = route.keys.writes.size > 0;
+    // A login or logout route is a write route for every rule, keys or not.
+    this.writes = route.keys.writes.size > 0 || route.keys.rotates === true || route.keys.ends === true;
     this.handlerRequest = request;
   }
 
@@ -86,6 +91,13 @@ export class RequestFlow {
         ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
         : undefined;
     const begun = await this.begin(claim);
+    if (begun.rotated) {
+      const answer = await tombstoneReplay(options, begun, claim).catch((error: unknown) => {
+        throw this.storeFailure(error, 'begin');
+      });
+      if (answer !== null) return replayAnswer(answer);
+      throw new ProblemError('sessionEnded', 'The session id was rotated away (a login or a privilege change); nothing was applied');
+    }
     this.epoch = begun.session?.epoch ?? '';
     for (const key of route.keys.all) this.entries.set(key, begun.entries.get(key) ?? { version: 0 });
     if (claim) {
@@ -198,7 +210,7 @@ export class RequestFlow {
 
   private async runHandler(entries: Map<string, StoredEntry>): Promise<Response> {
     const { options, route } = this;
-    const tracker = new SessionTracker(entries, route.keys, this.writes, options.schemas, this.epoch, () => this.commitMidRequest());
+    const tracker = new SessionTracker(entries, route.keys, this.writes, options.schemas, this.epoch, () => this.commitMidRequest(), options.sessionId !== undefined);
     this.tracker = tracker;
     let response: Response;
     try {
@@ -235,7 +247,7 @@ export class RequestFlow {
   private async finish(response: Response): Promise<Response> {
     const tracker = this.tracker!;
     const changes = tracker.changes();
-    if (!this.writes || (changes.size === 0 && !tracker.destroyed)) {
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation)) {
       if (!this.partial) {
         await this.releaseClaim();
         return this.decorate(response);
@@ -290,17 +302,24 @@ export class RequestFlow {
 
     const creating = this.sessionMode === 'create';
     const epoch = creating ? randomToken(16) : this.epoch;
-    const answerEpoch = destroy ? '' : epoch;
+    // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
+    const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
+    const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
     const cookie = this.options.sessionId
       ? null
       : destroy
         ? clearedCookie(options.cookie, this.request)
-        : creating
-          ? sessionCookie(options.cookie, this.request, this.sessionId)
-          : this.setCookie;
-    const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
+        : rotation
+          ? rotation.cookie
+          : creating
+            ? sessionCookie(options.cookie, this.request, this.sessionId)
+            : this.setCookie;
+    const dropped = destroy || rotation?.input.keepKeys === false;
+    const versionsAfter = (key: string) => (dropped ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
+    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie });
+    if (rotation) headers.set(HEADER.rotated, rotation.header);
+    const { answer, response: toSend } = await recordAnswer(toRecord, headers);
 
     let result: CommitResult;
     try {
@@ -310,6 +329,7 @@ export class RequestFlow {
         expect,
         changes,
         destroy,
+        ...(rotation ? { rotate: rotation.input } : {}),
         ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
@@ -323,6 +343,7 @@ export class RequestFlow {
       throw failure;
     }
     if (result.status !== 'committed') {
+      if (result.status === 'gone' && result.rotated) this.rotatedAway = true;
       const failure = result.status === 'gone' ? new SessionCommitError('gone') : new SessionCommitError('stale', result.entries);
       if (!this.partial && this.claimed) {
         this.claimed = null; // the store released it
@@ -331,6 +352,7 @@ export class RequestFlow {
       throw failure;
     }
     tracker.rebase(changes, result.versions);
+    if (rotation) this.sessionId = rotation.input.sessionId;
     this.sessionMode = 'existing';
     this.epoch = answerEpoch;
     tracker.epoch = answerEpoch;
@@ -347,7 +369,7 @@ export class RequestFlow {
         return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
       }
       case 'gone':
-        if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
+        if (!this.options.sessionId && !this.rotatedAway) this.setCookie = clearedCookie(this.options.cookie, this.request);
         this.epoch = '';
         return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
       case 'unavailable':

@@ -7,6 +7,7 @@ import type {
   ReleaseInput,
   SessionStore,
   StoredEntry,
+  Tombstone,
   TouchInput,
 } from '../store.js';
 
@@ -42,6 +43,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const sessions = new Map<string, MemorySession>();
   const records = new Map<string, MemoryRecord>();
+  /** Ids rotated away, until the old session's idle expiry. */
+  const tombstones = new Map<string, Tombstone & { expiresAt: number }>();
   let nextSweep = 0;
 
   // NUL cannot appear in a session id we issue; it keeps the two parts apart.
@@ -52,6 +55,38 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     nextSweep = now + sweepIntervalMs;
     for (const [id, session] of sessions) if (session.expiresAt <= now) sessions.delete(id);
     for (const [id, record] of records) if (record.expiresAt <= now) records.delete(id);
+    for (const [id, tombstone] of tombstones) if (tombstone.expiresAt <= now) tombstones.delete(id);
+  }
+
+  function liveTombstone(sessionId: string, now: number): Tombstone | null {
+    const tombstone = tombstones.get(sessionId);
+    if (!tombstone) return null;
+    if (tombstone.expiresAt <= now) {
+      tombstones.delete(sessionId);
+      return null;
+    }
+    const { expiresAt: _, ...told } = tombstone;
+    return told;
+  }
+
+  /** The session and its records move to the new id; the old id becomes a tombstone. */
+  function rotate(sessionId: string, session: MemorySession, input: CommitInput & { rotate: NonNullable<CommitInput['rotate']> }): void {
+    const { rotate: to, now } = input;
+    sessions.delete(sessionId);
+    sessions.set(to.sessionId, { epoch: to.epoch, expiresAt: session.expiresAt, entries: to.keepKeys ? session.entries : new Map() });
+    const prefix = recordId(sessionId, '');
+    for (const [id, record] of [...records]) {
+      if (!id.startsWith(prefix)) continue;
+      records.delete(id);
+      records.set(recordId(to.sessionId, id.slice(prefix.length)), record);
+    }
+    tombstones.set(sessionId, {
+      sessionId: to.sessionId,
+      epoch: to.epoch,
+      recordKey: input.record?.key ?? '',
+      replayUntil: now + to.replayWindowMs,
+      expiresAt: now + input.idleTtlMs,
+    });
   }
 
   function liveSession(sessionId: string, now: number): MemorySession | null {
@@ -94,6 +129,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   return {
     async begin({ sessionId, keys, claim: wanted, touch, now }: BeginInput): Promise<BeginResult> {
       sweep(now);
+      const rotated = liveTombstone(sessionId, now);
+      if (rotated) return { session: null, entries: new Map(), rotated };
       const session = liveSession(sessionId, now);
       if (session && touch) session.expiresAt = Math.max(session.expiresAt, now + touch.idleTtlMs);
       const result: BeginResult = {
@@ -111,6 +148,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         if (input.record) releasePending(sessionId, input.record.key, input.record.token);
         return result;
       };
+      if (liveTombstone(sessionId, now)) return fail({ status: 'gone', rotated: true });
       if (input.session.mode === 'existing') {
         if (!session || session.epoch !== input.session.epoch) return fail({ status: 'gone' });
       } else if (session) {
@@ -135,10 +173,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           session.entries.set(key, value === null ? { version } : { version, value });
           versions.set(key, version);
         }
+        if (input.rotate) rotate(sessionId, session, { ...input, rotate: input.rotate });
       }
       if (input.record) {
         const { key, fingerprint, answer, state, retentionMs, leaseMs } = input.record;
-        records.set(recordId(sessionId, key), {
+        records.set(recordId(input.rotate && !input.destroy ? input.rotate.sessionId : sessionId, key), {
           fingerprint,
           state,
           answer,
@@ -161,6 +200,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async close(): Promise<void> {
       sessions.clear();
       records.clear();
+      tombstones.clear();
     },
   };
 }
