@@ -45,6 +45,8 @@ export class RequestFlow {
   private claimLost: SessionCommitError | null = null;
   /** A commit found the session's id rotated away: its 410 clears no cookie (the browser holds the new one). */
   private rotatedAway = false;
+  /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
+  private cookieName: string | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -76,7 +78,7 @@ export class RequestFlow {
 
     const identity = await identify(options, request, this.declaration, this.writes);
     if (identity.kind === 'ended') {
-      if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
+      if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request, identity.clearCookie);
       throw new ProblemError('sessionEnded', identity.detail);
     }
     if (identity.kind === 'visitor') {
@@ -85,6 +87,7 @@ export class RequestFlow {
       return this.runHandler(this.entries);
     }
     this.sessionId = identity.id;
+    this.cookieName = identity.cookieName;
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
@@ -109,7 +112,7 @@ export class RequestFlow {
     if (begun.session === null) {
       if (!identity.creates) {
         await this.releaseClaim();
-        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request);
+        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request, this.cookieName);
         throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
       }
       if (this.declaration.epoch !== null) {
@@ -308,7 +311,7 @@ export class RequestFlow {
     const cookie = this.options.sessionId
       ? null
       : destroy
-        ? clearedCookie(options.cookie, this.request)
+        ? clearedCookie(options.cookie, this.request, this.cookieName)
         : rotation
           ? rotation.cookie
           : creating
@@ -318,7 +321,11 @@ export class RequestFlow {
     const versionsAfter = (key: string) => (dropped ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
     const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie });
-    if (rotation) headers.set(HEADER.rotated, rotation.header);
+    if (rotation) {
+      headers.set(HEADER.rotated, rotation.header);
+      // A session begun under the unprefixed name moves to __Host-<name>: the old cookie (now a tombstone) goes.
+      if (rotation.cookie && this.cookieName && !rotation.cookie.startsWith(`${this.cookieName}=`)) headers.append('set-cookie', clearedCookie(options.cookie, this.request, this.cookieName));
+    }
     const { answer, response: toSend } = await recordAnswer(toRecord, headers);
 
     let result: CommitResult;
@@ -369,7 +376,7 @@ export class RequestFlow {
         return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
       }
       case 'gone':
-        if (!this.options.sessionId && !this.rotatedAway) this.setCookie = clearedCookie(this.options.cookie, this.request);
+        if (!this.options.sessionId && !this.rotatedAway) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);
         this.epoch = '';
         return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
       case 'unavailable':

@@ -1,15 +1,15 @@
 import { highestBase, type RequestDeclaration } from './declarations.js';
 import { hmacBase64Url } from './encoding.js';
 import type { ResolvedOptions } from './options.js';
-import { readCookie } from './session-cookie.js';
+import { readSessionCookie } from './session-cookie.js';
 
 /** Where a request's session comes from, before the store is asked. */
 export type Identity =
   | { kind: 'visitor' }
-  /** `clearCookie`: the cookie names nothing this server issued, so the answer clears it. */
-  | { kind: 'ended'; detail: string; clearCookie?: boolean }
-  /** `creates`: the session may not exist yet and is created by the first commit. */
-  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
+  /** `clearCookie`: the cookie (of that name) names nothing this server issued, so the answer clears it. */
+  | { kind: 'ended'; detail: string; clearCookie?: string }
+  /** `creates`: the session may not exist yet and is created by the first commit. `cookieName`: where the id came from. */
+  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean; cookieName?: string };
 
 // Session ids the validator issues: base64url of an HMAC-SHA256.
 const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -24,10 +24,12 @@ export async function identify(options: ResolvedOptions, request: Request, decla
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
-  const cookie = readCookie(request.headers, options.cookie.name);
+  const cookie = readSessionCookie(request.headers, options.cookie.name);
+  // Clearing would delete the user's own cookie too, and using either could be the planted one: neither, and nothing cleared.
+  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one?)` };
   if (cookie !== null) {
-    if (!ISSUED_ID.test(cookie)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: true };
-    return { kind: 'session', id: cookie, creates: false, viaCookie: true };
+    if (!ISSUED_ID.test(cookie.value)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: cookie.name };
+    return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name };
   }
   if (declaration.epoch !== null || highestBase(declaration) > 0) {
     return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
