@@ -86,6 +86,9 @@ export class RequestFlow {
       this.declaration.idempotencyKey !== null && body !== null
         ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
         : undefined;
+    if (claim && identity.previousId && options.store.admitSession && !(await options.store.admitSession(options.now()))) {
+      throw new ProblemError('storeUnavailable', 'The session store admits no new sessions now (it is nearly full); existing sessions are served');
+    }
     let begun = await this.begin(claim);
     if (claim && identity.creates && identity.previousId) {
       const creating = await this.creatingClaim(identity.previousId, claim, begun);

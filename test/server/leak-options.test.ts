@@ -14,3 +14,12 @@ describe('validator options of issue 11', () => {
     expect(() => createValidator({ store, serverOnlyKeys: ['role', 'csrfSecret'] })).not.toThrow();
   });
 });
+
+describe('redisStore newSessionMemoryShare', () => {
+  it('is a share of maxmemory above 0 and at most 1', async () => {
+    const { redisStore } = await import('../../src/server/stores/redis.js');
+    expect(() => redisStore({ url: 'redis://127.0.0.1:1', newSessionMemoryShare: 0 })).toThrow(
+      new TypeError('redisStore(): newSessionMemoryShare must be a number above 0 and at most 1, got 0'),
+    );
+  });
+});
