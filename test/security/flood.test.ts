@@ -108,7 +108,7 @@ describe('a flood of session-creating requests', () => {
     return redis;
   }
 
-  it('fills Redis and makes an active session'"'"'s writes 503 without admission (the attack, as with noeviction before)', async () => {
+  it("fills Redis and makes an active session's writes 503 without admission (the attack, as with noeviction before)", async () => {
     const redis = await privateRedis('3mb');
     const store = redisStore({ url: redis.url, newSessionMemoryShare: 1 });
     try {
