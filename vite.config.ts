@@ -14,6 +14,7 @@ export default defineConfig({
         client: 'src/client/index.ts',
         server: 'src/server/index.ts',
         protocol: 'src/protocol/index.ts',
+        routes: 'src/routes/index.ts',
         'server-node': 'src/server/adapters/node.ts',
         'server-vite': 'src/server/adapters/vite.ts',
         'server-redis': 'src/server/stores/redis.ts',
