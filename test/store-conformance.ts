@@ -561,6 +561,26 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect(read.entries.get('counter')?.version).toBe(2);
       });
 
+      it("N concurrent commits from the same base: every stale result carries the winner's version and value", async () => {
+        // A loser waited for the winner's row lock: what it reports must be at least the version its
+        // compare-and-swap failed against, with that version's value (never an older snapshot's).
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { counter: 0 });
+        // Concurrent reads first, so that pooled stores hold open connections and the commits really overlap.
+        await Promise.all(Array.from({ length: 20 }, (_, i) => begin({ sessionId: id, keys: ['counter'], now }, i % 2 ? peer : store)));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            commit({ sessionId: id, now, expect: new Map([['counter', 1]]), changes: new Map([['counter', json(i + 100)]]) }, i % 2 ? peer : store),
+          ),
+        );
+        const winner = results.findIndex((result) => result.status === 'committed');
+        expect(winner).toBeGreaterThanOrEqual(0);
+        const reported = results.flatMap((result) => (result.status === 'stale' ? [result.entries.get('counter')] : []));
+        expect(reported).toHaveLength(19);
+        for (const entry of reported) expect(entry).toEqual({ version: 2, value: json(winner + 100) });
+      });
+
       it('N concurrent creates of one session id: exactly one commits', async () => {
         const id = sid();
         const now = base();
