@@ -103,7 +103,9 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
   }
   if (input.claim) {
     const token = p.add(input.claim.token);
-    const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND r.lease_until <= ${now}))`;
+    // Taken over: an expired row, a pending claim whose lease ended, or this attempt's own pending claim (a begin
+    // retried after its outcome was unknown).
+    const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND (r.lease_until <= ${now} OR r.claim_token = excluded.claim_token)))`;
     const pick = (column: string, fresh: string) => `${column} = CASE WHEN ${take} THEN ${fresh} ELSE r.${column} END`;
     ctes.push(`claimed AS (
       INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
