@@ -145,13 +145,19 @@ export class RequestFlow {
       if (touch) this.touches.done(this.sessionId, now);
       return result;
     } catch (error) {
-      if (!touch) throw this.storeFailure(error, 'begin');
-      // The touch is what a read-only store refuses; the request must not fail for it.
-      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-      this.touches.done(this.sessionId, now);
+      if (touch) {
+        // The touch is what a read-only store refuses; the request must not fail for it.
+        options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+        this.touches.done(this.sessionId, now);
+      } else {
+        options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
+      }
+      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
       try {
-        return await options.store.begin(input);
+        return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
+        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
     }
@@ -422,6 +428,10 @@ export class RequestFlow {
     if (!this.claimed || this.partial) return;
     const claimed = this.claimed;
     this.claimed = null;
+    await this.releaseQuietly(claimed);
+  }
+
+  private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
     try {
       await this.options.store.release(claimed);
     } catch (error) {

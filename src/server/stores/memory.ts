@@ -67,7 +67,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   function claim(sessionId: string, input: NonNullable<BeginInput['claim']>, now: number): ClaimOutcome {
     const id = recordId(sessionId, input.key);
     const existing = records.get(id);
-    if (existing && existing.expiresAt > now) {
+    // A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
+    const own = existing?.state === 'pending' && existing.token === input.token;
+    if (existing && existing.expiresAt > now && !own) {
       if (existing.fingerprint !== input.fingerprint) return { status: 'mismatch' };
       if (existing.state === 'done' && existing.answer !== undefined) return { status: 'replay', answer: existing.answer };
       if (existing.leaseUntil > now) return { status: 'in-flight', retryAfterMs: existing.leaseUntil - now };
