@@ -26,15 +26,15 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench-throughput-${randomBytes(5).toString('hex')}:`;
 const ALL: ServerKind[] = ['bare', 'lanes-memory', 'express-memory', 'lanes-redis', 'express-redis'];
 const KINDS = process.env.BENCH_ONLY ? (process.env.BENCH_ONLY.split(',') as ServerKind[]) : ALL;
-const WORKLOADS: Workload[] = ['write', 'read'];
+const WORKLOADS: Workload[] = process.env.BENCH_WORKLOADS ? (process.env.BENCH_WORKLOADS.split(',') as Workload[]) : ['write', 'read'];
 
 const flavourOf = (kind: ServerKind): Flavour => (kind === 'bare' ? 'bare' : kind.startsWith('lanes') ? 'lanes' : 'express');
 
 async function start(kind: ServerKind): Promise<{ child: ChildProcess; port: number }> {
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [];
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/throughput/servers.ts', kind], {
     env: { ...process.env, BENCH_REDIS_URL: REDIS_URL, BENCH_REDIS_PREFIX: PREFIX },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
@@ -77,10 +77,12 @@ async function prepare(kind: ServerKind): Promise<Running> {
 }
 
 /** One measured run of `amount` requests; every session's counter must have grown by its 2xx writes. */
-async function measure(server: Running, workload: Workload, amount: number): Promise<LoadResult> {
+async function measure(server: Running, workload: Workload, amount: number): Promise<Measured> {
   const { kind, port, cookies } = server;
   const flavour = flavourOf(kind);
-  const result = await load({ port, flavour, workload, cookies, amount });
+  const cpuBefore = await cpuOf(server.child);
+  const loaded = await load({ port, flavour, workload, cookies, amount });
+  const result = { ...loaded, cpuMicrosPerRequest: ((await cpuOf(server.child)) - cpuBefore) / loaded.requests };
   if (result.notOk > 0 || result.errors > 0) throw new Error(`${kind} ${workload}: ${result.notOk} answers were not 2xx, ${result.errors} errors`);
   if (result.replayed > 0) throw new Error(`${kind} ${workload}: ${result.replayed} answers were replays; every write must be new`);
   if (workload === 'write') result.okPerSession.forEach((ok, i) => (server.acknowledged[i]! += ok));
@@ -94,7 +96,19 @@ async function measure(server: Running, workload: Workload, amount: number): Pro
   return result;
 }
 
-type Figures = Map<string, LoadResult[]>;
+interface Measured extends LoadResult {
+  /** The server process's CPU time (user + system) per request. */
+  cpuMicrosPerRequest: number;
+}
+
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (message) => resolve((message as { cpuMicros: number }).cpuMicros));
+    child.send('cpu');
+  });
+}
+
+type Figures = Map<string, Measured[]>;
 const label = (kind: ServerKind, workload: Workload) => `${kind} ${workload}`;
 
 /** A round measures every server on both workloads, in alternating order, for about SECONDS each. */
@@ -108,7 +122,7 @@ async function round(index: number, servers: Running[], rates: Map<string, numbe
       const result = await measure(server, workload, amount);
       rates.set(key, result.requestsPerSecond);
       figures.set(key, [...(figures.get(key) ?? []), result]);
-      console.log(`  round ${index + 1}  ${key.padEnd(22)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(result.p99Ms).padStart(3)} ms  (${result.requests} requests, counters checked)`);
+      console.log(`  round ${index + 1}  ${key.padEnd(22)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${String(result.p99Ms).padStart(3)} ms  server CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs/req  (${result.requests} requests, counters checked)`);
     }
   }
 }
@@ -122,15 +136,19 @@ const median = (values: number[]) => {
 function report(figures: Figures): void {
   const rate = (kind: ServerKind, workload: Workload) => median((figures.get(label(kind, workload)) ?? []).map((r) => r.requestsPerSecond));
   const p99 = (kind: ServerKind, workload: Workload) => median((figures.get(label(kind, workload)) ?? []).map((r) => r.p99Ms));
+  const cpu = (kind: ServerKind, workload: Workload) => median((figures.get(label(kind, workload)) ?? []).map((r) => r.cpuMicrosPerRequest));
   const has = (kind: ServerKind) => KINDS.includes(kind);
   console.log(`\nmedians of ${ROUNDS} rounds (${CONNECTIONS} connections, one session each):`);
-  console.log('| | req/s | p99 |\n| --- | --- | --- |');
-  for (const kind of KINDS) for (const workload of WORKLOADS) console.log(`| ${label(kind, workload)} | ${rate(kind, workload).toFixed(0)} | ${p99(kind, workload)} ms |`);
+  console.log('| | req/s | p99 | server CPU per request |\n| --- | --- | --- | --- |');
+  for (const kind of KINDS) for (const workload of WORKLOADS) console.log(`| ${label(kind, workload)} | ${rate(kind, workload).toFixed(0)} | ${p99(kind, workload)} ms | ${cpu(kind, workload).toFixed(0)} µs |`);
   console.log('\nratios (per round, then the median of the rounds):');
   const ratio = (a: ServerKind, b: ServerKind, workload: Workload) => {
     if (!has(a) || !has(b)) return;
-    const perRound = (figures.get(label(a, workload)) ?? []).map((r, i) => r.requestsPerSecond / figures.get(label(b, workload))![i]!.requestsPerSecond);
-    console.log(`  ${label(a, workload).padEnd(20)} / ${b.padEnd(15)} ${perRound.map((x) => x.toFixed(2)).join('  ')}   median ${median(perRound).toFixed(2)}×`);
+    const ours = figures.get(label(a, workload)) ?? [];
+    const theirs = figures.get(label(b, workload)) ?? [];
+    const perRound = ours.map((r, i) => r.requestsPerSecond / theirs[i]!.requestsPerSecond);
+    const cpuRatio = median(ours.map((r, i) => theirs[i]!.cpuMicrosPerRequest / r.cpuMicrosPerRequest));
+    console.log(`  ${label(a, workload).padEnd(20)} / ${b.padEnd(15)} req/s ${perRound.map((x) => x.toFixed(2)).join('  ')}   median ${median(perRound).toFixed(2)}×   (CPU per request: ${cpuRatio.toFixed(2)}× as cheap)`);
   };
   for (const workload of WORKLOADS) {
     ratio('lanes-memory', 'express-memory', workload);
