@@ -1,6 +1,6 @@
 import type { RouteKeys } from './declarations.js';
 import { resolveOptions, type ValidatorOptions } from './options.js';
-import { RequestFlow, type Route } from './request-flow.js';
+import { RequestFlow, type RouteHandler } from './request-flow.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { TouchThrottle } from './touch-throttle.js';
 import type { SchemaMap, TrackedSession } from './tracked-session.js';
@@ -70,18 +70,15 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
  * @example
  * const validator = createValidator({ store: memoryStore(), keys: { cart: z.array(z.string()) } });
  */
-export function createValidator<Schemas extends SchemaMap = Record<never, never>>(options: ValidatorOptions<Schemas>): Validator<Schemas> {
+export function createValidator<Schemas extends SchemaMap = Record<never, never>, Context = unknown>(options: ValidatorOptions<Schemas, Context>): Validator<Schemas> {
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
   return {
     route(declaration, handler) {
       const keys = routeKeys(declaration);
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');
-      const serve = handler as unknown as (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
-      return (request: Request, ...args: unknown[]) => {
-        const route: Route = { keys, handler: (handed, session) => serve(handed, session, ...args) };
-        return new RequestFlow(resolved, route, request, touches).serve();
-      };
+      const route = { keys, handler: handler as unknown as RouteHandler };
+      return (request: Request, ...args: unknown[]) => new RequestFlow(resolved, route, request, touches, args).serve();
     },
   };
 }

@@ -69,6 +69,25 @@ describe('extra arguments of a Fetch handler', () => {
     expect(seen[1]![1]).toBe('third');
   });
 
+  it("give sessionId(request, context) the platform's first extra argument", async () => {
+    const contexts: unknown[] = [];
+    const validator = createValidator({
+      store: memoryStore(),
+      sessionId: (_request, context: { user: string | null }) => (contexts.push(context), context.user),
+    });
+    const add = validator.route({ writes: ['cart'] }, async (request, session, _context: { user: string | null }) => {
+      session.set('cart', [...((session.get('cart') as string[] | undefined) ?? []), await request.text()]);
+      return Response.json({ cart: session.get('cart') });
+    });
+    // The platform (here, an auth layer in front) names the user; each user is a session of its own.
+    const url = await serve((request) => add(request, { user: request.headers.get('x-user') }));
+    const as = (user: string, sku: string) => new Browser(url).send('/cart', { headers: { 'x-user': user, 'session-write': '"cart"', 'idempotency-key': idemKey() }, body: sku });
+    expect((await as('ada', 'tea')).json()).toEqual({ cart: ['tea'] });
+    expect((await as('ada', 'jam')).json()).toEqual({ cart: ['tea', 'jam'] });
+    expect((await as('bob', 'oat')).json()).toEqual({ cart: ['oat'] });
+    expect(contexts).toEqual([{ user: 'ada' }, { user: 'ada' }, { user: 'bob' }]);
+  });
+
   it('types a handler without extra parameters as a plain (request) handler, callable with more', () => {
     const validator = createValidator({ store: memoryStore() });
     const handler = validator.route({ reads: ['cart'] }, (_request, session) => Response.json(session.get('cart') ?? null));
