@@ -16,12 +16,14 @@ export default defineConfig({
         protocol: 'src/protocol/index.ts',
         'server-node': 'src/server/adapters/node.ts',
         'server-vite': 'src/server/adapters/vite.ts',
+        'server-express': 'src/server/adapters/express.ts',
+        'server-hono': 'src/server/adapters/hono.ts',
         'server-redis': 'src/server/stores/redis.ts',
         'server-postgres': 'src/server/stores/postgres.ts',
       },
     },
     rollupOptions: {
-      external: [/^node:/, 'zod', /^zod\//, 'structured-headers', 'idb-keyval', /^@hono\//, 'ioredis', 'pg', 'vite', 'express'],
+      external: [/^node:/, 'zod', /^zod\//, 'structured-headers', 'idb-keyval', /^@hono\//, 'ioredis', 'pg', 'vite', 'express', 'hono', /^hono\//],
     },
   },
 });

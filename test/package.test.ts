@@ -20,9 +20,11 @@ describe('the published package', () => {
       const client = await import('session-lanes');
       const node = await import('session-lanes/server/node');
       const protocol = await import('session-lanes/protocol');
-      console.log(JSON.stringify([typeof server.createValidator, typeof server.memoryStore, typeof client.createSessionClient, typeof node.toNodeListener, typeof protocol.parseKeyVersions]));
+      const express = await import('session-lanes/server/express');
+      const hono = await import('session-lanes/server/hono');
+      console.log(JSON.stringify([typeof server.createValidator, typeof server.memoryStore, typeof client.createSessionClient, typeof node.toNodeListener, typeof protocol.parseKeyVersions, typeof express.expressRoute, typeof hono.withSession]));
     `;
     const output = execFileSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual(['function', 'function', 'function', 'function', 'function']);
+    expect(JSON.parse(output)).toEqual(['function', 'function', 'function', 'function', 'function', 'function', 'function']);
   });
 });
