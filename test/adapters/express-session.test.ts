@@ -5,7 +5,7 @@ import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { expressRoute, type ExpressContext } from '../../src/server/adapters/express.js';
+import { expressRoute, withSession, type ExpressContext } from '../../src/server/adapters/express.js';
 import { createValidator } from '../../src/server/index.js';
 import { redisStore } from '../../src/server/stores/redis.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
@@ -39,15 +39,12 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     const app = express();
     // saveUninitialized: true, so that a visitor's first write keeps its id: an unsaved session gets a new id at every request.
     app.use(session({ store: new RedisStore({ client: redis, prefix: `${prefix}sess:` }), secret: 'a secret of the app', resave: false, saveUninitialized: true }));
-    app.post(
-      '/api/cart/:sku',
-      expressRoute(
-        validator.route({ writes: ['cart'] }, (_request, lanes, { req }: ExpressContext) => {
-          lanes.set('cart', [...((lanes.get('cart') as string[] | undefined) ?? []), req.params.sku!]);
-          return Response.json({ cart: lanes.get('cart'), user: req.session.user ?? null });
-        }),
-      ),
-    );
+    // Written the Express way (withSession) and as a Fetch handler (expressRoute): both on express-session.
+    app.post('/api/cart/:sku', withSession(validator, { writes: ['cart'] }), (req, res) => {
+      const lanes = res.locals.session!;
+      lanes.set('cart', [...((lanes.get('cart') as string[] | undefined) ?? []), req.params.sku]);
+      res.json({ cart: lanes.get('cart'), user: req.session.user ?? null });
+    });
     app.get(
       '/api/cart',
       expressRoute(validator.route({ reads: ['cart'] }, (_request, lanes, { req }: ExpressContext) => Response.json({ cart: lanes.get('cart') ?? [], user: req.session.user ?? null }))),

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expressRoute, keepRawBody, type ExpressContext } from '../../src/server/adapters/express.js';
+import { expressRoute, keepRawBody, withSession, type ExpressContext } from '../../src/server/adapters/express.js';
 import { createValidator, memoryStore } from '../../src/server/index.js';
 import { createCookieJar } from '../support/client-cookie-jar.js';
 import { Answer, idemKey } from '../support/session-http.js';
@@ -154,5 +154,79 @@ describe('expressRoute', () => {
 
   it('says what to pass when given something that is not a handler', () => {
     expect(() => expressRoute(undefined as never)).toThrow('expressRoute(handler): handler must be a function, as validator.route() returns');
+  });
+});
+
+describe('withSession (Express handlers written the Express way)', () => {
+  function app() {
+    const validator = createValidator({ store: memoryStore() });
+    const app = express();
+    app.use(express.json({ verify: keepRawBody }));
+    app.post('/api/cart/:sku', requireUser, withSession(validator, { writes: ['cart'] }), async (req, res, next) => {
+      const session = res.locals.session!;
+      const { quantity } = req.body as { quantity: number };
+      if (quantity > 99) return next(new Error('too many'));
+      if (quantity < 0) throw new Error('the handler broke');
+      session.set('cart', [...((session.get('cart') as unknown[] | undefined) ?? []), { sku: req.params.sku, quantity, by: res.locals.user }]);
+      if (quantity === 0) return void res.status(400).json({ error: 'quantity must be positive' });
+      res.set('x-trace', 'cart-add').cookie('last-added', req.params.sku).status(201).json({ cart: session.get('cart') });
+    });
+    app.get('/api/cart', requireUser, withSession(validator, { reads: ['cart'] }), (req, res) => {
+      res.write('{"cart":');
+      res.end(`${JSON.stringify(res.locals.session!.get('cart') ?? [])},"page":${JSON.stringify(req.query.page ?? null)}}`);
+    });
+    app.use(((error: Error, _req, res, _next) => {
+      res.status(500).json({ error: error.message });
+    }) as ErrorRequestHandler);
+    return app;
+  }
+
+  it("serves res.json()/res.status()/res.write() answers with the session headers, the handler's own headers and cookies, and earlier middleware's", async () => {
+    const browser = new Browser(await listen(app()));
+    const added = await browser.send('/api/cart/tea', { headers: writeCart(), body: '{"quantity":2}' });
+    expect(added.status).toBe(201);
+    expect(added.json()).toEqual({ cart: [{ sku: 'tea', quantity: 2, by: 'ada' }] });
+    expect(added.response.headers.get('x-trace')).toBe('cart-add');
+    expect(added.response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(added.versions()).toEqual({ cart: 1 });
+    expect([...browser.jar.cookies.keys()].sort()).toEqual(['last-added', 'seen', 'sl_session']);
+    const viewed = await browser.send('/api/cart?page=2', { method: 'GET', headers: { 'session-read': '"cart"', 'x-user': 'ada' } });
+    expect(viewed.json()).toEqual({ cart: [{ sku: 'tea', quantity: 2, by: 'ada' }], page: '2' });
+    expect(viewed.versions()).toEqual({ cart: 1 });
+  });
+
+  it('replays a resend from its record; next(error) and a thrown error commit nothing; a 4xx answer commits what the handler set', async () => {
+    const browser = new Browser(await listen(app()));
+    const headers = writeCart();
+    const added = await browser.send('/api/cart/tea', { headers, body: '{"quantity":1}' });
+    const resent = await browser.send('/api/cart/tea', { headers, body: '{"quantity":1}' });
+    expect(resent.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(resent.json()).toEqual(added.json());
+
+    const refused = await browser.send('/api/cart/jam', { headers: writeCart(), body: '{"quantity":100}' });
+    expect([refused.status, refused.json()]).toEqual([500, { error: 'too many' }]);
+    const broken = await browser.send('/api/cart/jam', { headers: writeCart(), body: '{"quantity":-1}' });
+    expect([broken.status, broken.json()]).toEqual([500, { error: 'the handler broke' }]);
+    const read = () => browser.send('/api/cart', { method: 'GET', headers: { 'session-read': '"cart"', 'x-user': 'ada' } });
+    expect((await read()).versions()).toEqual({ cart: 1 });
+
+    const rejected = await browser.send('/api/cart/oat', { headers: writeCart(), body: '{"quantity":0}' });
+    expect(rejected.status).toBe(400);
+    expect((await read()).versions()).toEqual({ cart: 2 });
+  });
+
+  it("gives sessionId(request, context) Express's { req, res }", async () => {
+    const validator = createValidator({ store: memoryStore(), sessionId: (_request, { res }: ExpressContext) => (res.locals.user as string | undefined) ?? null });
+    const app = express();
+    app.post('/cart/:sku', requireUser, withSession(validator, { writes: ['cart'] }), (req, res) => {
+      const session = res.locals.session!;
+      session.set('cart', [...((session.get('cart') as string[] | undefined) ?? []), req.params.sku]);
+      res.json({ cart: session.get('cart') });
+    });
+    const url = await listen(app);
+    const as = (user: string, sku: string) => new Browser(url).send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
+    expect((await as('ada', 'tea')).json()).toEqual({ cart: ['tea'] });
+    expect((await as('bob', 'jam')).json()).toEqual({ cart: ['jam'] });
+    expect((await as('ada', 'oat')).json()).toEqual({ cart: ['tea', 'oat'] });
   });
 });

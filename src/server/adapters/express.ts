@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import type { SchemaMap, TrackedSession } from '../tracked-session.js';
+import type { SessionValues, Validator } from '../validator.js';
+import { captureResponse } from './express-capture.js';
 
 /**
  * What an Express route hands a validator route after the request: the
@@ -47,7 +50,62 @@ type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
  */
 export function expressRoute(handler: ExpressFetchHandler): RequestHandler {
   if (typeof handler !== 'function') throw new TypeError('expressRoute(handler): handler must be a function, as validator.route() returns');
-  const contexts = new WeakMap<IncomingMessage, ExpressContext>();
+  return mount((request, context) => handler(request, { req: context.req, res: context.res }));
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The route's tracked session, under `withSession()` of session-lanes/server/express. */
+      session?: TrackedSession;
+    }
+  }
+}
+
+/**
+ * An Express middleware that serves the rest of its route through the
+ * validator, for handlers written the Express way: the handler after it finds
+ * the tracked session of the route's keys in `res.locals.session`, answers
+ * with `res.json()`, `res.status()`, `res.send()`, or `next(error)`, and what
+ * it writes is committed and sent with the session headers added.
+ *
+ * ```ts
+ * import { withSession } from 'session-lanes/server/express';
+ *
+ * app.post('/api/cart/:sku', requireUser, withSession(validator, routes.addToCart), (req, res) => {
+ *   const session = res.locals.session!;
+ *   session.set('cart', [...(session.get('cart') ?? []), req.params.sku]);
+ *   res.status(201).json({ cart: session.get('cart') });
+ * });
+ * ```
+ *
+ * The answer is buffered until the handler ends it; an answer of 500 or more
+ * (an error handler's too) commits nothing. The validator reads a write's
+ * body itself, so `req.body` is there when a parser ran before with the raw
+ * bytes kept: `app.use(express.json({ verify: keepRawBody }))`; the body
+ * rules of `expressRoute()` apply. `sessionId(request, context)` gets
+ * `{ req, res }`.
+ */
+export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): RequestHandler {
+  if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
+  const route = validator.route(declaration, (_request: Request, session: TrackedSession<SessionValues<Schemas>>, { req, res, next }: MountContext) =>
+    new Promise<Response>((resolve) => {
+      res.locals.session = session as TrackedSession;
+      captureResponse(res, resolve);
+      next();
+    }),
+  );
+  return mount(route);
+}
+
+interface MountContext extends ExpressContext {
+  readonly next: NextFunction;
+}
+
+/** Serves a Fetch handler from Express through @hono/node-server's bridge, handing it `{ req, res, next }`. */
+function mount(handler: (request: Request, context: MountContext) => Response | Promise<Response>): RequestHandler {
+  const contexts = new WeakMap<IncomingMessage, MountContext>();
   const listener = getRequestListener(
     async (request, env) => {
       const context = contexts.get(env.incoming as IncomingMessage)!;
@@ -62,7 +120,7 @@ export function expressRoute(handler: ExpressFetchHandler): RequestHandler {
     } catch (error) {
       return next(error);
     }
-    contexts.set(req, { req, res });
+    contexts.set(req, { req, res, next });
     // Under app.use('/api', router) Express strips the mount path from req.url; the handler's request gets the whole URL.
     const url = req.url;
     req.url = req.originalUrl;
