@@ -230,3 +230,25 @@ describe('withSession (Express handlers written the Express way)', () => {
     expect((await as('ada', 'oat')).json()).toEqual({ cart: ['tea', 'oat'] });
   });
 });
+
+describe('a route mounted under another method than its entry declares', () => {
+  it('fails at its first request with an error naming the fix (withSession)', async () => {
+    const validator = createValidator({ store: memoryStore() });
+    const addToCart = { method: 'POST', path: '/api/cart/:sku', writes: ['cart'] } as const;
+    const errors: Error[] = [];
+    const app = express();
+    app.get('/api/cart/:sku', withSession(validator, addToCart), (_req, res) => void res.json({ reached: true }));
+    app.post('/api/cart/:sku', withSession(validator, addToCart), (_req, res) => void res.json({ reached: true }));
+    app.use(((error: Error, _req, res, _next) => {
+      errors.push(error);
+      res.status(500).end();
+    }) as ErrorRequestHandler);
+    const browser = new Browser(await listen(app));
+    expect((await browser.send('/api/cart/tea', { method: 'GET' })).status).toBe(500);
+    expect(errors[0]?.message).toBe(
+      'session-lanes: the route POST /api/cart/:sku is mounted with app.get(); mount it with app.post(), as the route table declares, or change the method in the table',
+    );
+    expect((await browser.send('/api/cart/tea', { headers: writeCart(), body: '{}' })).json()).toEqual({ reached: true });
+    expect(errors).toHaveLength(1);
+  });
+});

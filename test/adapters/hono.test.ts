@@ -158,4 +158,23 @@ describe('withSession (Hono)', () => {
     expect(third.json()).toEqual({ cart: ['tea', 'oat'] });
     expect(third.response.headers.get('set-cookie')).toBeNull();
   });
+
+  it('fails, at the first request of a route mounted under another method than its entry declares, with an error naming the fix', async () => {
+    const validator = createValidator({ store: memoryStore() });
+    const showCart = { method: 'GET', path: '/api/cart', reads: ['cart'] } as const;
+    const errors: Error[] = [];
+    const hono = new Hono();
+    hono.onError((error, c) => (errors.push(error), c.text('misconfigured', 500)));
+    hono.post('/api/cart', withSession(validator, showCart), (c) => c.json({ reached: true }));
+    hono.get('/api/cart', withSession(validator, showCart), (c) => c.json({ reached: true }));
+    const browser = new Browser(await listen(hono));
+    expect((await browser.send('/api/cart', { body: '' })).status).toBe(500);
+    expect(errors.map((error) => error.message)).toEqual([
+      'session-lanes: the route GET /api/cart is mounted with app.post(); mount it with app.get(), as the route table declares, or change the method in the table',
+    ]);
+    // GET, and HEAD (which a GET route serves), reach the handler.
+    expect((await browser.send('/api/cart', { method: 'GET' })).json()).toEqual({ reached: true });
+    expect((await browser.send('/api/cart', { method: 'HEAD' })).status).toBe(200);
+    expect(errors).toHaveLength(1);
+  });
 });

@@ -4,6 +4,7 @@ import type { NextFunction, Request as ExpressRequest, RequestHandler, Response 
 import type { SchemaMap, TrackedSession } from '../tracked-session.js';
 import type { SessionValues, Validator } from '../validator.js';
 import { captureResponse } from './express-capture.js';
+import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
 
 /**
  * What an Express route hands a validator route after the request: the
@@ -96,7 +97,14 @@ export function withSession<Schemas extends SchemaMap>(validator: Validator<Sche
       next();
     }),
   );
-  return mount(route);
+  const declared = declaredMethod(declaration);
+  const served = mount(route);
+  return function sessionLanesMiddleware(req, res, next) {
+    // Under app.use() (no req.route) the validator's 405 still answers a wrong method.
+    const mounted = req.route ? Object.keys((req.route as { methods: Record<string, boolean> }).methods).filter((method) => method !== '_all') : [];
+    if (declared && mounted.length > 0 && !mounted.some((method) => servedBy(declared, method))) return next(new TypeError(wrongMethodMessage(declaration, mounted[0]!)));
+    return served(req, res, next);
+  };
 }
 
 interface MountContext extends ExpressContext {

@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
+import { matchedRoutes } from 'hono/route';
 import type { SchemaMap, TrackedSession } from '../tracked-session.js';
 import type { SessionValues, Validator } from '../validator.js';
+import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
 
 /** What `sessionId(request, context)` is given under `withSession()`: Hono's context. */
 export interface HonoContext {
@@ -45,7 +47,10 @@ export function withSession<Schemas extends SchemaMap>(
     await next();
     return c.res;
   });
+  const declared = declaredMethod(declaration);
   return async function sessionLanesMiddleware(c, next) {
+    const mounted = matchedRoutes(c)[c.req.routeIndex]?.method;
+    if (declared && mounted && mounted !== 'ALL' && !servedBy(declared, mounted)) throw new TypeError(wrongMethodMessage(declaration, mounted));
     const answer = await route(await requestOf(c), { c, next });
     // Assigning c.res merges the old answer's headers into the new one, replacing its Set-Cookie: start afresh, since the answer already holds them all.
     c.res = undefined;
