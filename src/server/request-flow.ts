@@ -13,7 +13,8 @@ import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from '
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
-export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+/** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
+export type RouteHandler = (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
 
 export interface Route {
   readonly keys: RouteKeys;
@@ -47,6 +48,8 @@ export class RequestFlow {
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
+    private readonly args: readonly unknown[] = [],
   ) {
     this.writes = route.keys.writes.size > 0;
     this.handlerRequest = request;
@@ -69,7 +72,7 @@ export class RequestFlow {
     this.declaration = readDeclaration(request.headers, route.keys);
     const body = this.writes ? await this.readBody() : null;
 
-    const identity = await identify(options, request, this.declaration, this.writes);
+    const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
     if (identity.kind === 'ended') {
       if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
       throw new ProblemError('sessionEnded', identity.detail);
@@ -208,7 +211,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.handlerRequest, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session(), ...this.args);
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
