@@ -328,7 +328,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           versions.set(key, version);
         }
       }
-      if (input.record && slot) {
+      if (input.record) {
+        // A destroy in a creating commit leaves no session, but its record outlives it, as on every store.
+        slot ??= newSlot(sessionId);
         const { key, fingerprint, answer, state, retentionMs, leaseMs } = input.record;
         pruneRecords(slot, now);
         setRecord(slot, { key, fingerprint, state, answer, leaseUntil: state === 'partial' ? now + leaseMs : now, expiresAt: now + retentionMs });
