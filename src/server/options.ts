@@ -10,7 +10,13 @@ export type ValidatorEvent =
   | { type: 'store-error'; error: unknown; url: string; phase: 'begin' | 'commit' | 'release' }
   | { type: 'touch-failed'; error: unknown; url: string };
 
-export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
+/**
+ * @typeParam Context - what `sessionId(request, context)` is given: the first
+ * argument the platform passes after the request (`{ req, res }` from
+ * `session-lanes/server/express`, `{ c }` from `session-lanes/server/hono`,
+ * Next.js's `{ params }`). Inferred from the resolver's annotation.
+ */
+export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap, Context = unknown> {
   /** Where sessions live: `memoryStore()`, `redisStore()`, `postgresStore()`. */
   store: SessionStore;
   /**
@@ -41,10 +47,15 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
   /**
    * For apps with their own session or auth layer: return the session id of a
    * request (null: no session). The app decides which ids exist; a new id
-   * starts empty, and the validator manages no cookie.
+   * starts empty, and the validator manages no cookie. `context` is the first
+   * argument after the request that the route was called with: the adapter's
+   * context, or the platform's own (undefined when there is none).
    * @default undefined (the validator manages a cookie)
+   * @example
+   * // express-session (needs saveUninitialized: true for anonymous writes)
+   * sessionId: (_request, { req }: ExpressContext) => req.sessionID
    */
-  sessionId?: (request: Request) => string | null | Promise<string | null>;
+  sessionId?: (request: Request, context: Context) => string | null | Promise<string | null>;
   /** The managed session cookie (ignored with `sessionId`). */
   cookie?: CookieOptions;
   /** A session unused this long expires (410 afterwards). @default 1_209_600_000 (14 days) */
@@ -78,7 +89,13 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap> {
   maxRecordedAnswerBytes?: number;
   /** Retry-After of a 503. @default 1 */
   retryAfterSeconds?: number;
-  /** Observability: store failures, failed touches, handler errors. */
+  /**
+   * Observability: store failures, failed touches, handler errors. The answer
+   * never changes with it: a handler error is still a 500 problem, a store
+   * failure a 503. Pass your own to send events to your logger or metrics;
+   * `onEvent: () => {}` silences them.
+   * @default logs each event to console.error, with its error
+   */
   onEvent?: (event: ValidatorEvent) => void;
   /** The clock, in ms since the epoch (tests move it). @default Date.now */
   now?: () => number;
@@ -89,7 +106,7 @@ export interface ResolvedOptions {
   /** A Map, so that a key named like an Object.prototype member (`__proto__`, `constructor`) finds no schema it does not have. */
   schemas: ReadonlyMap<string, StandardSchemaV1>;
   secret: Uint8Array;
-  sessionId: ((request: Request) => string | null | Promise<string | null>) | undefined;
+  sessionId: ((request: Request, context: unknown) => string | null | Promise<string | null>) | undefined;
   cookie: ResolvedCookieOptions;
   idleTimeoutMs: number;
   touchIntervalMs: number;
@@ -105,13 +122,19 @@ export interface ResolvedOptions {
   now: () => number;
 }
 
+/** The default onEvent: a misconfiguration or an outage must not fail silently. */
+function logEvent(event: ValidatorEvent): void {
+  const where = event.type === 'store-error' ? `store-error (${event.phase})` : event.type;
+  console.error(`session-lanes: ${where} at ${event.url}`, event.error);
+}
+
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 
-export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
+export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): ResolvedOptions {
   if (!options || typeof options !== 'object') throw new TypeError('createValidator(options): options must be an object');
   const { store } = options;
   if (!store || typeof store.begin !== 'function' || typeof store.commit !== 'function') {
@@ -120,13 +143,16 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
   let secret: Uint8Array;
   if (options.secret === undefined && store.shared && !options.sessionId) {
     throw new TypeError(
-      'createValidator(options): options.secret is required with a shared store: every server must derive the same session id for a session-creating request',
+      'createValidator(options): options.secret is required with a shared store: every server must derive the same session id for a session-creating request. ' +
+        'Pass the same secret of at least 32 random bytes to every server (secret: process.env.SESSION_LANES_SECRET), or sessionId to use your own session layer',
     );
   }
   if (options.secret === undefined) secret = crypto.getRandomValues(new Uint8Array(32));
   else {
     secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : new Uint8Array(options.secret);
-    if (secret.length < 32) throw new TypeError(`createValidator(options): options.secret must be at least 32 bytes, got ${secret.length}`);
+    if (secret.length < 32) {
+      throw new TypeError(`createValidator(options): options.secret must be at least 32 bytes, got ${secret.length}; generate one with \`node -e "console.log(crypto.randomBytes(32).toString('base64url'))"\``);
+    }
   }
   for (const [key, schema] of Object.entries(options.keys ?? {})) {
     if (!schema || typeof schema !== 'object' || !('~standard' in schema)) {
@@ -148,7 +174,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     store,
     schemas: new Map(Object.entries(options.keys ?? {})),
     secret,
-    sessionId: options.sessionId,
+    sessionId: options.sessionId as ResolvedOptions['sessionId'],
     cookie: resolveCookieOptions(options.cookie),
     idleTimeoutMs: positiveInteger('idleTimeoutMs', options.idleTimeoutMs, 14 * 24 * 3600_000),
     touchIntervalMs: positiveInteger('touchIntervalMs', options.touchIntervalMs, 60_000),
@@ -159,7 +185,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedOptions {
     maxRecordedAnswerBytes: positiveInteger('maxRecordedAnswerBytes', options.maxRecordedAnswerBytes, DEFAULT_MAX_RECORDED_ANSWER_BYTES),
     serverOnly: new Set(serverOnly),
     retryAfterSeconds: positiveInteger('retryAfterSeconds', options.retryAfterSeconds, 1),
-    onEvent: options.onEvent ?? (() => {}),
+    onEvent: options.onEvent ?? logEvent,
     now: options.now ?? Date.now,
   };
 }

@@ -1,3 +1,4 @@
+import { markBufferedBody } from './buffered-body.js';
 import { fromBase64, toBase64 } from './encoding.js';
 
 /** How an answer is kept in an idempotency record: status, headers and body bytes. */
@@ -74,5 +75,7 @@ function rebuild(recorded: Recorded, body: Uint8Array, replayed: boolean): Respo
   if (replayed) headers.set(REPLAYED_HEADER, 'true');
   // Statuses that forbid a body (204, 304) must get null, not an empty buffer.
   const nullBody = recorded.s === 204 || recorded.s === 304 || body.length === 0;
-  return new Response(nullBody ? null : (body as Uint8Array<ArrayBuffer>), { status: recorded.s, headers });
+  if (nullBody) return new Response(null, { status: recorded.s, headers });
+  // Marked with its bytes, so that the Node adapter writes them without reading the stream back.
+  return markBufferedBody(new Response(body as Uint8Array<ArrayBuffer>, { status: recorded.s, headers }), body);
 }

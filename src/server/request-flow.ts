@@ -14,7 +14,8 @@ import type { BeginResult, ClaimOutcome, CommitResult, IdempotencyClaim, StoredE
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
-export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+/** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
+export type RouteHandler = (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
 
 export interface Route {
   readonly keys: RouteKeys;
@@ -48,6 +49,8 @@ export class RequestFlow {
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
+    private readonly args: readonly unknown[] = [],
   ) {
     this.writes = route.keys.writes.size > 0;
     this.handlerRequest = request;
@@ -70,7 +73,7 @@ export class RequestFlow {
     this.declaration = readDeclaration(request.headers, route.keys);
     const body = this.writes ? await this.readBody() : null;
 
-    const identity = await identify(options, request, this.declaration, this.writes);
+    const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
     if (identity.kind === 'ended') {
       if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
       throw new ProblemError('sessionEnded', identity.detail);
@@ -159,13 +162,19 @@ export class RequestFlow {
       if (touch) this.touches.done(this.sessionId, now);
       return result;
     } catch (error) {
-      if (!touch) throw this.storeFailure(error, 'begin');
-      // The touch is what a read-only store refuses; the request must not fail for it.
-      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-      this.touches.done(this.sessionId, now);
+      if (touch) {
+        // The touch is what a read-only store refuses; the request must not fail for it.
+        options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+        this.touches.done(this.sessionId, now);
+      } else {
+        options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
+      }
+      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
       try {
-        return await options.store.begin(input);
+        return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
+        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
     }
@@ -256,7 +265,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.handlerRequest, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session(), ...this.args);
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
@@ -482,6 +491,10 @@ export class RequestFlow {
     if (!this.claimed || this.partial) return;
     const claimed = this.claimed;
     this.claimed = null;
+    await this.releaseQuietly(claimed);
+  }
+
+  private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
     try {
       await this.options.store.release(claimed);
     } catch (error) {

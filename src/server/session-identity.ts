@@ -2,6 +2,7 @@ import { highestBase, type RequestDeclaration } from './declarations.js';
 import { assertCreatingKey, creatingIds } from './creating-request.js';
 import type { ResolvedOptions } from './options.js';
 import { readCookie } from './session-cookie.js';
+import { unstorable } from './storable-text.js';
 
 /** Where a request's session comes from, before the store is asked. */
 export type Identity =
@@ -22,13 +23,15 @@ export type Identity =
 const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Step 1 of PROTOCOL.md: which session a request is for (the app's resolver, the cookie, or the one it creates). */
-export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean): Promise<Identity> {
+export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean, context: unknown): Promise<Identity> {
   if (options.sessionId) {
-    const id = await options.sessionId(request);
+    const id = await options.sessionId(request, context);
     if (id === null) {
       return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
     }
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
+    const fault = unstorable(id);
+    if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
   const cookie = readCookie(request.headers, options.cookie.name);

@@ -228,7 +228,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   function claim(sessionId: string, slot: Slot | undefined, input: NonNullable<BeginInput['claim']>, now: number): ClaimOutcome {
     const existing = liveRecord(slot, input.key, now);
-    if (existing) {
+    // A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
+    const own = existing?.state === 'pending' && existing.token === input.token;
+    if (existing && !own) {
       if (existing.fingerprint !== input.fingerprint) return { status: 'mismatch' };
       if (existing.state === 'done' && existing.answer !== undefined) return { status: 'replay', answer: existing.answer };
       if (existing.leaseUntil > now) return { status: 'in-flight', retryAfterMs: existing.leaseUntil - now };
@@ -326,7 +328,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           versions.set(key, version);
         }
       }
-      if (input.record && slot) {
+      if (input.record) {
+        // A destroy in a creating commit leaves no session, but its record outlives it, as on every store.
+        slot ??= newSlot(sessionId);
         const { key, fingerprint, answer, state, retentionMs, leaseMs } = input.record;
         pruneRecords(slot, now);
         setRecord(slot, { key, fingerprint, state, answer, leaseUntil: state === 'partial' ? now + leaseMs : now, expiresAt: now + retentionMs });
