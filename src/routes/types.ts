@@ -48,7 +48,7 @@ export declare const sessionKeys: unique symbol;
  * A table made by `defineRoutes()`: route name → entry. `Keys` (session key →
  * value type) is carried for the types of the client and the validator only.
  */
-export type RouteTable<Keys extends object = Record<string, unknown>> = { readonly [name: string]: RouteEntry<keyof Keys & string> } & {
+export type RouteTable<Keys extends object = Record<string, unknown>> = { readonly [name: string]: RouteEntry<[keyof Keys] extends [never] ? string : keyof Keys & string> } & {
   readonly [sessionKeys]?: Keys;
 };
 
