@@ -54,6 +54,9 @@ export function createSessionClient<Keys extends object = Record<string, unknown
   const fallback = (part: 'locks' | 'storage', error?: unknown) =>
     fell.has(part) || (fell.add(part), queueMicrotask(() => tell({ type: 'fallback', part, error })));
   const endedEpochs = new Set<string>();
+  // Bumped by a 410 to a write sent while no epoch was known: the cookie named a session that ended. Writes
+  // made before it, also knowing no epoch, were made for that session.
+  let unknownEnded = 0;
   const locks = globalThis.navigator?.locks;
   const shared = typeof indexedDB == 'object';
   let use: Storage | undefined;
@@ -117,6 +120,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
     const signal = rest.signal ?? (input as Partial<Request>).signal;
     const madeFor = entry ? entry.epoch : known();
+    const era = unknownEnded;
     const key = entry?.key;
     // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.
     const replayed = entry?.sent;
@@ -141,6 +145,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       }
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
+      if (key && !madeFor && era !== unknownEnded) throw new SessionEndedError('Made while no epoch was known, for the session the cookie named, which ended (410) first; it was not sent');
       step({ type: 'hold' });
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
@@ -168,6 +173,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           await cache.void(epoch);
           // Sent without an epoch while another is live (a replayed session-creating write): that session did not end.
           if (epoch || !known()) ended(epoch);
+          if (!epoch && !known()) unknownEnded++;
         }
         // Learned from every answer that carries them, also one that rejects (a 500 partly committed changed versions).
         else if (answer && answer.epoch !== null) await learn(epoch, answer);

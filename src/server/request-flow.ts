@@ -1,39 +1,25 @@
-import { HEADER } from '../protocol/headers.js';
-import { serializeKeyVersions, serializeStringItem } from '../protocol/versions.js';
-import { highestBase, readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
-import { hmacBase64Url, randomToken, sha256Hex } from './encoding.js';
+import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
+import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import { recordAnswer, replayAnswer } from './recorded-answer.js';
-import { clearedCookie, readCookie, sessionCookie } from './session-cookie.js';
+import { readBody, requestFingerprint } from './request-body.js';
+import * as answers from './session-answers.js';
+import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
+import { clearedCookie, sessionCookie } from './session-cookie.js';
+import { identify } from './session-identity.js';
 import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
-export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+/** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
+export type RouteHandler = (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
 
 export interface Route {
   readonly keys: RouteKeys;
   readonly handler: RouteHandler;
 }
-
-interface SessionHeaderOverrides {
-  epoch?: string;
-  /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
-  versionOf?: ((key: string) => number) | null;
-  cookie?: string | null;
-}
-
-/** Where a request's session comes from, before the store is asked. */
-type Identity =
-  | { kind: 'visitor' }
-  | { kind: 'ended'; detail: string }
-  /** `creates`: the session may not exist yet and is created by the first commit. */
-  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
-
-// Session ids the validator issues: base64url of an HMAC-SHA256.
-const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Serves one request of one route: the seven commit steps of PROTOCOL.md. */
 export class RequestFlow {
@@ -62,6 +48,8 @@ export class RequestFlow {
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
+    private readonly args: readonly unknown[] = [],
   ) {
     this.writes = route.keys.writes.size > 0;
     this.handlerRequest = request;
@@ -84,8 +72,11 @@ export class RequestFlow {
     this.declaration = readDeclaration(request.headers, route.keys);
     const body = this.writes ? await this.readBody() : null;
 
-    const identity = await this.identify();
-    if (identity.kind === 'ended') throw new ProblemError('sessionEnded', identity.detail);
+    const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
+    if (identity.kind === 'ended') {
+      if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
+      throw new ProblemError('sessionEnded', identity.detail);
+    }
     if (identity.kind === 'visitor') {
       if (this.writes) throw new ProblemError('sessionEnded', 'This request has no session to write to');
       for (const key of route.keys.all) this.entries.set(key, { version: 0 });
@@ -138,40 +129,13 @@ export class RequestFlow {
       const stale = this.staleBases(entries);
       if (stale) {
         await this.releaseClaim();
-        return this.staleAnswer(entries, [...this.declaredKeys()], stale);
+        return this.staleAnswer(entries, stale);
       }
     }
     return this.runHandler(entries);
   }
 
   // --- step 1: who, and round trip 1 ---
-
-  private async identify(): Promise<Identity> {
-    const { options, request, declaration } = this;
-    if (options.sessionId) {
-      const id = await options.sessionId(request);
-      if (id === null) {
-        return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
-      }
-      if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
-      return { kind: 'session', id, creates: true, viaCookie: false };
-    }
-    const cookie = readCookie(request.headers, options.cookie.name);
-    if (cookie !== null) {
-      if (!ISSUED_ID.test(cookie)) {
-        this.setCookie = clearedCookie(options.cookie, request);
-        return { kind: 'ended', detail: 'The session cookie names no session this server issued' };
-      }
-      return { kind: 'session', id: cookie, creates: false, viaCookie: true };
-    }
-    if (declaration.epoch !== null || highestBase(declaration) > 0) {
-      return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
-    }
-    if (!this.writes) return { kind: 'visitor' };
-    // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
-    const id = hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
-    return { kind: 'session', id, creates: true, viaCookie: false };
-  }
 
   private async begin(claim: IdempotencyClaim | undefined) {
     const { options } = this;
@@ -184,13 +148,19 @@ export class RequestFlow {
       if (touch) this.touches.done(this.sessionId, now);
       return result;
     } catch (error) {
-      if (!touch) throw this.storeFailure(error, 'begin');
-      // The touch is what a read-only store refuses; the request must not fail for it.
-      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-      this.touches.done(this.sessionId, now);
+      if (touch) {
+        // The touch is what a read-only store refuses; the request must not fail for it.
+        options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+        this.touches.done(this.sessionId, now);
+      } else {
+        options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
+      }
+      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
       try {
-        return await options.store.begin(input);
+        return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
+        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
     }
@@ -241,7 +211,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.handlerRequest, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session(), ...this.args);
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
@@ -264,6 +234,11 @@ export class RequestFlow {
       return this.decorate(problemResponse('undeclaredKey', error.message, { key: error.key }));
     }
     if (error instanceof InvalidValueError) {
+      if (this.options.serverOnly.has(error.key)) {
+        // A schema's message may quote the value it refused: a server-only key's answer names only where.
+        const issues = [{ path: [], message: 'invalid (a server-only key: the path and message are not sent)' }];
+        return this.decorate(problemResponse('invalidValue', `session.set(${JSON.stringify(error.key)}): the value is invalid`, { key: error.key, issues }));
+      }
       return this.decorate(problemResponse('invalidValue', error.message, { key: error.key, issues: error.issues }));
     }
     if (error instanceof SessionCommitError) return this.commitFailureAnswer(error);
@@ -339,7 +314,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes);
 
     let result: CommitResult;
     try {
@@ -383,7 +358,7 @@ export class RequestFlow {
       case 'stale': {
         const entries = new Map(this.entries);
         for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
-        return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
+        return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
         if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
@@ -398,7 +373,7 @@ export class RequestFlow {
   private async partlyCommitted(detail: string): Promise<Response> {
     const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
     if (!this.claimed) return this.decorate(problem);
-    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem));
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes);
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,
@@ -416,101 +391,45 @@ export class RequestFlow {
     return toSend;
   }
 
-  // --- answers ---
+  // --- answers (session-answers.ts) ---
 
-  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
-    const states: Record<string, { version: number; value?: unknown }> = Object.create(null);
-    for (const key of keys) {
-      const entry = entries.get(key) ?? { version: 0 };
-      states[key] = entry.value === undefined ? { version: entry.version } : { version: entry.version, value: JSON.parse(entry.value) };
-    }
-    return this.decorate(
-      problemResponse('stale', `${why}: refresh, rebase and retry`, { keys: states }),
-      { versionOf: (key) => entries.get(key)?.version ?? 0 },
-    );
+  private answerContext(): AnswerContext {
+    return {
+      epoch: this.epoch,
+      cookie: this.setCookie,
+      declaredKeys: this.declaration ? [...this.declaredKeys()] : [],
+      versionOf: (key) => this.entries.get(key)?.version ?? 0,
+      retryAfterSeconds: this.options.retryAfterSeconds,
+      serverOnly: this.options.serverOnly,
+    };
+  }
+
+  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
+    return answers.staleAnswer(this.answerContext(), entries, why);
   }
 
   private problem(error: ProblemError): Response {
-    const headers: Record<string, string> = {};
-    if (error.problem === 'storeUnavailable') headers['retry-after'] = String(this.options.retryAfterSeconds);
-    const response = problemResponse(error.problem, error.detail, error.extensions, headers);
-    // What the server could not read, it does not report.
-    if (error.problem === 'invalidDeclaration' || error.problem === 'declarationRequired' || error.problem === 'storeUnavailable' || error.problem === 'bodyTooLarge') {
-      return this.withCookie(response);
-    }
-    return this.decorate(response, error.problem === 'sessionEnded' ? { versionOf: null } : {});
+    return answers.problemAnswer(this.answerContext(), error);
   }
 
-  /** Adds Session-Epoch, Session-Versions (declared keys) and Set-Cookie to an answer. */
   private decorate(response: Response, overrides: SessionHeaderOverrides = {}): Response {
-    const headers = this.sessionHeaders(response, overrides);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    return answers.decorate(this.answerContext(), response, overrides);
   }
 
-  /** The answer's headers with the session headers added; by default this request's epoch, versions and cookie. */
   private sessionHeaders(response: Response, overrides: SessionHeaderOverrides = {}): Headers {
-    const { epoch = this.epoch, cookie = this.setCookie } = overrides;
-    const versionOf = overrides.versionOf === undefined ? (key: string) => this.entries.get(key)?.version ?? 0 : overrides.versionOf;
-    const headers = new Headers(response.headers);
-    // An answer made from one user's session must not be served to another from a shared cache.
-    if (!headers.has('cache-control')) headers.set('cache-control', 'private, no-store');
-    headers.append('vary', 'Cookie');
-    headers.set(HEADER.epoch, serializeStringItem(epoch));
-    const declared = this.declaration ? [...this.declaredKeys()] : [];
-    if (declared.length > 0 && versionOf) headers.set(HEADER.versions, serializeKeyVersions(declared.map((key) => ({ key, version: versionOf(key) }))));
-    if (cookie) headers.append('set-cookie', cookie);
-    return headers;
-  }
-
-  private withCookie(response: Response): Response {
-    if (!this.setCookie) return response;
-    const headers = new Headers(response.headers);
-    headers.append('set-cookie', this.setCookie);
-    return new Response(response.body, { status: response.status, headers });
+    return answers.sessionHeaders(this.answerContext(), response, overrides);
   }
 
   // --- helpers ---
 
-  /**
-   * Reads a write's body, at most maxBodyBytes of it (a chunked body is cut
-   * off as soon as it passes the limit), and hands the handler a request over
-   * the bytes read, since the original's body is now consumed.
-   */
   private async readBody(): Promise<Uint8Array> {
-    const { maxBodyBytes } = this.options;
-    const tooLarge = () => new ProblemError('bodyTooLarge', `A write request's body may have at most ${maxBodyBytes} bytes`);
-    if (Number(this.request.headers.get('content-length') ?? 0) > maxBodyBytes) throw tooLarge();
-    const stream = this.request.body;
-    if (!stream) return new Uint8Array(0);
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let length = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.byteLength;
-      if (length > maxBodyBytes) {
-        await reader.cancel();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    const body = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    // A new Request from parts: some bridges (the Node one) hand over Request look-alikes that cannot be copied with `new Request(request, init)`.
-    const { url, method, headers, signal } = this.request;
-    this.handlerRequest = new Request(url, { method, headers, signal, ...(method === 'GET' || method === 'HEAD' ? {} : { body: body as Uint8Array<ArrayBuffer> }) });
+    const { body, handlerRequest } = await readBody(this.request, this.options.maxBodyBytes);
+    this.handlerRequest = handlerRequest;
     return body;
   }
 
   private fingerprintOf(body: Uint8Array): string {
-    const url = new URL(this.request.url);
-    // Not the session headers: a resend with fresher bases is the same request.
-    this.fingerprint = sha256Hex([`${this.request.method}\n${url.pathname}${url.search}\n`, body]);
+    this.fingerprint = requestFingerprint(this.request, body);
     return this.fingerprint;
   }
 
@@ -518,6 +437,10 @@ export class RequestFlow {
     if (!this.claimed || this.partial) return;
     const claimed = this.claimed;
     this.claimed = null;
+    await this.releaseQuietly(claimed);
+  }
+
+  private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
     try {
       await this.options.store.release(claimed);
     } catch (error) {

@@ -1,0 +1,42 @@
+import { highestBase, type RequestDeclaration } from './declarations.js';
+import { hmacBase64Url } from './encoding.js';
+import type { ResolvedOptions } from './options.js';
+import { readCookie } from './session-cookie.js';
+import { unstorable } from './storable-text.js';
+
+/** Where a request's session comes from, before the store is asked. */
+export type Identity =
+  | { kind: 'visitor' }
+  /** `clearCookie`: the cookie names nothing this server issued, so the answer clears it. */
+  | { kind: 'ended'; detail: string; clearCookie?: boolean }
+  /** `creates`: the session may not exist yet and is created by the first commit. */
+  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
+
+// Session ids the validator issues: base64url of an HMAC-SHA256.
+const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** Step 1 of PROTOCOL.md: which session a request is for (the app's resolver, the cookie, or the one it creates). */
+export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean, context: unknown): Promise<Identity> {
+  if (options.sessionId) {
+    const id = await options.sessionId(request, context);
+    if (id === null) {
+      return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
+    }
+    if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
+    const fault = unstorable(id);
+    if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
+    return { kind: 'session', id, creates: true, viaCookie: false };
+  }
+  const cookie = readCookie(request.headers, options.cookie.name);
+  if (cookie !== null) {
+    if (!ISSUED_ID.test(cookie)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: true };
+    return { kind: 'session', id: cookie, creates: false, viaCookie: true };
+  }
+  if (declaration.epoch !== null || highestBase(declaration) > 0) {
+    return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
+  }
+  if (!writes) return { kind: 'visitor' };
+  // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
+  const id = hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
+  return { kind: 'session', id, creates: true, viaCookie: false };
+}
