@@ -48,10 +48,14 @@ describe('the published package', () => {
       const client = await import('session-lanes');
       const node = await import('session-lanes/server/node');
       const protocol = await import('session-lanes/protocol');
-      console.log(JSON.stringify([typeof server.createValidator, typeof server.memoryStore, typeof client.createSessionClient, typeof node.toNodeListener, typeof protocol.parseKeyVersions]));
+      const { defineRoutes, routesDocument } = await import('session-lanes/routes');
+      const express = await import('session-lanes/server/express');
+      const hono = await import('session-lanes/server/hono');
+      const routes = defineRoutes({ add: { method: 'POST', path: '/api/cart/items', writes: ['cart'] } });
+      console.log(JSON.stringify([typeof server.createValidator, typeof server.memoryStore, typeof client.createSessionClient, typeof node.toNodeListener, typeof protocol.parseKeyVersions, routesDocument(routes).routes.add.blind, typeof express.expressRoute, typeof hono.withSession]));
     `;
     const output = execFileSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual(['function', 'function', 'function', 'function', 'function']);
+    expect(JSON.parse(output)).toEqual(['function', 'function', 'function', 'function', 'function', true, 'function', 'function']);
   });
 
   it('types are right for every entry under the ESM-only profile (attw --pack)', { timeout: 60_000 }, () => {

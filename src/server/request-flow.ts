@@ -13,7 +13,8 @@ import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from '
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
-export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+/** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
+export type RouteHandler = (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
 
 export interface Route {
   readonly keys: RouteKeys;
@@ -47,6 +48,8 @@ export class RequestFlow {
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
+    private readonly args: readonly unknown[] = [],
   ) {
     this.writes = route.keys.writes.size > 0;
     this.handlerRequest = request;
@@ -69,7 +72,7 @@ export class RequestFlow {
     this.declaration = readDeclaration(request.headers, route.keys);
     const body = this.writes ? await this.readBody() : null;
 
-    const identity = await identify(options, request, this.declaration, this.writes);
+    const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
     if (identity.kind === 'ended') {
       if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
       throw new ProblemError('sessionEnded', identity.detail);
@@ -126,7 +129,7 @@ export class RequestFlow {
       const stale = this.staleBases(entries);
       if (stale) {
         await this.releaseClaim();
-        return this.staleAnswer(entries, [...this.declaredKeys()], stale);
+        return this.staleAnswer(entries, stale);
       }
     }
     return this.runHandler(entries);
@@ -208,7 +211,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.handlerRequest, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session(), ...this.args);
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
@@ -231,6 +234,11 @@ export class RequestFlow {
       return this.decorate(problemResponse('undeclaredKey', error.message, { key: error.key }));
     }
     if (error instanceof InvalidValueError) {
+      if (this.options.serverOnly.has(error.key)) {
+        // A schema's message may quote the value it refused: a server-only key's answer names only where.
+        const issues = [{ path: [], message: 'invalid (a server-only key: the path and message are not sent)' }];
+        return this.decorate(problemResponse('invalidValue', `session.set(${JSON.stringify(error.key)}): the value is invalid`, { key: error.key, issues }));
+      }
       return this.decorate(problemResponse('invalidValue', error.message, { key: error.key, issues: error.issues }));
     }
     if (error instanceof SessionCommitError) return this.commitFailureAnswer(error);
@@ -306,7 +314,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes);
 
     let result: CommitResult;
     try {
@@ -350,7 +358,7 @@ export class RequestFlow {
       case 'stale': {
         const entries = new Map(this.entries);
         for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
-        return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
+        return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
         if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
@@ -365,7 +373,7 @@ export class RequestFlow {
   private async partlyCommitted(detail: string): Promise<Response> {
     const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
     if (!this.claimed) return this.decorate(problem);
-    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem));
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes);
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,
@@ -392,11 +400,12 @@ export class RequestFlow {
       declaredKeys: this.declaration ? [...this.declaredKeys()] : [],
       versionOf: (key) => this.entries.get(key)?.version ?? 0,
       retryAfterSeconds: this.options.retryAfterSeconds,
+      serverOnly: this.options.serverOnly,
     };
   }
 
-  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
-    return answers.staleAnswer(this.answerContext(), entries, keys, why);
+  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
+    return answers.staleAnswer(this.answerContext(), entries, why);
   }
 
   private problem(error: ProblemError): Response {

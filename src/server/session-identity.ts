@@ -16,9 +16,9 @@ export type Identity =
 const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Step 1 of PROTOCOL.md: which session a request is for (the app's resolver, the cookie, or the one it creates). */
-export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean): Promise<Identity> {
+export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean, context: unknown): Promise<Identity> {
   if (options.sessionId) {
-    const id = await options.sessionId(request);
+    const id = await options.sessionId(request, context);
     if (id === null) {
       return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
     }

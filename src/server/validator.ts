@@ -23,16 +23,27 @@ export interface Validator<Schemas extends SchemaMap> {
    * the request's declarations, gives the handler a tracked session of the
    * route's keys, and commits only what changed, atomically.
    *
+   * Every argument the platform passes after the request (Next.js's
+   * `{ params }`, Deno's `info`, an adapter's `{ req, res }` or `{ c }`) is
+   * handed to the handler after `session`, and the first of them to
+   * `options.sessionId(request, context)`.
+   *
    * @example
    * validator.route({ reads: ['prefs'], writes: ['cart'] }, async (request, session) => {
    *   session.set('cart', [...(session.get('cart') ?? []), 'sku-1']);
    *   return Response.json({ ok: true });
    * });
+   * @example
+   * // Next.js (app/api/cart/[sku]/route.ts)
+   * export const POST = validator.route(routes.addToCart, async (request, session, { params }: { params: Promise<{ sku: string }> }) => {
+   *   session.set('cart', [...(session.get('cart') ?? []), (await params).sku]);
+   *   return Response.json({ cart: session.get('cart') });
+   * });
    */
-  route(
+  route<Args extends unknown[] = []>(
     declaration: RouteDeclaration<keyof Schemas & string> | RouteDeclaration,
-    handler: (request: Request, session: TrackedSession<SessionValues<Schemas>>) => Response | Promise<Response>,
-  ): (request: Request) => Promise<Response>;
+    handler: (request: Request, session: TrackedSession<SessionValues<Schemas>>, ...args: Args) => Response | Promise<Response>,
+  ): (request: Request, ...args: Args) => Promise<Response>;
 }
 
 function routeKeys(declaration: RouteDeclaration): RouteKeys {
@@ -62,7 +73,7 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
  * @example
  * const validator = createValidator({ store: memoryStore(), keys: { cart: z.array(z.string()) } });
  */
-export function createValidator<Schemas extends SchemaMap = Record<never, never>>(options: ValidatorOptions<Schemas>): Validator<Schemas> {
+export function createValidator<Schemas extends SchemaMap = Record<never, never>, Context = unknown>(options: ValidatorOptions<Schemas, Context>): Validator<Schemas> {
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
   return {
@@ -70,7 +81,7 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
       const keys = routeKeys(declaration);
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');
       const route = { keys, handler: handler as unknown as RouteHandler };
-      return (request: Request) => new RequestFlow(resolved, route, request, touches).serve();
+      return (request: Request, ...args: unknown[]) => new RequestFlow(resolved, route, request, touches, args).serve();
     },
   };
 }

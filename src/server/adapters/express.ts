@@ -1,0 +1,192 @@
+import type { IncomingMessage } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import type { SchemaMap, TrackedSession } from '../tracked-session.js';
+import type { SessionValues, Validator } from '../validator.js';
+import { captureResponse } from './express-capture.js';
+import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
+
+/**
+ * What an Express route hands a validator route after the request: the
+ * handler gets it after `session`, and `sessionId(request, context)` as its
+ * context. Route params (`req.params`), `res.locals` and whatever earlier
+ * middleware put on `req` (auth, cookies, `req.session`) are all there.
+ */
+export interface ExpressContext {
+  readonly req: ExpressRequest;
+  readonly res: ExpressResponse;
+}
+
+/** A validator route as Express mounts it: `validator.route(entry, (request, session, { req, res }) => …)`. */
+export type ExpressFetchHandler = (request: Request, context: ExpressContext) => Response | Promise<Response>;
+
+/** A request body an Express body parser read before the validator route could, with no raw bytes left to read. */
+export class BodyAlreadyReadError extends Error {
+  override name = 'BodyAlreadyReadError';
+}
+
+type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
+
+/**
+ * Mounts a validator route on Express the way Express users write routes:
+ *
+ * ```ts
+ * import { expressRoute } from 'session-lanes/server/express';
+ *
+ * app.post('/api/cart/:sku', requireUser, expressRoute(validator.route(routes.addToCart, async (request, session, { req, res }) => {
+ *   session.set('cart', [...(session.get('cart') ?? []), req.params.sku]);
+ *   return Response.json({ cart: session.get('cart'), user: res.locals.user });
+ * })));
+ * ```
+ *
+ * The validator buffers a write's body to fingerprint it, so it needs the
+ * bytes: mount the route before a body parser, or keep the raw bytes with
+ * `express.json({ verify: keepRawBody })` (or use `express.raw()`); then
+ * `req.body` is the parsed body too. A body parsed
+ * with nothing left to read fails the request with `BodyAlreadyReadError`,
+ * passed to `next()`, whose message names the parser and the fix.
+ *
+ * The answer keeps the headers earlier middleware set on `res`, including
+ * their Set-Cookie (express-session's too).
+ */
+export function expressRoute(handler: ExpressFetchHandler): RequestHandler {
+  if (typeof handler !== 'function') throw new TypeError('expressRoute(handler): handler must be a function, as validator.route() returns');
+  return mount((request, context) => handler(request, { req: context.req, res: context.res }));
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The route's tracked session, under `withSession()` of session-lanes/server/express. */
+      session?: TrackedSession;
+    }
+  }
+}
+
+/**
+ * An Express middleware that serves the rest of its route through the
+ * validator, for handlers written the Express way: the handler after it finds
+ * the tracked session of the route's keys in `res.locals.session`, answers
+ * with `res.json()`, `res.status()`, `res.send()`, or `next(error)`, and what
+ * it writes is committed and sent with the session headers added.
+ *
+ * ```ts
+ * import { withSession } from 'session-lanes/server/express';
+ *
+ * app.post('/api/cart/:sku', requireUser, withSession(validator, routes.addToCart), (req, res) => {
+ *   const session = res.locals.session!;
+ *   session.set('cart', [...(session.get('cart') ?? []), req.params.sku]);
+ *   res.status(201).json({ cart: session.get('cart') });
+ * });
+ * ```
+ *
+ * The answer is buffered until the handler ends it; an answer of 500 or more
+ * (an error handler's too) commits nothing. The validator reads a write's
+ * body itself, so `req.body` is there when a parser ran before with the raw
+ * bytes kept: `app.use(express.json({ verify: keepRawBody }))`; the body
+ * rules of `expressRoute()` apply. `sessionId(request, context)` gets
+ * `{ req, res }`.
+ */
+export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): RequestHandler {
+  if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
+  const route = validator.route(declaration, (_request: Request, session: TrackedSession<SessionValues<Schemas>>, { req, res, next }: MountContext) =>
+    new Promise<Response>((resolve) => {
+      res.locals.session = session as TrackedSession;
+      captureResponse(res, resolve);
+      next();
+    }),
+  );
+  const declared = declaredMethod(declaration);
+  const served = mount(route);
+  return function sessionLanesMiddleware(req, res, next) {
+    // Under app.use() (no req.route) the validator's 405 still answers a wrong method.
+    const mounted = req.route ? Object.keys((req.route as { methods: Record<string, boolean> }).methods).filter((method) => method !== '_all') : [];
+    if (declared && mounted.length > 0 && !mounted.some((method) => servedBy(declared, method))) return next(new TypeError(wrongMethodMessage(declaration, mounted[0]!)));
+    return served(req, res, next);
+  };
+}
+
+interface MountContext extends ExpressContext {
+  readonly next: NextFunction;
+}
+
+/** Serves a Fetch handler from Express through @hono/node-server's bridge, handing it `{ req, res, next }`. */
+function mount(handler: (request: Request, context: MountContext) => Response | Promise<Response>): RequestHandler {
+  const contexts = new WeakMap<IncomingMessage, MountContext>();
+  const listener = getRequestListener(
+    async (request, env) => {
+      const context = contexts.get(env.incoming as IncomingMessage)!;
+      return withEarlierCookies(await handler(request, context), context.res);
+    },
+    // The app keeps the platform's own Request and Response.
+    { overrideGlobalObjects: false },
+  );
+  return function sessionLanesRoute(req: ExpressRequest, res: ExpressResponse, next: NextFunction) {
+    try {
+      keepReadBody(req as RawBodyRequest);
+    } catch (error) {
+      return next(error);
+    }
+    contexts.set(req, { req, res, next });
+    // Under app.use('/api', router) Express strips the mount path from req.url; the handler's request gets the whole URL.
+    const url = req.url;
+    req.url = req.originalUrl;
+    let served: Promise<void>;
+    try {
+      // The bridge reads req.url synchronously, before its first await.
+      served = listener(req, res);
+    } finally {
+      req.url = url;
+    }
+    served.catch(next);
+  };
+}
+
+/**
+ * The `verify` option of Express's body parsers that keeps the raw bytes for
+ * the validator, so that `req.body` can be parsed as before:
+ * `app.use(express.json({ verify: keepRawBody }))`.
+ */
+export function keepRawBody(req: IncomingMessage, _res: unknown, buffer: Buffer): void {
+  (req as RawBodyRequest).rawBody = buffer;
+}
+
+/** A body a parser read: use its raw bytes where it left them, and refuse otherwise, naming the parser. */
+function keepReadBody(req: RawBodyRequest): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
+  const read = req.readableEnded || (req.complete && !req.readable);
+  if (!read || req.rawBody instanceof Uint8Array) return;
+  if (req.body instanceof Uint8Array) {
+    // express.raw(): the body is the bytes.
+    req.rawBody = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+    return;
+  }
+  if (req.headers['content-length'] === '0') {
+    req.rawBody = Buffer.alloc(0);
+    return;
+  }
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  const parser = /\bjson\b|\+json/.test(type)
+    ? 'express.json()'
+    : type.startsWith('application/x-www-form-urlencoded')
+      ? 'express.urlencoded()'
+      : type.startsWith('text/')
+        ? 'express.text()'
+        : 'a body parser';
+  throw new BodyAlreadyReadError(
+    `session-lanes: ${parser} read the body of ${req.method} ${(req as ExpressRequest).originalUrl ?? req.url} before the validator route could, and left no raw bytes; ` +
+      'the validator needs them to fingerprint the write. Mount the route before the parser (or apply the parser only to the routes that need it), ' +
+      `or keep the raw bytes: ${parser === 'a body parser' ? 'express.json' : parser.slice(0, -2)}({ verify: keepRawBody }), keepRawBody from 'session-lanes/server/express'`,
+  );
+}
+
+/** Set-Cookie headers earlier middleware put on `res` would be replaced by the answer's own: append them to it. */
+function withEarlierCookies(response: Response, res: ExpressResponse): Response {
+  const earlier = res.getHeader('set-cookie');
+  if (earlier === undefined) return response;
+  res.removeHeader('set-cookie');
+  const headers = new Headers(response.headers);
+  for (const cookie of Array.isArray(earlier) ? earlier : [String(earlier)]) headers.append('set-cookie', cookie);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
