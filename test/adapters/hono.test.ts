@@ -177,4 +177,22 @@ describe('withSession (Hono)', () => {
     expect((await browser.send('/api/cart', { method: 'HEAD' })).status).toBe(200);
     expect(errors).toHaveLength(1);
   });
+
+  it("sets another context variable when the app's own session middleware uses `session`", async () => {
+    const validator = createValidator({ store: memoryStore(), keys: { cart: z.array(z.string()) } });
+    const hono = new Hono<{ Variables: { session: { user: string } } }>();
+    hono.use('*', async (c, next) => {
+      c.set('session', { user: 'ada' }); // the app's own session layer
+      await next();
+    });
+    hono.post('/cart/:sku', withSession(validator, { writes: ['cart'] }, { variable: 'lanes' }), (c) => {
+      expectTypeOf(c.var.lanes.get('cart')).toEqualTypeOf<string[] | undefined>();
+      c.var.lanes.set('cart', [...(c.var.lanes.get('cart') ?? []), c.req.param('sku')]);
+      return c.json({ cart: c.var.lanes.get('cart'), user: c.var.session.user });
+    });
+    const browser = new Browser(await listen(hono));
+    expect((await browser.send('/cart/tea', { headers: writeCart() })).json()).toEqual({ cart: ['tea'], user: 'ada' });
+    expect((await browser.send('/cart/jam', { headers: writeCart() })).json()).toEqual({ cart: ['tea', 'jam'], user: 'ada' });
+    expect(() => withSession(validator, { writes: ['cart'] }, { variable: '' })).toThrow('withSession(validator, declaration, { variable }): variable must be a non-empty string');
+  });
 });
