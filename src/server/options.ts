@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_RECORDED_ANSWER_BYTES } from './recorded-answer.js';
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './session-cookie.js';
 import type { SessionStore } from './store.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
@@ -24,6 +25,17 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap, Context
    * @example { cart: z.array(z.string()), prefs: z.object({ theme: z.enum(['light', 'dark']) }) }
    */
   keys?: Schemas;
+  /**
+   * Keys whose values never leave the server (a CSRF secret, a role, a TOTP
+   * secret). They are declared by name like any key (the 428 rule and the
+   * lanes are unchanged), but a 412 body carries only their version, never
+   * their value, so a client's `rebase` never sees them; and a 422 for such a
+   * key names only the issue's path, never a schema message (which may quote
+   * the value).
+   * @default []
+   * @example serverOnlyKeys: ['role', 'csrfSecret']
+   */
+  serverOnlyKeys?: readonly (keyof Schemas & string)[] | readonly string[];
   /**
    * Secret from which a session-creating request's session id is derived (from
    * its Idempotency-Key), so that its resend finds its record on any server.
@@ -56,6 +68,14 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap, Context
   retentionMs?: number;
   /** Largest request body of a write route, buffered to fingerprint it. @default 1_048_576 */
   maxBodyBytes?: number;
+  /**
+   * Largest answer body an idempotency record keeps. A larger answer is sent
+   * in full, but its record keeps the status, the session headers and a fixed
+   * body (`{"answerNotKept":true,…}`), which is what a resend is answered:
+   * the write is still applied once.
+   * @default 65_536
+   */
+  maxRecordedAnswerBytes?: number;
   /** Retry-After of a 503. @default 1 */
   retryAfterSeconds?: number;
   /**
@@ -82,6 +102,9 @@ export interface ResolvedOptions {
   leaseMs: number;
   retentionMs: number;
   maxBodyBytes: number;
+  maxRecordedAnswerBytes: number;
+  /** Keys whose values never leave the server. */
+  serverOnly: ReadonlySet<string>;
   retryAfterSeconds: number;
   onEvent: (event: ValidatorEvent) => void;
   now: () => number;
@@ -124,6 +147,10 @@ export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): Res
       throw new TypeError(`createValidator(options): options.keys[${JSON.stringify(key)}] must be a zod (Standard Schema) schema`);
     }
   }
+  const serverOnly = options.serverOnlyKeys ?? [];
+  if (!Array.isArray(serverOnly) || !serverOnly.every((key) => typeof key === 'string')) {
+    throw new TypeError('createValidator(options): options.serverOnlyKeys must be an array of key names');
+  }
   const leaseMs = positiveInteger('leaseMs', options.leaseMs, 60_000);
   const retentionMs = positiveInteger('retentionMs', options.retentionMs, 48 * 3600_000);
   if (retentionMs <= leaseMs) throw new TypeError('retentionMs must be longer than leaseMs');
@@ -138,6 +165,8 @@ export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): Res
     leaseMs,
     retentionMs,
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1024 * 1024),
+    maxRecordedAnswerBytes: positiveInteger('maxRecordedAnswerBytes', options.maxRecordedAnswerBytes, DEFAULT_MAX_RECORDED_ANSWER_BYTES),
+    serverOnly: new Set(serverOnly),
     retryAfterSeconds: positiveInteger('retryAfterSeconds', options.retryAfterSeconds, 1),
     onEvent: options.onEvent ?? logEvent,
     now: options.now ?? Date.now,

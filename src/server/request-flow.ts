@@ -129,7 +129,7 @@ export class RequestFlow {
       const stale = this.staleBases(entries);
       if (stale) {
         await this.releaseClaim();
-        return this.staleAnswer(entries, [...this.declaredKeys()], stale);
+        return this.staleAnswer(entries, stale);
       }
     }
     return this.runHandler(entries);
@@ -148,13 +148,19 @@ export class RequestFlow {
       if (touch) this.touches.done(this.sessionId, now);
       return result;
     } catch (error) {
-      if (!touch) throw this.storeFailure(error, 'begin');
-      // The touch is what a read-only store refuses; the request must not fail for it.
-      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-      this.touches.done(this.sessionId, now);
+      if (touch) {
+        // The touch is what a read-only store refuses; the request must not fail for it.
+        options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+        this.touches.done(this.sessionId, now);
+      } else {
+        options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
+      }
+      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
       try {
-        return await options.store.begin(input);
+        return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
+        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
     }
@@ -228,6 +234,11 @@ export class RequestFlow {
       return this.decorate(problemResponse('undeclaredKey', error.message, { key: error.key }));
     }
     if (error instanceof InvalidValueError) {
+      if (this.options.serverOnly.has(error.key)) {
+        // A schema's message may quote the value it refused: a server-only key's answer names only where.
+        const issues = [{ path: [], message: 'invalid (a server-only key: the path and message are not sent)' }];
+        return this.decorate(problemResponse('invalidValue', `session.set(${JSON.stringify(error.key)}): the value is invalid`, { key: error.key, issues }));
+      }
       return this.decorate(problemResponse('invalidValue', error.message, { key: error.key, issues: error.issues }));
     }
     if (error instanceof SessionCommitError) return this.commitFailureAnswer(error);
@@ -303,7 +314,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes);
 
     let result: CommitResult;
     try {
@@ -347,7 +358,7 @@ export class RequestFlow {
       case 'stale': {
         const entries = new Map(this.entries);
         for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
-        return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
+        return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
         if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
@@ -362,7 +373,7 @@ export class RequestFlow {
   private async partlyCommitted(detail: string): Promise<Response> {
     const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
     if (!this.claimed) return this.decorate(problem);
-    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem));
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes);
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,
@@ -389,11 +400,12 @@ export class RequestFlow {
       declaredKeys: this.declaration ? [...this.declaredKeys()] : [],
       versionOf: (key) => this.entries.get(key)?.version ?? 0,
       retryAfterSeconds: this.options.retryAfterSeconds,
+      serverOnly: this.options.serverOnly,
     };
   }
 
-  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
-    return answers.staleAnswer(this.answerContext(), entries, keys, why);
+  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
+    return answers.staleAnswer(this.answerContext(), entries, why);
   }
 
   private problem(error: ProblemError): Response {
@@ -425,6 +437,10 @@ export class RequestFlow {
     if (!this.claimed || this.partial) return;
     const claimed = this.claimed;
     this.claimed = null;
+    await this.releaseQuietly(claimed);
+  }
+
+  private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
     try {
       await this.options.store.release(claimed);
     } catch (error) {

@@ -2,6 +2,7 @@ import { highestBase, type RequestDeclaration } from './declarations.js';
 import { hmacBase64Url } from './encoding.js';
 import type { ResolvedOptions } from './options.js';
 import { readCookie } from './session-cookie.js';
+import { unstorable } from './storable-text.js';
 
 /** Where a request's session comes from, before the store is asked. */
 export type Identity =
@@ -22,6 +23,8 @@ export async function identify(options: ResolvedOptions, request: Request, decla
       return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
     }
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
+    const fault = unstorable(id);
+    if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
   const cookie = readCookie(request.headers, options.cookie.name);

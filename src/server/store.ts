@@ -27,7 +27,9 @@ export interface IdempotencyClaim {
    * This attempt's identity (random, unique per attempt), kept with the
    * pending claim: only `release` and a failed `commit` with the same token
    * give the claim back, so that an attempt that outlived its lease never
-   * frees the claim of the attempt that took the key over.
+   * frees the claim of the attempt that took the key over. A pending claim
+   * that already bears this token is this attempt's own (its begin is retried
+   * after an unknown outcome): begin answers 'claimed' and renews the lease.
    */
   readonly token: string;
 }

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from './standard-schema.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, JsonValueError } from './canonical-json.js';
 import { InvalidValueError, UndeclaredKeyError } from './errors.js';
 import type { RouteKeys } from './declarations.js';
 import type { StoredEntry } from './store.js';
@@ -24,6 +24,16 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
    * SessionCommitError when nothing could be applied.
    */
   commit(): Promise<void>;
+}
+
+/** Canonical JSON of a value set on `key`; a depth or non-finite fault is the key's InvalidValueError (422). */
+function canonicalValue(key: string, value: unknown): string {
+  try {
+    return canonicalJson(value);
+  } catch (error) {
+    if (error instanceof JsonValueError) throw new InvalidValueError(key, [{ path: error.path, message: error.message }]);
+    throw error;
+  }
 }
 
 export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;
@@ -103,6 +113,8 @@ export class SessionTracker {
         assertWritable(key);
         const schema = tracker.schemas.get(key);
         let accepted: unknown = value;
+        // A hostile shape (too deep, non-finite) is refused before a schema walks it: a recursive schema would overflow the stack.
+        if (schema) canonicalValue(key, value);
         if (schema) {
           const result = schema['~standard'].validate(value);
           if (result instanceof Promise) throw new TypeError(`The schema of ${JSON.stringify(key)} is asynchronous; session schemas must validate synchronously`);
@@ -121,7 +133,7 @@ export class SessionTracker {
           accepted = result.value;
         }
         if (accepted === undefined) throw new TypeError(`session.set(${JSON.stringify(key)}, undefined): use session.delete() to remove a key`);
-        tracker.pending.set(key, canonicalJson(accepted));
+        tracker.pending.set(key, canonicalValue(key, accepted));
       },
       delete(key) {
         assertWritable(key);

@@ -1,4 +1,5 @@
 import type { RouteKeys } from './declarations.js';
+import { unstorable } from './storable-text.js';
 import { resolveOptions, type ValidatorOptions } from './options.js';
 import { RequestFlow, type RouteHandler } from './request-flow.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
@@ -53,6 +54,8 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
     for (const key of keys) {
       if (typeof key !== 'string' || key.length === 0) throw new TypeError(`validator.route(): ${name} must hold non-empty strings, got ${JSON.stringify(key)}`);
       if (key.startsWith('\uFEFF')) throw new TypeError(`validator.route(): key ${JSON.stringify(key)} begins with U+FEFF, which the headers cannot carry intact`);
+      const fault = unstorable(key);
+      if (fault) throw new TypeError(`validator.route(): key ${JSON.stringify(key)} ${fault}; key names must be well-formed text without U+0000`);
     }
     if (new Set(keys).size !== keys.length) throw new TypeError(`validator.route(): ${name} names a key twice`);
     return keys as readonly string[];
