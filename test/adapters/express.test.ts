@@ -252,3 +252,35 @@ describe('a route mounted under another method than its entry declares', () => {
     expect(errors).toHaveLength(1);
   });
 });
+
+describe('withSession over a session object of the app (req.session)', () => {
+  it("reads and writes the route's keys through req.session, leaves its other properties alone, and refuses a write of a key the route only reads", async () => {
+    const validator = createValidator({ store: memoryStore() });
+    const app = express();
+    // A cookie-session-like layer: a plain object on req.session, with the app's own data.
+    app.use((req, _res, next) => {
+      (req as unknown as { session: Record<string, unknown> }).session = { user: 'ada', cart: ['legacy'] };
+      next();
+    });
+    type WithSession = { session: { user: string; cart?: string[]; prefs?: string } };
+    app.post('/cart/:sku', withSession(validator, { reads: ['prefs'], writes: ['cart'] }), (req, res) => {
+      const { session } = req as unknown as WithSession;
+      session.cart!.push(req.params.sku);
+      res.json({ cart: session.cart, user: session.user, prefs: session.prefs ?? null, own: Object.keys(session) });
+    });
+    app.post('/prefs', withSession(validator, { reads: ['prefs'], writes: ['cart'] }), (req, res) => {
+      (req as unknown as WithSession).session.prefs = 'dark';
+      res.json({ unreachable: true });
+    });
+    const browser = new Browser(await listen(app));
+    const first = await browser.send('/cart/tea', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    // The old value of a written key moves over at its first write; the app's own properties stay the app's.
+    expect(first.json()).toEqual({ cart: ['legacy', 'tea'], user: 'ada', prefs: null, own: ['user'] });
+    expect(first.versions()).toEqual({ cart: 1 });
+    const second = await browser.send('/cart/jam', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    expect(second.json()).toMatchObject({ cart: ['legacy', 'tea', 'jam'] });
+    const refused = await browser.send('/prefs', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    expect(refused.status).toBe(500);
+    expect(refused.json()).toMatchObject({ key: 'prefs' });
+  });
+});

@@ -23,6 +23,8 @@ export function overlaySession(target: object, session: TrackedSession, reads: r
   const handedOut = new Map<string, unknown>();
   const legacy = new Map<string, unknown>();
   const installed: string[] = [];
+  /** A refused write (an undeclared key, a value its schema rejects): the answer is the validator's problem for it, whatever Express's error handler wrote. */
+  let refused: unknown = null;
   for (const key of [...reads, ...writes]) {
     const own = Object.getOwnPropertyDescriptor(target, key);
     if (own && !own.configurable) continue;
@@ -38,9 +40,13 @@ export function overlaySession(target: object, session: TrackedSession, reads: r
         return value;
       },
       set(value: unknown) {
-        if (!writable) session.set(key, value); // throws UndeclaredKeyError, naming the key
-        if (value === undefined) session.delete(key);
-        else session.set(key, value);
+        try {
+          if (!writable || value !== undefined) session.set(key, value); // a key the route only reads: UndeclaredKeyError, naming it
+          else session.delete(key);
+        } catch (error) {
+          refused ??= error;
+          throw error;
+        }
         handedOut.set(key, value);
       },
     });
@@ -49,6 +55,10 @@ export function overlaySession(target: object, session: TrackedSession, reads: r
   return {
     finish() {
       for (const key of installed) delete (target as Record<string, unknown>)[key];
+      if (refused) {
+        for (const [key, value] of legacy) (target as Record<string, unknown>)[key] = value;
+        throw refused;
+      }
       for (const key of installed) {
         if (!writes.includes(key)) {
           // A key this route only reads stays where it was, for a route that writes it to migrate.
