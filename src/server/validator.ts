@@ -18,6 +18,8 @@ export interface RouteDeclaration<Key extends string = string> {
 }
 
 export interface Validator<Schemas extends SchemaMap> {
+  /** True when the app resolves session ids itself (`options.sessionId`): then `session.rotate({ id })` takes the app's new id. */
+  readonly resolvesIds: boolean;
   /**
    * Wraps a handler as a Fetch handler that serves wire protocol v1: it checks
    * the request's declarations, gives the handler a tracked session of the
@@ -77,6 +79,7 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
   return {
+    resolvesIds: resolved.sessionId !== undefined,
     route(declaration, handler) {
       const keys = routeKeys(declaration);
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');

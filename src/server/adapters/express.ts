@@ -112,10 +112,12 @@ export function withSession<Schemas extends SchemaMap>(validator: Validator<Sche
       const tracked = session as TrackedSession;
       res.locals.session = tracked;
       const appSession = (req as { session?: unknown }).session;
+      const appSessionId = (req as { sessionID?: unknown }).sessionID;
       const overlay = appSession && typeof appSession === 'object' ? overlaySession(appSession, tracked, reads, writes) : null;
       captureResponse(res, (response) => {
         try {
           overlay?.finish();
+          if (appSession) followAppSession(validator, declaration, tracked, req, appSessionId);
           resolve(response);
         } catch (error) {
           reject(error);
@@ -134,6 +136,22 @@ export function withSession<Schemas extends SchemaMap>(validator: Validator<Sche
     if (declared && mounted.length > 0 && !mounted.some((method) => servedBy(declared, method))) return next(new TypeError(wrongMethodMessage(declaration, mounted[0]!)));
     return served(req, res, next);
   };
+}
+
+/**
+ * express-session's login and logout are the tracked session's too: in a
+ * `rotates` route, a `req.session.regenerate()` (a new `req.sessionID`)
+ * rotates it, to that id under a `sessionId` resolver; in an `ends` route, a
+ * `req.session.destroy()` ends it.
+ */
+function followAppSession(validator: { resolvesIds: boolean }, declaration: unknown, session: TrackedSession, req: ExpressRequest, startId: unknown): void {
+  const { rotates, ends } = declaration as { rotates?: unknown; ends?: unknown };
+  const current = req as { session?: unknown; sessionID?: unknown };
+  if (ends === true && !current.session) session.destroy();
+  if (rotates === true && current.session && typeof current.sessionID === 'string' && current.sessionID !== startId) {
+    const rotatable = session as TrackedSession & { rotate(options?: { id?: string }): void };
+    rotatable.rotate(validator.resolvesIds ? { id: current.sessionID } : {});
+  }
 }
 
 interface MountContext extends ExpressContext {
