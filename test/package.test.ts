@@ -161,7 +161,7 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
       });
       const response = await fetch(`http://127.0.0.1:${port}/visit`, {
         method: 'POST',
-        headers: { 'Session-Write': '"visits";v=0', 'Idempotency-Key': '"fresh-app-0000000001"' },
+        headers: { 'Session-Write': '"visits";v=0', 'Idempotency-Key': '"fresh-app-0000000000000001"' },
       });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ visits: 1 });
