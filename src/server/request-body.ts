@@ -1,3 +1,4 @@
+import { bufferedBodyOf } from './buffered-body.js';
 import { sha256Hex } from './encoding.js';
 import { ProblemError } from './problem-response.js';
 
@@ -9,6 +10,12 @@ import { ProblemError } from './problem-response.js';
 export async function readBody(request: Request, maxBodyBytes: number): Promise<{ body: Uint8Array; handlerRequest: Request }> {
   const tooLarge = () => new ProblemError('bodyTooLarge', `A write request's body may have at most ${maxBodyBytes} bytes`);
   if (Number(request.headers.get('content-length') ?? 0) > maxBodyBytes) throw tooLarge();
+  // Already in memory (the Node adapter read it): the handler reads the same bytes from the original, unread Request.
+  const buffered = bufferedBodyOf(request);
+  if (buffered !== undefined) {
+    if (buffered.byteLength > maxBodyBytes) throw tooLarge();
+    return { body: buffered, handlerRequest: request };
+  }
   const stream = request.body;
   if (!stream) return { body: new Uint8Array(0), handlerRequest: request };
   const reader = stream.getReader();

@@ -1,11 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { bufferedBodyOf, markBufferedBody } from '../buffered-body.js';
 
 /** A Fetch API handler, as `validator.route()` returns. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /** A Node `http` request listener; Express 5 accepts it as a route handler too. */
 export type NodeListener = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+/**
+ * Request bodies up to this size, with a Content-Length, are read into memory
+ * before the handler runs (Node's parser holds a body to its Content-Length);
+ * larger or chunked ones stream. Small enough that buffering many at once
+ * costs little, large enough for any session write.
+ */
+const BUFFER_BODIES_UP_TO = 64 * 1024;
 
 /**
  * Serves a Fetch handler from Node's `http` server or Express 5:
@@ -16,12 +26,72 @@ export type NodeListener = (request: IncomingMessage, response: ServerResponse) 
  * ```
  *
  * The Node-to-Fetch bridge is `@hono/node-server`'s: well kept, streaming,
- * and tolerant of Express's request objects.
+ * and tolerant of Express's request objects. Two shortcuts keep web streams
+ * off the hot path: a small request body is read with Node's own stream
+ * (the bridge then serves `request.json()` and the validator's hash from
+ * those bytes), and an answer the validator already holds as bytes (every
+ * committed write's recorded answer) is written without a stream.
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
   // overrideGlobalObjects: false, so that the app keeps the platform's own Request and Response.
-  const listener = getRequestListener((request) => handler(request), { overrideGlobalObjects: false });
+  const listener = getRequestListener(
+    async (request, { incoming, outgoing }) => {
+      const raw = (incoming as IncomingMessage & { rawBody?: unknown }).rawBody;
+      if (raw instanceof Buffer) markBufferedBody(request, raw);
+      const response = await handler(request);
+      // Our listener takes only HTTP/1 objects (NodeListener), so outgoing is a ServerResponse.
+      return writeBuffered(response, outgoing as ServerResponse) ? RESPONSE_ALREADY_SENT : response;
+    },
+    { overrideGlobalObjects: false },
+  );
   return async (request, response) => {
+    if (!(await bufferSmallBody(request))) {
+      response.destroy(); // the client went away mid-body: nobody is left to answer
+      return;
+    }
     await listener(request, response);
   };
+}
+
+/**
+ * Reads a small body (see BUFFER_BODIES_UP_TO) into `rawBody`, the property
+ * `@hono/node-server` serves a body from. Resolves false if the body could
+ * not be read whole (the connection was cut), true otherwise.
+ */
+function bufferSmallBody(request: IncomingMessage & { rawBody?: unknown }): Promise<boolean> | true {
+  if (request.method === 'GET' || request.method === 'HEAD' || request.rawBody !== undefined) return true;
+  const declared = request.headers['content-length'];
+  if (declared === undefined || request.readableDidRead || request.readableEnded) return true;
+  const length = Number(declared);
+  if (!Number.isSafeInteger(length) || length > BUFFER_BODIES_UP_TO) return true;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const done = (whole: boolean) => {
+      request.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onClose);
+      if (whole) request.rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      resolve(whole);
+    };
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const onEnd = () => done(true);
+    const onFail = () => done(false);
+    const onClose = () => done(request.complete);
+    request.on('data', onData).on('end', onEnd).on('error', onFail).on('close', onClose);
+  });
+}
+
+/** Writes an answer held as bytes straight to Node; false when it is an ordinary streaming Response. */
+function writeBuffered(response: Response, outgoing: ServerResponse): boolean {
+  const bytes = response instanceof Response ? bufferedBodyOf(response) : undefined;
+  if (bytes === undefined || bytes.length === 0 || response.status === 204 || response.status === 304) return false;
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  headers['content-type'] ??= 'text/plain; charset=UTF-8'; // as the bridge does for a body without a type
+  headers['content-length'] = String(bytes.length);
+  outgoing.writeHead(response.status, response.statusText || undefined, headers);
+  outgoing.end(bytes);
+  return true;
 }

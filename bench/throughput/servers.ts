@@ -1,0 +1,121 @@
+/**
+ * One benchmark server, run in its own process by bench/throughput/run.ts:
+ *
+ *   node --import tsx bench/throughput/servers.ts <kind>
+ *
+ * Every kind serves the same two routes on 127.0.0.1 (a free port, printed
+ * as one JSON line on stdout):
+ *   POST /counter  body {"by":1}: increments the session's counter (a committing write)
+ *   GET  /counter  reads it
+ * Kinds: bare (a Fetch handler through the Node bridge, no session),
+ * lanes-memory, lanes-redis (the validator), express-memory, express-redis
+ * (express-session with its MemoryStore or connect-redis). Redis keys go under
+ * BENCH_REDIS_PREFIX, which run.ts makes unique and deletes afterwards.
+ */
+import { createServer, type Server } from 'node:http';
+import express from 'express';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { createValidator, memoryStore } from '../../src/server/index.js';
+import { toNodeListener } from '../../src/server/adapters/node.js';
+import { redisStore } from '../../src/server/stores/redis.js';
+
+export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis';
+
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = process.env.BENCH_REDIS_PREFIX ?? `bench-${process.pid}:`;
+
+const json = (value: unknown) => Response.json(value);
+
+function bare(): Server {
+  return createServer(
+    toNodeListener(async (request) => {
+      if (request.method === 'POST') {
+        const { by } = (await request.json()) as { by: number };
+        return json({ counter: by });
+      }
+      return json({ counter: 0 });
+    }),
+  );
+}
+
+function lanes(store: 'memory' | 'redis'): Server {
+  const validator = createValidator({
+    store: store === 'memory' ? memoryStore() : redisStore({ url: REDIS_URL, prefix: PREFIX }),
+    // A fixed secret so that every process of a cluster would derive the same ids; one process here.
+    secret: 'bench-secret-bench-secret-bench-secret',
+  });
+  const write = validator.route({ writes: ['counter'] }, async (request, session) => {
+    const { by } = (await request.json()) as { by: number };
+    const counter = ((session.get('counter') as number | undefined) ?? 0) + by;
+    session.set('counter', counter);
+    return json({ counter });
+  });
+  const read = validator.route({ reads: ['counter'] }, (_request, session) => json({ counter: (session.get('counter') as number | undefined) ?? 0 }));
+  return createServer(toNodeListener((request) => (request.method === 'POST' ? write(request) : read(request))));
+}
+
+async function expressSession(store: 'memory' | 'redis'): Promise<Server> {
+  let sessionStore: session.Store | undefined;
+  if (store === 'redis') {
+    const client = createClient({ url: REDIS_URL });
+    client.on('error', () => {});
+    await client.connect();
+    sessionStore = new RedisStore({ client, prefix: PREFIX });
+  }
+  const app = express();
+  app.use(
+    session({
+      secret: 'bench-secret-bench-secret-bench-secret',
+      resave: false,
+      saveUninitialized: false,
+      ...(sessionStore ? { store: sessionStore } : {}),
+    }),
+  );
+  app.post('/counter', express.json(), (req, res) => {
+    const data = req.session as unknown as { counter?: number };
+    data.counter = (data.counter ?? 0) + (req.body as { by: number }).by;
+    res.json({ counter: data.counter });
+  });
+  app.get('/counter', (req, res) => {
+    res.json({ counter: (req.session as unknown as { counter?: number }).counter ?? 0 });
+  });
+  // The warm-up's end cuts requests mid-body: answer them quietly rather than print a stack per cut.
+  app.use((_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(400).end();
+  });
+  return createServer(app);
+}
+
+async function serverOf(kind: ServerKind): Promise<Server> {
+  switch (kind) {
+    case 'bare':
+      return bare();
+    case 'lanes-memory':
+      return lanes('memory');
+    case 'lanes-redis':
+      return lanes('redis');
+    case 'express-memory':
+      return expressSession('memory');
+    case 'express-redis':
+      return expressSession('redis');
+    default:
+      throw new Error(`unknown server kind ${JSON.stringify(kind)}`);
+  }
+}
+
+const server = await serverOf(process.argv[2] as ServerKind);
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('no address');
+  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+});
+// The parent asks for the CPU time spent so far, to report server CPU per request (steadier than req/s on a busy machine).
+process.on('message', () => {
+  const { user, system } = process.cpuUsage();
+  process.send?.({ cpuMicros: user + system });
+});
+// The parent ends us with SIGTERM; write the CPU profile (--cpu-prof) on the way out.
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
