@@ -355,6 +355,33 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect((await begin({ sessionId: id, claim: claim(key), now: now + LEASE + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
       });
 
+      it("a pending claim bearing the attempt's own token is claimed again (a begin retried after its outcome was unknown), on the peer too", async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await createSession(id, now);
+        const mine = claim(key);
+        expect((await begin({ sessionId: id, claim: mine, now })).claim).toEqual({ status: 'claimed' });
+        expect((await begin({ sessionId: id, claim: mine, now: now + 1_000 }, peer)).claim).toEqual({ status: 'claimed' });
+        // Still this attempt's claim, with its lease from the retry: another attempt waits, and this one can commit and record.
+        expect((await begin({ sessionId: id, claim: claim(key), now: now + 2_000 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1_000 });
+        const committed = await commit({ sessionId: id, now: now + 2_000, record: { ...doneRecord(key, 'mine'), token: mine.token } });
+        expect(committed.status).toBe('committed');
+        expect((await begin({ sessionId: id, claim: mine, now: now + 3_000 })).claim).toEqual({ status: 'replay', answer: 'mine' });
+      });
+
+      it("the own token never takes over another attempt's claim, or a partial record", async () => {
+        const id = sid();
+        const key = idem();
+        const now = base();
+        await createSession(id, now);
+        const first = claim(key);
+        await begin({ sessionId: id, claim: first, now });
+        const partial: IdempotencyRecord = { ...doneRecord(key, 'part', 'fp-1', first.token), state: 'partial', leaseMs: LEASE };
+        await commit({ sessionId: id, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(1)]]), record: partial });
+        expect((await begin({ sessionId: id, claim: first, now: now + 1 })).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
+      });
+
       it('claims for a session that does not exist yet (a creating request), in the scope of the id it will create', async () => {
         const id = sid();
         const key = idem();
@@ -559,6 +586,26 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect(results.filter((result) => result.status === 'stale')).toHaveLength(19);
         const read = await begin({ sessionId: id, keys: ['counter'], now });
         expect(read.entries.get('counter')?.version).toBe(2);
+      });
+
+      it("N concurrent commits from the same base: every stale result carries the winner's version and value", async () => {
+        // A loser waited for the winner's row lock: what it reports must be at least the version its
+        // compare-and-swap failed against, with that version's value (never an older snapshot's).
+        const id = sid();
+        const now = base();
+        await createSession(id, now, { counter: 0 });
+        // Concurrent reads first, so that pooled stores hold open connections and the commits really overlap.
+        await Promise.all(Array.from({ length: 20 }, (_, i) => begin({ sessionId: id, keys: ['counter'], now }, i % 2 ? peer : store)));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            commit({ sessionId: id, now, expect: new Map([['counter', 1]]), changes: new Map([['counter', json(i + 100)]]) }, i % 2 ? peer : store),
+          ),
+        );
+        const winner = results.findIndex((result) => result.status === 'committed');
+        expect(winner).toBeGreaterThanOrEqual(0);
+        const reported = results.flatMap((result) => (result.status === 'stale' ? [result.entries.get('counter')] : []));
+        expect(reported).toHaveLength(19);
+        for (const entry of reported) expect(entry).toEqual({ version: 2, value: json(winner + 100) });
       });
 
       it('N concurrent creates of one session id: exactly one commits', async () => {

@@ -7,20 +7,21 @@ import { createLanes } from './lanes.js';
 import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionRequestInit } from './options.js';
 import { orphanFate, outbox } from './outbox.js';
 import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
-import { retryDelay, sleep } from './retry.js';
+import { initialRequest, stepRequest, type RequestAction } from './request-machine.js';
+import { sleep } from './retry.js';
 import { sharedVersionCache } from './shared-cache.js';
 import { idbStorage, type Storage } from './storage.js';
 import { followEpoch, memoryVersionCache, type KnownKey } from './version-cache.js';
 import { webLocksLanes } from './web-locks.js';
 
-export interface SessionClient {
+export interface SessionClient<Keys extends object = Record<string, unknown>> {
   /**
-   * fetch, plus `session`: declares the keys the request reads and writes,
-   * holds their lanes while it runs, sends bases from the version cache, and
-   * retries as the protocol says. Without `session` the call passes through
-   * untouched.
+   * fetch, tagged from the route table (or `session`): declares the keys the
+   * request reads and writes, holds their lanes while it runs, sends bases
+   * from the version cache, and retries as the protocol says. A call that
+   * matches no route and has no `session` passes through untouched.
    */
-  fetch(input: RequestInfo | URL, init?: SessionRequestInit): Promise<Response>;
+  fetch(input: RequestInfo | URL, init?: SessionRequestInit<Keys>): Promise<Response>;
   /** What the client knows: key -> latest version seen. */
   versions(): Record<string, number>;
   /** The session epoch the client knows; `''` = no session, undefined = not known yet. */
@@ -42,10 +43,10 @@ const now = () => performance.timeOrigin + performance.now();
  * `fallback` event says so (subscribe right after creating the client).
  *
  * @example
- * const client = createSessionClient();
- * await client.fetch('/api/cart', { method: 'PUT', session: { writes: ['cart'], rebase: (current) => ({ body: JSON.stringify(next(current.cart)) }) } });
+ * const client = createSessionClient({ routes }); // routes: defineRoutes() from session-lanes/routes
+ * await client.fetch('/api/cart/items', { method: 'POST', body: JSON.stringify({ sku: 'sku-1' }) });
  */
-export function createSessionClient(options: SessionClientOptions = {}): SessionClient {
+export function createSessionClient<Keys extends object = Record<string, unknown>>(options: SessionClientOptions<Keys> = {}): SessionClient<Keys> {
   const events = createEmitter();
   const tell = (body: Without<SessionClientEvent, 'at'>) => events.active() && events.emit({ at: now(), ...body } as SessionClientEvent);
   const fell = new Set<string>();
@@ -53,19 +54,22 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   const fallback = (part: 'locks' | 'storage', error?: unknown) =>
     fell.has(part) || (fell.add(part), queueMicrotask(() => tell({ type: 'fallback', part, error })));
   const endedEpochs = new Set<string>();
+  // Bumped by a 410 to a write sent while no epoch was known: the cookie named a session that ended. Writes
+  // made before it, also knowing no epoch, were made for that session.
+  let unknownEnded = 0;
   const locks = globalThis.navigator?.locks;
   const shared = typeof indexedDB == 'object';
   let use: Storage | undefined;
   const storage = () => (use ??= idbStorage((error) => fallback('storage', error)));
   const inTab = () => (locks || fallback('locks'), createLanes());
-  const o = normalizeOptions(options, {
+  const o = normalizeOptions(options as SessionClientOptions, {
     lanes: () => (locks ? webLocksLanes(locks, 'session-lanes:key:') : inTab()),
     firstWrite: () => (locks ? webLocksLanes(locks, 'session-lanes:first-write') : inTab()),
     cache: () => (shared ? sharedVersionCache(storage(), new BroadcastChannel('session-lanes'), ended) : memoryVersionCache()),
     pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs')) : memoryPendingWrites()),
   });
   // Called without a receiver: a browser's fetch refuses any `this` but the global ("Illegal invocation").
-  const { cache, pending, fetch } = o;
+  const { cache, pending, fetch, tag } = o;
   if (!shared && !(options.cache && options.pending)) fallback('storage');
   let ids = 0;
   // `at` of the writes queued here: strictly increasing, so that orphans are replayed in the order they were queued.
@@ -95,7 +99,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   });
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
-    const { session, ...rest } = init;
+    const { session: own, ...rest } = init;
+    const session = tag ? tag(input, init) : own;
     if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);
     const { reads, writes, blind, rebase } = declaration;
@@ -115,10 +120,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
     // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
     const signal = rest.signal ?? (input as Partial<Request>).signal;
     const madeFor = entry ? entry.epoch : known();
+    const era = unknownEnded;
     const key = entry?.key;
     // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.
     const replayed = entry?.sent;
     const isRequest = typeof Request == 'function' && input instanceof Request;
+    const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
+    let state = initialRequest(replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static', !!key || method == 'GET' || method == 'HEAD');
+    const step = (action: RequestAction) => (state = stepRequest(state, action, o));
     const releases: (() => void)[] = [];
     let keep: boolean | undefined;
     emit({ type: 'queued' });
@@ -136,20 +145,17 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
       }
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
+      if (key && !madeFor && era !== unknownEnded) throw new SessionEndedError('Made while no epoch was known, for the session the cookie named, which ended (410) first; it was not sent');
+      step({ type: 'hold' });
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
       const epoch = replayed ? madeFor : madeFor ?? known();
-      const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
-      const resendable = key || method == 'GET' || method == 'HEAD';
       let sent = replayed;
-      let start = 0;
-      let conflicts = 0;
-      let busy = 0;
-      for (let attempt = 1; ; attempt++) {
-        if (!sent) sent = await build(epoch);
-        if (attempt == 1) start = Date.now();
+      for (;;) {
+        if (!sent || state.rebuild) sent = await build(epoch);
         if (entry && !replayed) await pending.put({ ...entry, epoch, sent });
-        emit({ type: 'sent', attempt });
+        step({ type: 'send', at: Date.now() });
+        emit({ type: 'sent', attempt: state.attempt });
         let response: Response | undefined;
         let failure: unknown;
         try {
@@ -159,48 +165,46 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
           if (signal?.aborted) throw error;
           // An invalid request (a bad URL, a GET with a body) throws its own TypeError here: the caller's error, not the network's.
           new Request(isRequest ? (input as Request).clone() : input, sent);
-          if (!resendable) throw new OutcomeUnknownError('The request failed on the network; it is not resent (not a write, not GET or HEAD)', { cause: error });
           failure = error;
         }
         const answer = response && (await readAnswer(response));
-        if (answer && response) {
-          const { problem } = answer;
-          if (answer.kind == 'ended') {
-            // Voided before the lanes go, so that the next holder, in any tab, sees it.
-            await cache.void(epoch);
-            // Sent without an epoch while another is live (a replayed session-creating write): that session did not end.
-            if (epoch || !known()) ended(epoch);
-            throw new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem });
-          }
-          // Learned from every answer that carries them, also one that rejects (a 500 partly committed changed versions).
-          if (answer.epoch !== null) await learn(epoch, answer);
-          if (answer.error) throw answer.error;
-          if (answer.kind == 'done' || (answer.reason == 'network' && !resendable)) {
-            emit({ type: 'committed', status: response.status });
-            return response;
-          }
+        if (answer?.kind == 'ended') {
+          // Voided before the lanes go, so that the next holder, in any tab, sees it.
+          await cache.void(epoch);
+          // Sent without an epoch while another is live (a replayed session-creating write): that session did not end.
+          if (epoch || !known()) ended(epoch);
+          if (!epoch && !known()) unknownEnded++;
         }
-        let delay: number | undefined;
-        if (answer?.kind == 'stale') {
-          emit({ type: 'conflict', attempt });
-          const stale = (message: string) => new ConflictError(message, { response, problem: answer.problem });
-          if (replayed) {
-            tell({ type: 'dropped', reason: 'stale', entry: entry! });
-            throw stale('412: a write replayed as sent is stale; it is not resent');
-          }
-          if (!rebase && !blind) throw stale('412: a declared key moved, and the request has neither rebase nor blind');
-          delay = retryDelay(o, 'stale', conflicts++, 0);
-          if (delay === undefined) throw stale(`412: still stale after ${o.retries} retries`);
-          if (rebase) sent = undefined;
-        } else {
-          delay = retryDelay(o, 'busy', busy++, Date.now() - start, answer?.retryAfter);
-          if (delay === undefined) {
-            keep = adopted;
-            throw new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key });
-          }
+        // Learned from every answer that carries them, also one that rejects (a 500 partly committed changed versions).
+        else if (answer && answer.epoch !== null) await learn(epoch, answer);
+        step({ type: 'answered', answer, at: Date.now(), random: Math.random() });
+        if (answer?.kind == 'stale') emit({ type: 'conflict', attempt: state.attempt });
+        const { phase } = state;
+        if (phase == 'done') {
+          emit({ type: 'committed', status: response!.status });
+          return response!;
         }
-        emit({ type: 'retry', reason: answer?.reason ?? (answer ? 'stale' : 'network'), delay });
-        await sleep(delay, signal);
+        if (phase == 'failed') throw answer!.error;
+        if (phase == 'dropped') tell({ type: 'dropped', reason: 'stale', entry: entry! });
+        if (phase != 'retry') {
+          keep = phase == 'deadline' && adopted;
+          throw phase == 'ended'
+            ? new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem: answer!.problem })
+            : phase == 'lost'
+              ? new OutcomeUnknownError('The request failed on the network; it is not resent (not a write, not GET or HEAD)', { cause: failure })
+              : phase == 'deadline'
+                ? new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key })
+                : new ConflictError(
+                    phase == 'dropped'
+                      ? '412: a write replayed as sent is stale; it is not resent'
+                      : phase == 'conflict'
+                        ? '412: a declared key moved, and the request is blind: false without rebase'
+                        : `412: still stale after ${o.retries} retries`,
+                    { response, problem: answer!.problem },
+                  );
+        }
+        emit({ type: 'retry', reason: state.reason!, delay: state.delay! });
+        await sleep(state.delay!, signal);
       }
     } catch (error) {
       emit({ type: 'failed', error });
@@ -251,7 +255,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   }
 
   return {
-    fetch: sessionFetch,
+    fetch: sessionFetch as SessionClient<Keys>['fetch'],
     versions: () => cache.versions(),
     epoch: () => cache.epoch(),
     on: events.on,

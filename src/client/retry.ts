@@ -19,7 +19,7 @@ export interface RetryPolicy {
 /**
  * How long to wait before attempt number `attempt + 1` of this kind, or
  * undefined to give up. `elapsed`: ms since the first send; `retryAfter`: ms
- * the server asked for.
+ * the server asked for; `random`: the jitter, in [0, 1).
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -27,9 +27,10 @@ export function retryDelay(
   attempt: number,
   elapsed: number,
   retryAfter?: number,
+  random = Math.random(),
 ): number | undefined {
   // "Full jitter": spreads competing clients apart better than a fixed step.
-  const delay = retryAfter ?? Math.random() * Math.min(policy.maxBackoff, policy.backoff * 2 ** Math.min(attempt, 30));
+  const delay = retryAfter ?? random * Math.min(policy.maxBackoff, policy.backoff * 2 ** Math.min(attempt, 30));
   if (kind === 'stale') return attempt < policy.retries ? delay : undefined;
   return elapsed + delay <= policy.deadline ? delay : undefined;
 }

@@ -51,6 +51,8 @@ export const emptyCache: CacheState = { epoch: undefined, keys: new Map() };
 /** The pure transition of `learn`. */
 export function learnState(state: CacheState, sentEpoch: string | undefined, epoch: string, learned: Iterable<readonly [string, KnownKey]>): CacheState {
   if (epoch !== state.epoch && state.epoch !== undefined && (sentEpoch ?? '') !== state.epoch) return state;
+  // No session (a logout's answer, a visitor's): every key is absent at version 0, so nothing is known.
+  if (epoch === '') return { epoch, keys: new Map() };
   const keys = new Map(epoch === state.epoch ? state.keys : []);
   for (const [key, next] of learned) {
     const old = keys.get(key);

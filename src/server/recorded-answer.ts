@@ -6,21 +6,62 @@ interface Recorded {
   s: number;
   h: [string, string][];
   b: string;
+  /** When it was recorded (ms since the epoch): a creating request's replay window starts here. */
+  t?: number;
 }
 
 /** Header added to a replayed answer, so that logs and clients can tell a replay from a first answer. */
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
-/** Buffers a response (with `headers` in place of its own) into its record; returns the record and an unread copy to send. */
-export async function recordAnswer(response: Response, responseHeaders: Headers): Promise<{ answer: string; response: Response }> {
+/** The default of `maxRecordedAnswerBytes`: the largest answer body an idempotency record keeps. */
+export const DEFAULT_MAX_RECORDED_ANSWER_BYTES = 65_536;
+
+/**
+ * What a replay answers in place of a body that was larger than the record
+ * keeps: always these bytes, so that a resend learns that the write applied
+ * once, and nobody can grow the store by answering large bodies to writes.
+ */
+export const ANSWER_NOT_KEPT_BODY = JSON.stringify({
+  answerNotKept: true,
+  detail: 'This is a replay: the write was applied once, but its answer body was larger than the validator keeps (maxRecordedAnswerBytes)',
+});
+
+/** The headers an over-large answer's record keeps: what tells a client about its session, not the handler's own. */
+const SESSION_HEADERS = new Set(['session-epoch', 'session-versions', 'cache-control', 'vary']);
+
+/**
+ * Buffers a response (with `headers` in place of its own) into its record;
+ * returns the record and an unread copy to send. A body above `maxBodyBytes`
+ * is sent in full but recorded as ANSWER_NOT_KEPT_BODY, with the status and
+ * the session headers (Set-Cookie included).
+ */
+export async function recordAnswer(
+  response: Response,
+  responseHeaders: Headers,
+  maxBodyBytes = DEFAULT_MAX_RECORDED_ANSWER_BYTES,
+  recordedAt?: number,
+): Promise<{ answer: string; response: Response }> {
   const body = new Uint8Array(await response.arrayBuffer());
+  const all = headerList(responseHeaders);
+  const sent: Recorded = { s: response.status, h: all, b: '', ...(recordedAt === undefined ? {} : { t: recordedAt }) };
+  if (body.byteLength <= maxBodyBytes) {
+    const recorded: Recorded = { ...sent, b: toBase64(body) };
+    return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
+  }
+  const headers = all.filter(([name]) => name === 'set-cookie' || SESSION_HEADERS.has(name));
+  headers.push(['content-type', 'application/json']);
+  const recorded: Recorded = { ...sent, h: headers, b: toBase64(new TextEncoder().encode(ANSWER_NOT_KEPT_BODY)) };
+  return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
+}
+
+/** Every header as [name, value], each Set-Cookie on its own (Headers would join them). */
+function headerList(source: Headers): [string, string][] {
   const headers: [string, string][] = [];
-  responseHeaders.forEach((value, name) => {
+  source.forEach((value, name) => {
     if (name !== 'set-cookie') headers.push([name, value]);
   });
-  for (const cookie of responseHeaders.getSetCookie()) headers.push(['set-cookie', cookie]);
-  const recorded: Recorded = { s: response.status, h: headers, b: toBase64(body) };
-  return { answer: JSON.stringify(recorded), response: rebuild(recorded, body, false) };
+  for (const cookie of source.getSetCookie()) headers.push(['set-cookie', cookie]);
+  return headers;
 }
 
 export function replayAnswer(answer: string): Response {

@@ -1,3 +1,4 @@
+import { creatingReplayRefused, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
@@ -9,11 +10,12 @@ import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
 import { identify } from './session-identity.js';
-import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
+import type { BeginResult, ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
-export type RouteHandler = (request: Request, session: TrackedSession) => Response | Promise<Response>;
+/** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
+export type RouteHandler = (request: Request, session: TrackedSession, ...args: unknown[]) => Response | Promise<Response>;
 
 export interface Route {
   readonly keys: RouteKeys;
@@ -47,6 +49,8 @@ export class RequestFlow {
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
+    private readonly args: readonly unknown[] = [],
   ) {
     this.writes = route.keys.writes.size > 0;
     this.handlerRequest = request;
@@ -69,7 +73,7 @@ export class RequestFlow {
     this.declaration = readDeclaration(request.headers, route.keys);
     const body = this.writes ? await this.readBody() : null;
 
-    const identity = await identify(options, request, this.declaration, this.writes);
+    const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
     if (identity.kind === 'ended') {
       if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
       throw new ProblemError('sessionEnded', identity.detail);
@@ -85,7 +89,20 @@ export class RequestFlow {
       this.declaration.idempotencyKey !== null && body !== null
         ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
         : undefined;
-    const begun = await this.begin(claim);
+    if (claim && identity.previousId && options.store.admitSession && !(await options.store.admitSession(options.now()))) {
+      throw new ProblemError('storeUnavailable', 'The session store admits no new sessions now (it is nearly full); existing sessions are served');
+    }
+    let begun = await this.begin(claim);
+    if (claim && identity.creates && identity.previousId) {
+      const creating = await this.creatingClaim(identity.previousId, claim, begun);
+      if (creating instanceof Response) return creating;
+      begun = creating;
+    }
+    if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
+      // The session was destroyed (logout, expiry): its old cookie replays nothing of it but the logout's own answer (epoch "").
+      this.setCookie = clearedCookie(options.cookie, request);
+      throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
+    }
     this.epoch = begun.session?.epoch ?? '';
     for (const key of route.keys.all) this.entries.set(key, begun.entries.get(key) ?? { version: 0 });
     if (claim) {
@@ -126,7 +143,7 @@ export class RequestFlow {
       const stale = this.staleBases(entries);
       if (stale) {
         await this.releaseClaim();
-        return this.staleAnswer(entries, [...this.declaredKeys()], stale);
+        return this.staleAnswer(entries, stale);
       }
     }
     return this.runHandler(entries);
@@ -145,15 +162,61 @@ export class RequestFlow {
       if (touch) this.touches.done(this.sessionId, now);
       return result;
     } catch (error) {
-      if (!touch) throw this.storeFailure(error, 'begin');
-      // The touch is what a read-only store refuses; the request must not fail for it.
-      options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-      this.touches.done(this.sessionId, now);
+      if (touch) {
+        // The touch is what a read-only store refuses; the request must not fail for it.
+        options.onEvent({ type: 'touch-failed', error, url: this.request.url });
+        this.touches.done(this.sessionId, now);
+      } else {
+        options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
+      }
+      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
       try {
-        return await options.store.begin(input);
+        return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
+        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
+    }
+  }
+
+  /**
+   * A creating request's claim: its record may be under the previous window's
+   * id (a resend across a window boundary). It replays only within
+   * replayWindowMs of its commit and only while its session keeps the epoch
+   * it was created with; otherwise, right body or wrong, one fixed 410.
+   */
+  private async creatingClaim(previousId: string, claim: IdempotencyClaim, begun: BeginResult): Promise<BeginResult | Response> {
+    const { options } = this;
+    let current = true;
+    if (begun.claim?.status === 'claimed') {
+      const currentId = this.sessionId;
+      this.sessionId = previousId;
+      const earlier = await this.begin(claim);
+      if (earlier.claim?.status === 'claimed') {
+        await this.releaseAt(previousId, claim);
+        this.sessionId = currentId;
+      } else {
+        await this.releaseAt(currentId, claim);
+        begun = earlier;
+        current = false;
+      }
+    }
+    const outcome = begun.claim;
+    if (outcome?.status === 'replay') {
+      const recorded = recordedSession(outcome.answer);
+      const fresh = options.now() - recorded.at <= options.replayWindowMs;
+      if (!fresh || begun.session === null || begun.session.epoch !== recorded.epoch) return creatingReplayRefused();
+    }
+    if (outcome?.status === 'mismatch' && (!current || begun.session === null)) return creatingReplayRefused();
+    return begun;
+  }
+
+  private async releaseAt(sessionId: string, claim: IdempotencyClaim): Promise<void> {
+    try {
+      await this.options.store.release({ sessionId, key: claim.key, token: claim.token });
+    } catch (error) {
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
     }
   }
 
@@ -202,7 +265,7 @@ export class RequestFlow {
     this.tracker = tracker;
     let response: Response;
     try {
-      response = await route.handler(this.handlerRequest, tracker.session());
+      response = await route.handler(this.handlerRequest, tracker.session(), ...this.args);
       if (!(response instanceof Response)) throw new TypeError('The route handler must return a Response');
     } catch (error) {
       return this.handlerFailed(error);
@@ -225,6 +288,11 @@ export class RequestFlow {
       return this.decorate(problemResponse('undeclaredKey', error.message, { key: error.key }));
     }
     if (error instanceof InvalidValueError) {
+      if (this.options.serverOnly.has(error.key)) {
+        // A schema's message may quote the value it refused: a server-only key's answer names only where.
+        const issues = [{ path: [], message: 'invalid (a server-only key: the path and message are not sent)' }];
+        return this.decorate(problemResponse('invalidValue', `session.set(${JSON.stringify(error.key)}): the value is invalid`, { key: error.key, issues }));
+      }
       return this.decorate(problemResponse('invalidValue', error.message, { key: error.key, issues: error.issues }));
     }
     if (error instanceof SessionCommitError) return this.commitFailureAnswer(error);
@@ -300,7 +368,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }));
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes, options.now());
 
     let result: CommitResult;
     try {
@@ -344,7 +412,7 @@ export class RequestFlow {
       case 'stale': {
         const entries = new Map(this.entries);
         for (const [key, entry] of error.entries ?? []) entries.set(key, entry);
-        return this.staleAnswer(entries, [...(error.entries?.keys() ?? this.declaredKeys())], 'A key changed while the request ran');
+        return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
         if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
@@ -359,7 +427,7 @@ export class RequestFlow {
   private async partlyCommitted(detail: string): Promise<Response> {
     const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
     if (!this.claimed) return this.decorate(problem);
-    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem));
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes, this.options.now());
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,
@@ -386,11 +454,12 @@ export class RequestFlow {
       declaredKeys: this.declaration ? [...this.declaredKeys()] : [],
       versionOf: (key) => this.entries.get(key)?.version ?? 0,
       retryAfterSeconds: this.options.retryAfterSeconds,
+      serverOnly: this.options.serverOnly,
     };
   }
 
-  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
-    return answers.staleAnswer(this.answerContext(), entries, keys, why);
+  private staleAnswer(entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
+    return answers.staleAnswer(this.answerContext(), entries, why);
   }
 
   private problem(error: ProblemError): Response {
@@ -422,6 +491,10 @@ export class RequestFlow {
     if (!this.claimed || this.partial) return;
     const claimed = this.claimed;
     this.claimed = null;
+    await this.releaseQuietly(claimed);
+  }
+
+  private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
     try {
       await this.options.store.release(claimed);
     } catch (error) {

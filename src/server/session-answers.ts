@@ -11,6 +11,8 @@ export interface AnswerContext {
   readonly declaredKeys: readonly string[];
   readonly versionOf: (key: string) => number;
   readonly retryAfterSeconds: number;
+  /** Keys whose values never leave the server: a 412 carries only their version. */
+  readonly serverOnly: ReadonlySet<string>;
 }
 
 export interface SessionHeaderOverrides {
@@ -48,12 +50,16 @@ export function withCookie(response: Response, cookie: string | null): Response 
   return new Response(response.body, { status: response.status, headers });
 }
 
-/** The 412 answer: each key's current version (and value, when read) for the client to rebase on. */
-export function staleAnswer(context: AnswerContext, entries: ReadonlyMap<string, StoredEntry>, keys: string[], why: string): Response {
+/**
+ * The 412 answer: each declared key's current version, and its value for the
+ * client to rebase on — exactly the keys the request declared (never a key the
+ * handler read besides them), and never the value of a server-only key.
+ */
+export function staleAnswer(context: AnswerContext, entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
   const states: Record<string, { version: number; value?: unknown }> = Object.create(null);
-  for (const key of keys) {
+  for (const key of context.declaredKeys) {
     const entry = entries.get(key) ?? { version: 0 };
-    states[key] = entry.value === undefined ? { version: entry.version } : { version: entry.version, value: JSON.parse(entry.value) };
+    states[key] = entry.value === undefined || context.serverOnly.has(key) ? { version: entry.version } : { version: entry.version, value: JSON.parse(entry.value) };
   }
   return decorate(context, problemResponse('stale', `${why}: refresh, rebase and retry`, { keys: states }), { versionOf: (key) => entries.get(key)?.version ?? 0 });
 }

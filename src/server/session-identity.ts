@@ -1,7 +1,8 @@
 import { highestBase, type RequestDeclaration } from './declarations.js';
-import { hmacBase64Url } from './encoding.js';
+import { assertCreatingKey, creatingIds } from './creating-request.js';
 import type { ResolvedOptions } from './options.js';
 import { readCookie } from './session-cookie.js';
+import { unstorable } from './storable-text.js';
 
 /** Where a request's session comes from, before the store is asked. */
 export type Identity =
@@ -9,19 +10,28 @@ export type Identity =
   /** `clearCookie`: the cookie names nothing this server issued, so the answer clears it. */
   | { kind: 'ended'; detail: string; clearCookie?: boolean }
   /** `creates`: the session may not exist yet and is created by the first commit. */
-  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
+  | {
+      kind: 'session';
+      id: string;
+      creates: boolean;
+      viaCookie: boolean;
+      /** A creating request's id in the previous replay window, where its resend's record may be. */
+      previousId?: string;
+    };
 
 // Session ids the validator issues: base64url of an HMAC-SHA256.
 const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Step 1 of PROTOCOL.md: which session a request is for (the app's resolver, the cookie, or the one it creates). */
-export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean): Promise<Identity> {
+export async function identify(options: ResolvedOptions, request: Request, declaration: RequestDeclaration, writes: boolean, context: unknown): Promise<Identity> {
   if (options.sessionId) {
-    const id = await options.sessionId(request);
+    const id = await options.sessionId(request, context);
     if (id === null) {
       return declaration.epoch !== null || highestBase(declaration) > 0 ? { kind: 'ended', detail: 'The request was made for a session, but it has none' } : { kind: 'visitor' };
     }
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('options.sessionId() must return a non-empty string or null');
+    const fault = unstorable(id);
+    if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
   const cookie = readCookie(request.headers, options.cookie.name);
@@ -33,7 +43,10 @@ export async function identify(options: ResolvedOptions, request: Request, decla
     return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
   }
   if (!writes) return { kind: 'visitor' };
-  // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
-  const id = hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
-  return { kind: 'session', id, creates: true, viaCookie: false };
+  // A creating request's session id is derived from its Idempotency-Key and the window it came in, so that its
+  // resend, with or without the cookie, finds its record, and the same request never gets an id issued before.
+  const key = declaration.idempotencyKey ?? '';
+  assertCreatingKey(key);
+  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs);
+  return { kind: 'session', id: current, creates: true, viaCookie: false, previousId: previous };
 }

@@ -1,11 +1,15 @@
 import type { StandardSchemaV1 } from './standard-schema.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, JsonValueError } from './canonical-json.js';
 import { InvalidValueError, UndeclaredKeyError } from './errors.js';
 import type { RouteKeys } from './declarations.js';
 import type { StoredEntry } from './store.js';
 
-/** The session as a handler sees it: only its route's keys, every access tracked. */
-export interface TrackedSession<Values extends Record<string, unknown> = Record<string, unknown>> {
+/**
+ * The session as a handler sees it: only its route's keys, every access
+ * tracked. `Values`: the keys it may read (with their value types); `Written`:
+ * those it may set and delete.
+ */
+export interface TrackedSession<Values extends Record<string, unknown> = Record<string, unknown>, Written extends keyof Values & string = keyof Values & string> {
   /** The session's epoch ("" for a visitor, or before a creating request commits). */
   readonly epoch: string;
   /** The key's value (a fresh copy), or undefined when absent. Marks the key as read. */
@@ -13,9 +17,9 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
   /** The key's version as this request knows it (0 = never existed). Marks the key as read. */
   version(key: keyof Values & string): number;
   /** Sets a key this route writes. Throws InvalidValueError when its schema rejects the value. */
-  set<K extends keyof Values & string>(key: K, value: Values[K]): void;
+  set<K extends Written>(key: K, value: Values[K]): void;
   /** Deletes a key this route writes: a versioned change, like a set. */
-  delete(key: keyof Values & string): void;
+  delete(key: Written): void;
   /** Ends the session (logout) when the request commits: every key goes, the cookie is cleared. */
   destroy(): void;
   /**
@@ -24,6 +28,16 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
    * SessionCommitError when nothing could be applied.
    */
   commit(): Promise<void>;
+}
+
+/** Canonical JSON of a value set on `key`; a depth or non-finite fault is the key's InvalidValueError (422). */
+function canonicalValue(key: string, value: unknown): string {
+  try {
+    return canonicalJson(value);
+  } catch (error) {
+    if (error instanceof JsonValueError) throw new InvalidValueError(key, [{ path: error.path, message: error.message }]);
+    throw error;
+  }
 }
 
 export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;
@@ -103,6 +117,8 @@ export class SessionTracker {
         assertWritable(key);
         const schema = tracker.schemas.get(key);
         let accepted: unknown = value;
+        // A hostile shape (too deep, non-finite) is refused before a schema walks it: a recursive schema would overflow the stack.
+        if (schema) canonicalValue(key, value);
         if (schema) {
           const result = schema['~standard'].validate(value);
           if (result instanceof Promise) throw new TypeError(`The schema of ${JSON.stringify(key)} is asynchronous; session schemas must validate synchronously`);
@@ -121,7 +137,7 @@ export class SessionTracker {
           accepted = result.value;
         }
         if (accepted === undefined) throw new TypeError(`session.set(${JSON.stringify(key)}, undefined): use session.delete() to remove a key`);
-        tracker.pending.set(key, canonicalJson(accepted));
+        tracker.pending.set(key, canonicalValue(key, accepted));
       },
       delete(key) {
         assertWritable(key);

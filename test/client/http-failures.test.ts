@@ -49,7 +49,7 @@ test('503 store unavailable: resent after Retry-After with the same key, applied
   const events: SessionClientEvent[] = [];
   client.on('retry', (event) => events.push(event));
   app.observed.fail.commit = 1;
-  app.observed.fail.begin = 1;
+  app.observed.fail.begin = 2; // the validator tries a failed begin once more: two failures make its 503
   const commits = app.observed.commits;
   const response = await client.fetch(`${app.url}/n`, write);
   expect(response.status).toBe(200);

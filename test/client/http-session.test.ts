@@ -90,6 +90,8 @@ test.each(inMemory)("a logout in the tab's own client (200, Session-Epoch \"\") 
   expect(answer.status).toBe(200);
   expect(answer.headers.get('session-epoch')).toBe('""');
   expect(tab.epoch()).toBe('');
+  // No session, nothing known: not its keys listed at version 0 (the logout's Session-Versions).
+  expect(tab.versions()).toEqual({});
   expect(events).toMatchObject([{ type: 'sessionended', epoch }]);
   if (purged) expect(purged).toEqual([epoch]);
 
@@ -104,6 +106,35 @@ test.each(inMemory)("a logout in the tab's own client (200, Session-Epoch \"\") 
   expect(next).not.toBe(epoch);
   await tab.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
   expect(events).toMatchObject([{ epoch }, { epoch: next }]);
+});
+
+test('a dead cookie and no known epoch: the writes queued behind the first write are rejected unsent when it gets 410, and create nothing', async () => {
+  const { jar, app } = await setup();
+  // The browser still holds the cookie of a session that ended (expired, or ended elsewhere): a fresh page knows no epoch.
+  const before = createSessionClient({ fetch: jar.fetch });
+  await before.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  const dead = jar.cookies.get('sl_session')!;
+  await before.fetch(`${app.url}/logout`, { ...post, session: { writes: ['n'], blind: true } });
+  jar.cookies.set('sl_session', dead);
+  const creates = app.observed.creates;
+  const runs = app.observed.runs['/n'];
+
+  const page = createSessionClient({ fetch: jar.fetch });
+  expect(page.epoch()).toBeUndefined();
+  const ended: SessionClientEvent[] = [];
+  page.on('sessionended', (event) => ended.push(event));
+  const writes = [1, 2, 3].map(() => page.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } }).catch((e: unknown) => e));
+  const errors = await Promise.all(writes);
+  for (const error of errors) expect(error).toBeInstanceOf(SessionEndedError);
+  expect((errors[1] as Error).message).toMatch(/not sent/);
+  expect(app.observed.runs['/n']).toBe(runs); // the first write got 410 before its handler; the others were never sent
+  expect(app.observed.creates).toBe(creates);
+  expect(ended).toHaveLength(1);
+
+  // What the app does next is a new write, made after the 410: a new login, which creates one session.
+  const login = await page.fetch(`${app.url}/n`, { ...post, session: { writes: ['n'] } });
+  expect(login.status).toBe(200);
+  expect(app.observed.creates).toBe(creates + 1);
 });
 
 test('a request made for one session never lands in the session of a later login', async () => {

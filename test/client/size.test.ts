@@ -5,11 +5,11 @@ import { brotliCompressSync, constants } from 'node:zlib';
 import { build } from 'vite';
 import { expect, test } from 'vitest';
 
-// The whole client, everything it imports bundled, must fit 6 kB brotli
-// (after the cross-tab issue too). Built with Vite's own build API, minified
+// The whole client, everything it imports bundled, must fit 7 kB brotli
+// (with the route table, rotation and the outbox checks). Built with Vite's own build API, minified
 // as an app's bundler would: lib mode keeps whitespace in ES output unless
 // the output minifier is asked for it explicitly.
-const BUDGET = 6144;
+const BUDGET = 7168;
 
 test('the client bundle fits its size budget', async () => {
   const outDir = await mkdtemp(join(tmpdir(), 'session-lanes-size-'));

@@ -103,7 +103,9 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
   }
   if (input.claim) {
     const token = p.add(input.claim.token);
-    const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND r.lease_until <= ${now}))`;
+    // Taken over: an expired row, a pending claim whose lease ended, or this attempt's own pending claim (a begin
+    // retried after its outcome was unknown).
+    const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND (r.lease_until <= ${now} OR r.claim_token = excluded.claim_token)))`;
     const pick = (column: string, fresh: string) => `${column} = CASE WHEN ${take} THEN ${fresh} ELSE r.${column} END`;
     ctes.push(`claimed AS (
       INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
@@ -151,8 +153,11 @@ export interface CommitSqlInput {
  * version, waiting for a concurrent writer), `verdict` checks it, `applied`
  * writes it only on 'ok'; the entries and the record follow `applied`. On
  * failure the pending claim is released and the main query reports the
- * current entries from the statement's snapshot, where versions and values
- * always belong together.
+ * entries from the statement's snapshot, where versions and values always
+ * belong together, and the versions the lock saw. When this statement waited
+ * for a concurrent writer, the snapshot is older than what the check failed
+ * against: postgresStore then reads the entries again (readSql), so that a
+ * 412 never reports a version older than the one that beat it.
  */
 export function commitSql(t: Tables, input: CommitSqlInput): { text: string; values: unknown[] } {
   const p = new Params();
@@ -226,9 +231,16 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
   const text = `WITH ${ctes.join(',\n')}
 SELECT EXISTS (SELECT 1 FROM applied) AS committed, (SELECT v FROM verdict) AS verdict,
   EXISTS (SELECT 1 FROM snapshot) AS snapshot_live,
+  EXISTS (SELECT 1 FROM lock WHERE live) AS locked_live,
+  (SELECT jsonb_object_agg(k, l.versions -> k) FROM lock l, unnest(${expectKeys}) AS k WHERE l.live AND l.versions ? k) AS locked_versions,
   (SELECT jsonb_object_agg(k, s.versions -> k) FROM snapshot s, unnest(${expectKeys}) AS k WHERE s.versions ? k) AS versions,
   (SELECT jsonb_object_agg(e.key, e.value) FROM ${t.entries} e WHERE EXISTS (SELECT 1 FROM snapshot) AND e.session_id = ${id} AND e.key = ANY(${expectKeys})) AS "values"`;
   return { text, values: p.values };
+}
+
+/** The session's epoch and the keys' versions and values, from one fresh snapshot: begin's read, claiming and touching nothing. */
+export function readSql(t: Tables, sessionId: string, now: number, keys: readonly string[]): { text: string; values: unknown[] } {
+  return beginSql(t, { sessionId, now, keys });
 }
 
 export function releaseSql(t: Tables, sessionId: string, key: string, token: string) {

@@ -11,7 +11,7 @@ import {
   type StoredEntry,
   type TouchInput,
 } from '../store.js';
-import { beginSql, commitSql, releaseSql, schema, sweepSql, tables, touchSql } from './postgres-sql.js';
+import { beginSql, commitSql, readSql, releaseSql, schema, sweepSql, tables, touchSql } from './postgres-sql.js';
 
 /** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
 export interface PostgresPool {
@@ -191,8 +191,15 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
       const row = (await run('commit', statement)).rows[0] as CommitRow;
       if (row.committed) return { status: 'committed', versions: new Map(input.destroy ? [] : Object.entries(newVersions)) };
       if (row.verdict === 'gone') return { status: 'gone' };
+      let current: { live: boolean; columns: EntryColumns } = { live: row.snapshot_live, columns: row };
+      if (snapshotLagged(row)) {
+        // The check failed against a writer that committed after this statement's snapshot: read
+        // versions and values again, together, from a snapshot that includes it.
+        const read = (await run('commit', readSql(t, sessionId, now, [...expect.keys()]))).rows[0] as BeginRow;
+        current = { live: typeof read.epoch === 'string', columns: read };
+      }
       const entries = new Map<string, StoredEntry>();
-      if (row.snapshot_live) for (const key of expect.keys()) entries.set(key, entry(row.versions?.[key], row.values?.[key]));
+      if (current.live) for (const key of expect.keys()) entries.set(key, entry(current.columns.versions?.[key], current.columns.values?.[key]));
       return { status: 'stale', entries };
     },
 
@@ -258,6 +265,22 @@ interface CommitRow extends EntryColumns {
   committed: boolean;
   verdict: 'ok' | 'stale' | 'gone';
   snapshot_live: boolean;
+  /** The session row as the lock saw it: its newest version, which the check ran against. */
+  locked_live: boolean;
+  locked_versions: Record<string, number> | null;
+}
+
+/**
+ * True when the statement's snapshot is older than what its check saw: the
+ * lock waited for a writer (the locked versions differ), or the check passed
+ * on the snapshot and the write still found a session created since.
+ */
+function snapshotLagged(row: CommitRow): boolean {
+  if (row.verdict === 'ok' || row.locked_live !== row.snapshot_live) return true;
+  const locked = row.locked_versions ?? {};
+  const seen = row.versions ?? {};
+  const keys = new Set([...Object.keys(locked), ...Object.keys(seen)]);
+  return [...keys].some((key) => Number(locked[key]) !== Number(seen[key]));
 }
 
 /** The claim's outcome from the newest record, as the begin statement returned it. */

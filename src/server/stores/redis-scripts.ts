@@ -71,8 +71,10 @@ ${helpers}
 local now = tonumber(ARGV[1])
 
 local function claim(fp, lease_until, lease_ms, token)
-  local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp')
-  if r[1] and tonumber(r[5]) > now then
+  local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp', 'token')
+  -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
+  local own = r[2] == 'pending' and r[6] == token
+  if r[1] and tonumber(r[5]) > now and not own then
     if r[1] ~= fp then return 'mismatch', 0 end
     if r[2] == 'done' then return 'replay', r[4] end
     local lease = tonumber(r[3])
