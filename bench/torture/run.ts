@@ -29,13 +29,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { createLanes, createSessionClient, isConflictError, isOutcomeUnknownError, isSessionEndedError } from '../../src/client/index.js';
 import { toNodeListener } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
 import { createCookieJar } from '../../test/support/client-cookie-jar.js';
+import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { startProxy, type Proxy } from './proxy.js';
 
 const STORE = (process.env.BENCH_STORE ?? 'memory') as 'memory' | 'redis' | 'postgres';
@@ -83,16 +83,7 @@ async function openStore(counts: { storeFaults: number }): Promise<{ store: Sess
     return {
       store: redisStore({ url: via.toString(), prefix }),
       storeProxy,
-      async cleanUp() {
-        const redis = new Redis(REDIS_URL);
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-        redis.disconnect();
-      },
+      cleanUp: () => deleteRedisPrefix(REDIS_URL, prefix),
     };
   }
   const tablePrefix = `bench_torture_${unique}_`;
