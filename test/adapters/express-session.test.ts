@@ -21,6 +21,8 @@ import { describeWithServer, REDIS_URL, tcpUnreachable, uniqueSuffix } from '../
 declare module 'express-session' {
   interface SessionData {
     user: string;
+    cart: string[];
+    wishlist: string[];
   }
 }
 
@@ -44,6 +46,20 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
       const lanes = res.locals.session!;
       lanes.set('cart', [...((lanes.get('cart') as string[] | undefined) ?? []), req.params.sku]);
       res.json({ cart: lanes.get('cart'), user: req.session.user ?? null });
+    });
+    // Handlers written for express-session, unchanged but for withSession(): req.session.cart and .wishlist are session-lanes keys now.
+    app.post('/api/wishlist/:sku', withSession(validator, { writes: ['wishlist'] }), (req, res) => {
+      req.session.wishlist = [...new Set([...(req.session.wishlist ?? []), req.params.sku])];
+      res.json({ wishlist: req.session.wishlist });
+    });
+    app.post('/api/basket/:sku', withSession(validator, { writes: ['cart'] }), (req, res) => {
+      (req.session.cart ??= []).push(req.params.sku);
+      res.json({ cart: req.session.cart });
+    });
+    // The old code, not yet moved: it keeps the cart in express-session itself.
+    app.post('/legacy/cart/:sku', (req, res) => {
+      req.session.cart = [...(req.session.cart ?? []), req.params.sku];
+      res.json({ cart: req.session.cart });
     });
     app.get(
       '/api/cart',
@@ -100,6 +116,37 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     expect(viewed.versions()).toEqual({ cart: 2 });
     // The library sets no cookie of its own: express-session's is the only one.
     expect([...ada.jar.cookies.keys()]).toEqual(['connect.sid']);
+  });
+
+  it('serves handlers written for express-session unchanged, without losing concurrent updates of different keys', async () => {
+    const ada = browser();
+    await ada.send('/api/cart/tea', write());
+    // Concurrent writes of two keys: express-session's whole-session save would let one erase the other.
+    // (The browser's lanes run writes of one key one after another, and writes of different keys side by side.)
+    const skus = ['a', 'b', 'c', 'd', 'e'];
+    for (const sku of skus) {
+      await Promise.all([ada.send(`/api/wishlist/${sku}`, { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } }), ada.send(`/api/basket/${sku}`, write())]);
+    }
+    expect((await ada.send('/api/basket/jam', write())).json()).toEqual({ cart: ['tea', ...skus, 'jam'] });
+    const wishlist = await ada.send('/api/wishlist/a', { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } });
+    expect([...(wishlist.json() as { wishlist: string[] }).wishlist].sort()).toEqual(skus);
+    expect(wishlist.versions()).toEqual({ wishlist: 5 }); // the last add of 'a' changed nothing: no new version
+    // express-session's own record holds neither key.
+    const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
+    const record = JSON.parse((await redis.get(`${prefix}sess:${sid}`))!) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual(['cookie']);
+  });
+
+  it("moves a key's old express-session value into session-lanes at its first write", async () => {
+    const ada = browser();
+    expect((await ada.send('/legacy/cart/tea')).json()).toEqual({ cart: ['tea'] });
+    expect((await ada.send('/legacy/cart/jam')).json()).toEqual({ cart: ['tea', 'jam'] });
+    expect((await ada.send('/api/basket/oat', write())).json()).toEqual({ cart: ['tea', 'jam', 'oat'] });
+    const viewed = await ada.send('/api/cart', read);
+    expect(viewed.json()).toEqual({ cart: ['tea', 'jam', 'oat'], user: null });
+    expect(viewed.versions()).toEqual({ cart: 1 });
+    const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
+    expect(JSON.parse((await redis.get(`${prefix}sess:${sid}`))!)).not.toHaveProperty('cart');
   });
 
   it('a logout that destroys the express-session ends both; the old express-session id then gets 410', async () => {
