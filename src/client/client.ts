@@ -14,14 +14,14 @@ import { idbStorage, type Storage } from './storage.js';
 import { followEpoch, memoryVersionCache, type KnownKey } from './version-cache.js';
 import { webLocksLanes } from './web-locks.js';
 
-export interface SessionClient {
+export interface SessionClient<Keys extends object = Record<string, unknown>> {
   /**
-   * fetch, plus `session`: declares the keys the request reads and writes,
-   * holds their lanes while it runs, sends bases from the version cache, and
-   * retries as the protocol says. Without `session` the call passes through
-   * untouched.
+   * fetch, tagged from the route table (or `session`): declares the keys the
+   * request reads and writes, holds their lanes while it runs, sends bases
+   * from the version cache, and retries as the protocol says. A call that
+   * matches no route and has no `session` passes through untouched.
    */
-  fetch(input: RequestInfo | URL, init?: SessionRequestInit): Promise<Response>;
+  fetch(input: RequestInfo | URL, init?: SessionRequestInit<Keys>): Promise<Response>;
   /** What the client knows: key -> latest version seen. */
   versions(): Record<string, number>;
   /** The session epoch the client knows; `''` = no session, undefined = not known yet. */
@@ -43,10 +43,10 @@ const now = () => performance.timeOrigin + performance.now();
  * `fallback` event says so (subscribe right after creating the client).
  *
  * @example
- * const client = createSessionClient();
- * await client.fetch('/api/cart', { method: 'PUT', session: { writes: ['cart'], rebase: (current) => ({ body: JSON.stringify(next(current.cart)) }) } });
+ * const client = createSessionClient({ routes }); // routes: defineRoutes() from session-lanes/routes
+ * await client.fetch('/api/cart/items', { method: 'POST', body: JSON.stringify({ sku: 'sku-1' }) });
  */
-export function createSessionClient(options: SessionClientOptions = {}): SessionClient {
+export function createSessionClient<Keys extends object = Record<string, unknown>>(options: SessionClientOptions<Keys> = {}): SessionClient<Keys> {
   const events = createEmitter();
   const tell = (body: Without<SessionClientEvent, 'at'>) => events.active() && events.emit({ at: now(), ...body } as SessionClientEvent);
   const fell = new Set<string>();
@@ -62,14 +62,14 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   let use: Storage | undefined;
   const storage = () => (use ??= idbStorage((error) => fallback('storage', error)));
   const inTab = () => (locks || fallback('locks'), createLanes());
-  const o = normalizeOptions(options, {
+  const o = normalizeOptions(options as SessionClientOptions, {
     lanes: () => (locks ? webLocksLanes(locks, 'session-lanes:key:') : inTab()),
     firstWrite: () => (locks ? webLocksLanes(locks, 'session-lanes:first-write') : inTab()),
     cache: () => (shared ? sharedVersionCache(storage(), new BroadcastChannel('session-lanes'), ended) : memoryVersionCache()),
     pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs')) : memoryPendingWrites()),
   });
   // Called without a receiver: a browser's fetch refuses any `this` but the global ("Illegal invocation").
-  const { cache, pending, fetch } = o;
+  const { cache, pending, fetch, tag } = o;
   if (!shared && !(options.cache && options.pending)) fallback('storage');
   let ids = 0;
   // `at` of the writes queued here: strictly increasing, so that orphans are replayed in the order they were queued.
@@ -99,7 +99,8 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   });
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
-    const { session, ...rest } = init;
+    const { session: own, ...rest } = init;
+    const session = tag ? tag(input, init) : own;
     if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);
     const { reads, writes, blind, rebase } = declaration;
@@ -197,7 +198,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
                     phase == 'dropped'
                       ? '412: a write replayed as sent is stale; it is not resent'
                       : phase == 'conflict'
-                        ? '412: a declared key moved, and the request has neither rebase nor blind'
+                        ? '412: a declared key moved, and the request is blind: false without rebase'
                         : `412: still stale after ${o.retries} retries`,
                     { response, problem: answer!.problem },
                   );
@@ -254,7 +255,7 @@ export function createSessionClient(options: SessionClientOptions = {}): Session
   }
 
   return {
-    fetch: sessionFetch,
+    fetch: sessionFetch as SessionClient<Keys>['fetch'],
     versions: () => cache.versions(),
     epoch: () => cache.epoch(),
     on: events.on,

@@ -28,8 +28,9 @@ export class SessionLanesError extends Error {
 }
 
 /**
- * 412 stale, not rebuilt: the request had neither `rebase` nor `blind`, or
- * every allowed retry met another 412. Nothing of it was applied. `problem.keys`
+ * 412 stale, not rebuilt: the request was `blind: false` without `rebase`
+ * (a body computed from the client's own view), or every allowed retry met
+ * another 412. Nothing of it was applied. `problem.keys`
  * holds the current versions (and values) the server reported.
  */
 export class ConflictError extends SessionLanesError {

@@ -1,10 +1,27 @@
+import type { RouteTable } from '../routes/types.js';
 import type { Lanes } from './lanes.js';
 import type { PendingWrites } from './pending.js';
 import type { RetryPolicy } from './retry.js';
+import { routeTagger, type RouteTagger } from './route-tags.js';
 import type { VersionCache } from './version-cache.js';
 
-/** Options of `createSessionClient()`; all optional. */
-export interface SessionClientOptions {
+/** Options of `createSessionClient()`; all optional. `Keys`: the session's key types, from a typed route table. */
+export interface SessionClientOptions<Keys extends object = Record<string, unknown>> {
+  /**
+   * The app's route table (`defineRoutes()` from `session-lanes/routes`): each
+   * `fetch` whose method and path match a route is tagged from its entry, so a
+   * call site needs no `session`; a call that matches none passes through
+   * untouched. An explicit `session` in the call wins, field by field.
+   * @example createSessionClient({ routes })
+   */
+  routes?: RouteTable<Keys>;
+  /**
+   * Where the table's paths start: an origin plus an optional path prefix
+   * (`'https://shop.example/app'`). A request to another origin, or outside
+   * the prefix, is never tagged. Needs `routes`.
+   * @default the page's origin (`location.origin`)
+   */
+  base?: string | URL;
   /**
    * The fetch to wrap: the platform's, ky's, a test's.
    * @default globalThis.fetch
@@ -48,28 +65,57 @@ export interface SessionClientOptions {
   pending?: PendingWrites;
 }
 
-/** The session part of a request's init. */
-export interface SessionDeclaration {
-  /** Keys the request reads (shared lanes). @default [] */
-  readonly reads?: readonly string[];
-  /** Keys the request writes (exclusive lanes); a write route needs all its written keys here. @default [] */
-  readonly writes?: readonly string[];
-  /**
-   * Builds the body from the values the client knows, at every send (the
-   * first, and after each 412). `current[key]` is the value at the version
-   * sent as base; undefined when the key is absent or its value unknown
-   * (then the base is 0, and a 412 brings the value).
-   * @example rebase: (current) => ({ body: JSON.stringify([...(current.cart as string[] ?? []), 'sku-1']) })
-   */
-  readonly rebase?: (current: Readonly<Record<string, unknown>>) => RebaseResult | Promise<RebaseResult>;
-  /**
-   * The body does not depend on the client's view of the keys: sent without
-   * bases, resent unchanged after a 412 (the server's own read-modify-write
-   * check still applies). Excludes `rebase`.
-   * @default false
-   */
-  readonly blind?: boolean;
-}
+/** A key name of `Keys`; any string when the keys are not typed. */
+export type KeyName<Keys extends object> = [keyof Keys] extends [never] ? string : keyof Keys & string;
+
+/** The values `rebase` is given: each key's value at the base the request sends; absent when unknown or absent. */
+export type CurrentValues<Keys extends object = Record<string, unknown>> = [keyof Keys] extends [never]
+  ? { readonly [key: string]: unknown }
+  : { readonly [K in keyof Keys]?: Keys[K] };
+
+/**
+ * The session part of a request's init; with a route table, only what the
+ * call changes (its fields win over the route's, field by field).
+ *
+ * Three kinds of write: with `rebase`, the body is built from current values
+ * at every send; without it, **blind** by default (sent without bases, resent
+ * unchanged after a 412: right when the server computes the change);
+ * `blind: false` without `rebase` declares the bases the client knows, and a
+ * 412 is a `ConflictError` at once (a body computed from the client's view).
+ */
+export type SessionDeclaration<Keys extends object = Record<string, unknown>> = {
+  /** Keys the request reads (shared lanes). @default [] (or the route's) */
+  readonly reads?: readonly KeyName<Keys>[];
+  /** Keys the request writes (exclusive lanes); a write route needs all its written keys here. @default [] (or the route's) */
+  readonly writes?: readonly KeyName<Keys>[];
+  /** The request may rotate the session (login): carried for the session-wide lane. @default false (or the route's) */
+  readonly rotates?: boolean;
+  /** The request ends the session (logout): carried for the session-wide lane. @default false (or the route's) */
+  readonly ends?: boolean;
+} & (
+  | {
+      /**
+       * Builds the body from the values the client knows, at every send (the
+       * first, and after each 412). `current[key]` is the value at the version
+       * sent as base; undefined when the key is absent or its value unknown
+       * (then the base is 0, and a 412 brings the value). Excludes `blind: true`.
+       * @example rebase: (current) => ({ body: JSON.stringify([...(current.cart ?? []), 'sku-1']) })
+       */
+      readonly rebase: (current: CurrentValues<Keys>) => RebaseResult | Promise<RebaseResult>;
+      readonly blind?: false;
+    }
+  | {
+      readonly rebase?: undefined;
+      /**
+       * `true`: the body does not depend on the client's view of the keys: sent
+       * without bases, resent unchanged after a 412 (the server's own
+       * read-modify-write check still applies). `false`: bases declared, a 412
+       * is a `ConflictError` at once.
+       * @default true without `rebase` (or the route's `blind`)
+       */
+      readonly blind?: boolean;
+    }
+);
 
 /** What `rebase` returns: the body to send this time (absent: no body; init's `body` is never used with `rebase`). */
 export interface RebaseResult {
@@ -77,8 +123,8 @@ export interface RebaseResult {
 }
 
 /** fetch's init, plus `session`. */
-export interface SessionRequestInit extends RequestInit {
-  session?: SessionDeclaration;
+export interface SessionRequestInit<Keys extends object = Record<string, unknown>> extends RequestInit {
+  session?: SessionDeclaration<Keys>;
 }
 
 export interface ResolvedOptions extends RetryPolicy {
@@ -88,13 +134,17 @@ export interface ResolvedOptions extends RetryPolicy {
   readonly firstWrite: Lanes;
   readonly cache: VersionCache;
   readonly pending: PendingWrites;
+  /** From `routes` and `base`: the declaration each call goes out with. */
+  readonly tag: RouteTagger | undefined;
 }
 
 export interface ResolvedDeclaration {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
-  readonly rebase: SessionDeclaration['rebase'];
+  readonly rebase: ((current: CurrentValues) => RebaseResult | Promise<RebaseResult>) | undefined;
   readonly blind: boolean;
+  readonly rotates?: boolean | undefined;
+  readonly ends?: boolean | undefined;
 }
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
@@ -111,14 +161,16 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     backoff: options.backoff ?? 50,
     maxBackoff: options.maxBackoff ?? 2_000,
     maxAge: options.maxAge ?? 86_400_000,
-  } satisfies Omit<ResolvedOptions, keyof Parts>;
+  } satisfies Omit<ResolvedOptions, keyof Parts | 'tag'>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
   for (const name of ['deadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number of milliseconds`);
   }
+  if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
   return {
     ...resolved,
+    tag: options.routes && routeTagger(options.routes, options.base),
     lanes: options.lanes ?? parts.lanes(),
     firstWrite: options.firstWrite ?? parts.firstWrite(),
     cache: options.cache ?? parts.cache(),
@@ -126,9 +178,9 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
   };
 }
 
-/** Checks a request's `session`; throws a TypeError with an exact message. */
+/** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
 export function normalizeDeclaration(session: SessionDeclaration): ResolvedDeclaration {
-  const { reads = [], writes = [], rebase, blind = false } = session;
+  const { reads = [], writes = [], rebase, blind = !rebase, rotates, ends } = session;
   const seen = new Set<string>();
   for (const list of [reads, writes]) {
     if (!Array.isArray(list)) throw new TypeError('session.reads and session.writes must be arrays of key names');
@@ -140,5 +192,5 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   }
   if (rebase !== undefined && typeof rebase !== 'function') throw new TypeError('session.rebase must be a function');
   if (rebase && blind) throw new TypeError('session.rebase and session.blind exclude each other');
-  return { reads, writes, rebase, blind };
+  return { reads, writes, rebase, blind, rotates, ends };
 }

@@ -17,6 +17,8 @@ export const PROBLEM = {
   undeclaredKey: { type: `${BASE}undeclared-key`, status: 500, title: 'Handler used a key its route does not declare' },
   handlerFailed: { type: `${BASE}handler-failed`, status: 500, title: 'Handler failed' },
   bodyTooLarge: { type: `${BASE}body-too-large`, status: 413, title: 'Request body too large' },
+  methodNotAllowed: { type: `${BASE}method-not-allowed`, status: 405, title: 'Method not allowed by the route table' },
+  routeNotFound: { type: `${BASE}route-not-found`, status: 404, title: 'No route of the table matches' },
 } as const;
 
 export type ProblemName = keyof typeof PROBLEM;

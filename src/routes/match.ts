@@ -18,7 +18,13 @@ const STANDARD = /^(delete|get|head|options|post|put)$/i;
 export function createRouteMatcher(routes: RouteTable, base: string | URL): (method: string, url: string | URL) => CompiledRoute | undefined {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] })[COMPILED];
   if (!compiled) throw new TypeError('routes must be a table made by defineRoutes() (from session-lanes/routes)');
-  const { origin, pathname } = new URL(base);
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new TypeError(`base must be an absolute URL such as "https://shop.example/app", not ${JSON.stringify(String(base))}`);
+  }
+  const { origin, pathname } = url;
   const prefix = pathname.replace(/\/$/, '');
   return (method, url) => {
     const target = typeof url == 'string' ? new URL(url) : url;

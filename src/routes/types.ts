@@ -48,15 +48,18 @@ export declare const sessionKeys: unique symbol;
  * A table made by `defineRoutes()`: route name → entry. `Keys` (session key →
  * value type) is carried for the types of the client and the validator only.
  */
-export type RouteTable<Keys extends object = Record<string, unknown>> = { readonly [name: string]: RouteEntry<keyof Keys & string> } & {
+export type RouteTable<Keys extends object = Record<string, unknown>> = { readonly [name: string]: RouteEntry<[keyof Keys] extends [never] ? string : keyof Keys & string> } & {
   readonly [sessionKeys]?: Keys;
 };
 
 /** The key types a table was defined with (`Record<string, unknown>` when untyped). */
 export type KeysOf<Table> = Table extends { readonly [sessionKeys]?: infer Keys } ? (Keys extends object ? Keys : Record<string, unknown>) : Record<string, unknown>;
 
+/** The members of a key list (never when absent). */
+type Members<List> = List extends readonly (infer K)[] ? K : never;
+
 /** The keys an entry reads or writes, as literal types when the table declared them so. */
-export type EntryKeys<Entry> = (Entry extends { readonly reads: readonly (infer K)[] } ? K : never) | EntryWrites<Entry>;
+export type EntryKeys<Entry> = (Entry extends { readonly reads?: infer List } ? Members<List> : never) | EntryWrites<Entry>;
 
 /** The keys an entry writes. */
-export type EntryWrites<Entry> = Entry extends { readonly writes: readonly (infer K)[] } ? K : never;
+export type EntryWrites<Entry> = Entry extends { readonly writes?: infer List } ? Members<List> : never;

@@ -1,4 +1,5 @@
-export { createValidator, type Validator, type RouteDeclaration, type SessionValues } from './validator.js';
+export { createValidator, type Validator, type RouteDeclaration, type SessionValues, type SessionKeysOf, type RouteSession, type RouteHandlers } from './validator.js';
+export { serveRouteTable, type MountOptions } from './route-table.js';
 export type { ValidatorOptions, ValidatorEvent } from './options.js';
 export type { CookieOptions } from './session-cookie.js';
 export type { TrackedSession } from './tracked-session.js';

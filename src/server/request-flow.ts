@@ -1,3 +1,4 @@
+import { creatingReplayRefused, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
@@ -9,7 +10,7 @@ import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
 import { identify } from './session-identity.js';
-import type { ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
+import type { BeginResult, ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
@@ -88,7 +89,20 @@ export class RequestFlow {
       this.declaration.idempotencyKey !== null && body !== null
         ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
         : undefined;
-    const begun = await this.begin(claim);
+    if (claim && identity.previousId && options.store.admitSession && !(await options.store.admitSession(options.now()))) {
+      throw new ProblemError('storeUnavailable', 'The session store admits no new sessions now (it is nearly full); existing sessions are served');
+    }
+    let begun = await this.begin(claim);
+    if (claim && identity.creates && identity.previousId) {
+      const creating = await this.creatingClaim(identity.previousId, claim, begun);
+      if (creating instanceof Response) return creating;
+      begun = creating;
+    }
+    if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
+      // The session was destroyed (logout, expiry): its old cookie replays nothing of it but the logout's own answer (epoch "").
+      this.setCookie = clearedCookie(options.cookie, request);
+      throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
+    }
     this.epoch = begun.session?.epoch ?? '';
     for (const key of route.keys.all) this.entries.set(key, begun.entries.get(key) ?? { version: 0 });
     if (claim) {
@@ -163,6 +177,46 @@ export class RequestFlow {
         if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
+    }
+  }
+
+  /**
+   * A creating request's claim: its record may be under the previous window's
+   * id (a resend across a window boundary). It replays only within
+   * replayWindowMs of its commit and only while its session keeps the epoch
+   * it was created with; otherwise, right body or wrong, one fixed 410.
+   */
+  private async creatingClaim(previousId: string, claim: IdempotencyClaim, begun: BeginResult): Promise<BeginResult | Response> {
+    const { options } = this;
+    let current = true;
+    if (begun.claim?.status === 'claimed') {
+      const currentId = this.sessionId;
+      this.sessionId = previousId;
+      const earlier = await this.begin(claim);
+      if (earlier.claim?.status === 'claimed') {
+        await this.releaseAt(previousId, claim);
+        this.sessionId = currentId;
+      } else {
+        await this.releaseAt(currentId, claim);
+        begun = earlier;
+        current = false;
+      }
+    }
+    const outcome = begun.claim;
+    if (outcome?.status === 'replay') {
+      const recorded = recordedSession(outcome.answer);
+      const fresh = options.now() - recorded.at <= options.replayWindowMs;
+      if (!fresh || begun.session === null || begun.session.epoch !== recorded.epoch) return creatingReplayRefused();
+    }
+    if (outcome?.status === 'mismatch' && (!current || begun.session === null)) return creatingReplayRefused();
+    return begun;
+  }
+
+  private async releaseAt(sessionId: string, claim: IdempotencyClaim): Promise<void> {
+    try {
+      await this.options.store.release({ sessionId, key: claim.key, token: claim.token });
+    } catch (error) {
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
     }
   }
 
@@ -314,7 +368,7 @@ export class RequestFlow {
           : this.setCookie;
     const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes);
+    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes, options.now());
 
     let result: CommitResult;
     try {
@@ -373,7 +427,7 @@ export class RequestFlow {
   private async partlyCommitted(detail: string): Promise<Response> {
     const problem = problemResponse('partlyCommitted', `${detail}; the part committed earlier stays applied, and the request must not be retried`);
     if (!this.claimed) return this.decorate(problem);
-    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes);
+    const { answer, response: toSend } = await recordAnswer(problem, this.sessionHeaders(problem), this.options.maxRecordedAnswerBytes, this.options.now());
     try {
       await this.options.store.commit({
         sessionId: this.sessionId,

@@ -1,5 +1,5 @@
 import { highestBase, type RequestDeclaration } from './declarations.js';
-import { hmacBase64Url } from './encoding.js';
+import { assertCreatingKey, creatingIds } from './creating-request.js';
 import type { ResolvedOptions } from './options.js';
 import { readCookie } from './session-cookie.js';
 import { unstorable } from './storable-text.js';
@@ -10,7 +10,14 @@ export type Identity =
   /** `clearCookie`: the cookie names nothing this server issued, so the answer clears it. */
   | { kind: 'ended'; detail: string; clearCookie?: boolean }
   /** `creates`: the session may not exist yet and is created by the first commit. */
-  | { kind: 'session'; id: string; creates: boolean; viaCookie: boolean };
+  | {
+      kind: 'session';
+      id: string;
+      creates: boolean;
+      viaCookie: boolean;
+      /** A creating request's id in the previous replay window, where its resend's record may be. */
+      previousId?: string;
+    };
 
 // Session ids the validator issues: base64url of an HMAC-SHA256.
 const ISSUED_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -36,7 +43,10 @@ export async function identify(options: ResolvedOptions, request: Request, decla
     return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };
   }
   if (!writes) return { kind: 'visitor' };
-  // A creating request's session id is derived from its Idempotency-Key, so that its resend, with or without the cookie, finds its record.
-  const id = hmacBase64Url(options.secret, `session-lanes/create\u0000${declaration.idempotencyKey ?? ''}`);
-  return { kind: 'session', id, creates: true, viaCookie: false };
+  // A creating request's session id is derived from its Idempotency-Key and the window it came in, so that its
+  // resend, with or without the cookie, finds its record, and the same request never gets an id issued before.
+  const key = declaration.idempotencyKey ?? '';
+  assertCreatingKey(key);
+  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs);
+  return { kind: 'session', id: current, creates: true, viaCookie: false, previousId: previous };
 }

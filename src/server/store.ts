@@ -145,6 +145,13 @@ export interface SessionStore {
   commit(input: CommitInput): Promise<CommitResult>;
   /** Gives back a claim that is still pending and still has this attempt's token (never a finished record, never another attempt's claim). */
   release(input: ReleaseInput): Promise<void>;
+  /**
+   * Optional admission control, asked before a session-creating request
+   * claims anything: false refuses the new session (503), so that a flood of
+   * new sessions cannot take the memory existing sessions need to write
+   * (redisStore: while Redis uses more than a share of its maxmemory).
+   */
+  admitSession?(now: number): Promise<boolean>;
   /** Extends an existing session's idle lifetime without changing data or versions. */
   touch(input: TouchInput): Promise<void>;
   /** Closes connections the store opened itself. */

@@ -4,8 +4,12 @@ import { InvalidValueError, UndeclaredKeyError } from './errors.js';
 import type { RouteKeys } from './declarations.js';
 import type { StoredEntry } from './store.js';
 
-/** The session as a handler sees it: only its route's keys, every access tracked. */
-export interface TrackedSession<Values extends Record<string, unknown> = Record<string, unknown>> {
+/**
+ * The session as a handler sees it: only its route's keys, every access
+ * tracked. `Values`: the keys it may read (with their value types); `Written`:
+ * those it may set and delete.
+ */
+export interface TrackedSession<Values extends Record<string, unknown> = Record<string, unknown>, Written extends keyof Values & string = keyof Values & string> {
   /** The session's epoch ("" for a visitor, or before a creating request commits). */
   readonly epoch: string;
   /** The key's value (a fresh copy), or undefined when absent. Marks the key as read. */
@@ -13,9 +17,9 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
   /** The key's version as this request knows it (0 = never existed). Marks the key as read. */
   version(key: keyof Values & string): number;
   /** Sets a key this route writes. Throws InvalidValueError when its schema rejects the value. */
-  set<K extends keyof Values & string>(key: K, value: Values[K]): void;
+  set<K extends Written>(key: K, value: Values[K]): void;
   /** Deletes a key this route writes: a versioned change, like a set. */
-  delete(key: keyof Values & string): void;
+  delete(key: Written): void;
   /** Ends the session (logout) when the request commits: every key goes, the cookie is cleared. */
   destroy(): void;
   /**

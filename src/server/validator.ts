@@ -1,4 +1,7 @@
+import type { EntryKeys, EntryWrites, RouteEntry } from '../routes/types.js';
+import { servedBy } from './adapters/mounted-method.js';
 import type { RouteKeys } from './declarations.js';
+import { checkedMethod, mountTable, wrongMethod, type MountOptions } from './route-table.js';
 import { unstorable } from './storable-text.js';
 import { resolveOptions, type ValidatorOptions } from './options.js';
 import { RequestFlow, type RouteHandler } from './request-flow.js';
@@ -9,13 +12,38 @@ import type { SchemaMap, TrackedSession } from './tracked-session.js';
 /** Session values as the key schemas type them; keys without a schema hold any JSON. */
 export type SessionValues<Schemas extends SchemaMap> = { [K in keyof Schemas]: StandardSchemaV1.InferOutput<Schemas[K]> } & Record<string, unknown>;
 
-/** The keys a route reads and writes. A key is in one list at most. */
+/** The session's key types from the key schemas: what `defineRoutes<SessionKeys>()` takes (a type-only import keeps zod out of the browser). */
+export type SessionKeysOf<Schemas extends SchemaMap> = { [K in keyof Schemas]: StandardSchemaV1.InferOutput<Schemas[K]> };
+
+/**
+ * The keys a route reads and writes. A key is in one list at most. A route
+ * table entry (`routes.addToCart`) is one: its `method` is checked (405 for
+ * another), and the rest of it is carried as it is.
+ */
 export interface RouteDeclaration<Key extends string = string> {
   /** Keys the handler reads but never writes. @default [] */
   reads?: readonly Key[];
   /** Keys the handler may write; every request to the route must declare them all in Session-Write. @default [] */
   writes?: readonly Key[];
+  /** The method the route serves (a GET route serves HEAD too); any other is a 405 problem. @default any method */
+  method?: string;
+  /** The path pattern, for messages (the app's router, or `validator.mount()`, routes by it). */
+  path?: string;
 }
+
+/**
+ * The tracked session a route's handler gets: when the declaration names its
+ * keys as literal types (a typed route table, or an inline declaration), only
+ * those, `set` and `delete` only the written ones.
+ */
+export type RouteSession<Schemas extends SchemaMap, D> = string extends EntryKeys<D>
+  ? TrackedSession<SessionValues<Schemas>>
+  : TrackedSession<{ [K in EntryKeys<D> & string]: SessionValues<Schemas>[K] }, EntryWrites<D> & string>;
+
+/** A handler for each route of a table, by name: a missing one is a type error. */
+export type RouteHandlers<Schemas extends SchemaMap, T, Args extends unknown[] = []> = {
+  readonly [N in keyof T & string]: (request: Request, session: RouteSession<Schemas, T[N]>, ...args: Args) => Response | Promise<Response>;
+};
 
 export interface Validator<Schemas extends SchemaMap> {
   /** True when the app resolves session ids itself (`options.sessionId`): then `session.rotate({ id })` takes the app's new id. */
@@ -42,9 +70,28 @@ export interface Validator<Schemas extends SchemaMap> {
    *   return Response.json({ cart: session.get('cart') });
    * });
    */
-  route<Args extends unknown[] = []>(
-    declaration: RouteDeclaration<keyof Schemas & string> | RouteDeclaration,
-    handler: (request: Request, session: TrackedSession<SessionValues<Schemas>>, ...args: Args) => Response | Promise<Response>,
+  route<const D extends RouteDeclaration<keyof Schemas & string> | RouteDeclaration, Args extends unknown[] = []>(
+    declaration: D,
+    handler: (request: Request, session: RouteSession<Schemas, D>, ...args: Args) => Response | Promise<Response>,
+  ): (request: Request, ...args: Args) => Promise<Response>;
+
+  /**
+   * Mounts a whole route table (`defineRoutes()`) as one Fetch handler: each
+   * request goes to its route's handler, served as `route(entry, handler)`;
+   * a path of the table under another method is a 405 naming the allowed
+   * ones; anything else is `options.notFound` (default: a 404 problem).
+   *
+   * @example
+   * const api = validator.mount(routes, {
+   *   addToCart: async (request, session) => { … },
+   *   showCart: async (request, session) => Response.json(session.get('cart') ?? []),
+   * });
+   * http.createServer(toNodeListener(api)).listen(3000);
+   */
+  mount<T extends { readonly [name: string]: RouteEntry }, Args extends unknown[] = []>(
+    routes: T,
+    handlers: RouteHandlers<Schemas, T, Args>,
+    options?: MountOptions,
   ): (request: Request, ...args: Args) => Promise<Response>;
 }
 
@@ -78,13 +125,27 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
 export function createValidator<Schemas extends SchemaMap = Record<never, never>, Context = unknown>(options: ValidatorOptions<Schemas, Context>): Validator<Schemas> {
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
-  return {
+  const validator: Validator<Schemas> = {
     resolvesIds: resolved.sessionId !== undefined,
-    route(declaration, handler) {
+    route(declaration: RouteDeclaration, handler: unknown) {
       const keys = routeKeys(declaration);
+      const method = checkedMethod(declaration);
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');
-      const route = { keys, handler: handler as unknown as RouteHandler };
-      return (request: Request, ...args: unknown[]) => new RequestFlow(resolved, route, request, touches, args).serve();
+      const route = { keys, handler: handler as RouteHandler };
+      return (request: Request, ...args: unknown[]) =>
+        method && !servedBy(method, request.method) ? Promise.resolve(wrongMethod(method, declaration.path, request)) : new RequestFlow(resolved, route, request, touches, args).serve();
     },
-  };
+    mount(routes, handlers, mountOptions) {
+      if (!handlers || typeof handlers !== 'object') throw new TypeError('validator.mount(routes, handlers): handlers must be an object with a handler per route');
+      const served: Record<string, (request: Request, ...args: unknown[]) => Promise<Response>> = {};
+      for (const name of Object.keys(handlers)) if (!Object.hasOwn(routes, name)) throw new TypeError(`validator.mount(): handler ${JSON.stringify(name)} names no route of the table`);
+      for (const [name, entry] of Object.entries(routes)) {
+        const handler = (handlers as Record<string, unknown>)[name];
+        if (typeof handler !== 'function') throw new TypeError(`validator.mount(): route ${JSON.stringify(name)} (${entry.method} ${entry.path}) has no handler`);
+        served[name] = validator.route(entry, handler as never) as (request: Request, ...args: unknown[]) => Promise<Response>;
+      }
+      return mountTable(routes, served, mountOptions) as never;
+    },
+  } as Validator<Schemas>;
+  return validator;
 }

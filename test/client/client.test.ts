@@ -69,8 +69,8 @@ test('headers sent: bases at send time, epoch, Idempotency-Key kept through a bl
   const events: SessionClientEvent['type'][] = [];
   // Node has neither Web Locks nor IndexedDB: the `fallback` events are not this test's subject.
   client.on('*', (event) => event.type !== 'fallback' && events.push(event.type));
-  await client.fetch('http://x/n', { ...write, session: { writes: ['n'], reads: ['caf\u00e9'] } });
-  await client.fetch('http://x/n', { ...write, session: { writes: ['n'], blind: true } });
+  await client.fetch('http://x/n', { ...write, session: { writes: ['n'], reads: ['caf\u00e9'], blind: false } });
+  await client.fetch('http://x/n', { ...write, session: { writes: ['n'] } }); // blind: the default without rebase
   const [first, second, third] = requests.map((request) => Object.fromEntries(request.headers));
   expect(first).toMatchObject({ 'session-write': '"n";v=0', 'session-read': '%"caf%c3%a9";v=0' });
   expect(first!['session-epoch']).toBeUndefined();
@@ -110,6 +110,7 @@ test('options and declarations are checked with exact messages', async () => {
   expect(() => createSessionClient({ deadline: Infinity })).toThrow(new TypeError('options.deadline must be a non-negative number of milliseconds'));
   const client = createSessionClient({ fetch: stub().fetch });
   await expect(client.fetch('/', { session: { reads: ['a'], writes: ['a'] } })).rejects.toThrow(new TypeError('session key "a" is declared twice'));
+  // @ts-expect-error blind: true and rebase exclude each other
   await expect(client.fetch('/', { session: { writes: ['a'], blind: true, rebase: () => ({}) } })).rejects.toThrow(new TypeError('session.rebase and session.blind exclude each other'));
   await expect(client.fetch('/', { session: { writes: [''] } })).rejects.toThrow(new TypeError('session keys must be non-empty strings'));
 });

@@ -82,14 +82,14 @@ test('the retry limit: after `retries` rebuilds the call rejects with a Conflict
   expect(await (await a.fetch(`${app.url}/read`, { session: { reads: ['n'] } })).json()).toBe(4);
 });
 
-test('neither rebase nor blind: the first 412 rejects at once with a ConflictError, nothing resent', async () => {
+test('blind: false without rebase (a body from the client\'s own view): the first 412 rejects at once with a ConflictError, nothing resent', async () => {
   app = await startApp(routes());
   const { a, b } = await twoTabs(app.url);
   await b.fetch(`${app.url}/read`, { session: { reads: ['n'] } }); // b learns n at version 1
   await a.fetch(`${app.url}/blind`, { ...post, session: { writes: ['n'], blind: true } }); // n moves to 2
   const before = app.observed.runs['/blind'] ?? 0;
   const statusesBefore = app.observed.statuses[412] ?? 0;
-  const error = await b.fetch(`${app.url}/blind`, { ...post, session: { writes: ['n'] } }).catch((e: unknown) => e);
+  const error = await b.fetch(`${app.url}/blind`, { ...post, session: { writes: ['n'], blind: false } }).catch((e: unknown) => e);
   expect(isConflictError(error)).toBe(true);
   expect((error as ConflictError).problem?.keys).toEqual({ n: { version: 2, value: 2 } });
   expect((error as ConflictError).response?.status).toBe(412);

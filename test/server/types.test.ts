@@ -12,8 +12,11 @@ describe('typed sessions', () => {
     const handler = validator.route({ reads: ['prefs'], writes: ['cart'] }, async (_request, session) => {
       expectTypeOf(session.get('cart')).toEqualTypeOf<string[] | undefined>();
       expectTypeOf(session.get('prefs')).toEqualTypeOf<{ theme: 'light' | 'dark' } | undefined>();
-      // A key without a schema holds any JSON.
-      expectTypeOf(session.get('other')).toEqualTypeOf<unknown>();
+      // Only the route's keys, and set only the written ones.
+      // @ts-expect-error "other" is not a key of this route
+      session.get('other');
+      // @ts-expect-error this route only reads prefs
+      session.set('prefs', { theme: 'dark' });
       session.set('cart', ['sku-1']);
       // @ts-expect-error a cart is a list of strings
       session.set('cart', [1]);
@@ -23,6 +26,11 @@ describe('typed sessions', () => {
       return Response.json({ ok: true });
     });
     expectTypeOf(handler).toEqualTypeOf<(request: Request) => Promise<Response>>();
+    // A key without a schema holds any JSON.
+    validator.route({ writes: ['other'] }, (_request, session) => {
+      expectTypeOf(session.get('other')).toEqualTypeOf<unknown>();
+      return new Response(null, { status: 204 });
+    });
   });
 
   it('accepts any JSON without schemas', () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import type { SchemaMap, TrackedSession } from '../tracked-session.js';
-import type { SessionValues, Validator } from '../validator.js';
+import type { Validator } from '../validator.js';
 import { captureResponse } from './express-capture.js';
 import { overlaySession } from './express-session-overlay.js';
 import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
@@ -107,7 +107,7 @@ declare global {
 export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): ExpressMiddleware {
   if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
   const { reads = [], writes = [] } = declaration as { reads?: readonly string[]; writes?: readonly string[] };
-  const route = validator.route(declaration, (_request: Request, session: TrackedSession<SessionValues<Schemas>>, { req, res, next }: MountContext) =>
+  const route = validator.route(declaration, (_request: Request, session: unknown, { req, res, next }: MountContext) =>
     new Promise<Response>((resolve, reject) => {
       const tracked = session as TrackedSession;
       res.locals.session = tracked;

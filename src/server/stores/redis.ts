@@ -32,6 +32,15 @@ export interface RedisStoreOptions {
    * @default 'session-lanes:'
    */
   prefix?: string;
+  /**
+   * New sessions are refused (503) while Redis uses more than this share of
+   * its `maxmemory`, so that a flood of session-creating requests leaves the
+   * rest to existing sessions' writes (with `noeviction`, a full Redis
+   * refuses every write). Read from `INFO memory` every 100 ms and every 16 new sessions;
+   * without a `maxmemory`, every session is admitted. 1 turns it off.
+   * @default 0.9
+   */
+  newSessionMemoryShare?: number;
 }
 
 /** The few ioredis calls the store makes: the commands defineCommand() adds. */
@@ -62,6 +71,10 @@ const OWN_CLIENT_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5_000, aut
  */
 export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const prefix = options.prefix ?? 'session-lanes:';
+  const share = options.newSessionMemoryShare ?? 0.9;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
+    throw new TypeError(`redisStore(): newSessionMemoryShare must be a number above 0 and at most 1, got ${String(share)}`);
+  }
   if (/[{}]/.test(prefix)) throw new TypeError(`redisStore(): prefix must not contain "{" or "}", got ${JSON.stringify(prefix)}`);
   const owned = options.client === undefined;
   const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', OWN_CLIENT_OPTIONS);
@@ -100,8 +113,28 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     return { meta: `${base}:s`, versions: `${base}:v`, values: `${base}:d`, record: (key: string) => `${base}:r:${key}` };
   };
 
+  // Admission: the last INFO memory reading, refreshed every 100 ms and every 16 admissions, so that a burst
+  // overshoots the limit by no more than what is admitted meanwhile.
+  let memoryCheck: { at: number; uses: number; admit: Promise<boolean> } | null = null;
+  async function readMemory(): Promise<boolean> {
+    const info = await client.info('memory');
+    const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+    const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+    return max === 0 || used < share * max;
+  }
+
   return {
     shared: true,
+    admitSession(): Promise<boolean> {
+      if (share >= 1) return Promise.resolve(true);
+      const at = Date.now(); // the real clock: this is about Redis's memory now, not the validator's (movable) time
+      if (!memoryCheck || at - memoryCheck.at >= 100 || memoryCheck.uses >= 16) {
+        // A failed reading admits: the calls that follow report a Redis that is down.
+        memoryCheck = { at, uses: 0, admit: readMemory().catch(() => true) };
+      }
+      memoryCheck.uses++;
+      return memoryCheck.admit;
+    },
     async begin(input: BeginInput): Promise<BeginResult> {
       const { sessionId, keys, claim, touch, now } = input;
       const k = keysOf(sessionId);
