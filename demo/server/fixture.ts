@@ -93,6 +93,13 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
         return json({});
       }),
     ),
+    'POST /e2e/login': counted(
+      validator.route({ writes: ['user'], rotates: true }, (_request, session) => {
+        session.set('user', 'ada');
+        session.rotate();
+        return json({ welcome: 'ada' });
+      }),
+    ),
     'GET /e2e/state': counted(validator.route({ reads: ['n', 'log'] }, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
     'GET /e2e/stats': async () => json(stats),
     'POST /e2e/reset': async () => (reset(), json({})),
