@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createValidator, REPLAYED_HEADER } from '../../src/server/index.js';
-import { describeEveryStore, type StoreUnderTest } from '../support/every-store.js';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { createValidator, REPLAYED_HEADER, type SessionStore } from '../../src/server/index.js';
+import { describeEachStore } from '../support/each-store.js';
 import { gate } from '../support/gate.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Answer, Browser, idemKey } from '../support/session-http.js';
@@ -11,19 +11,19 @@ const SECRET = 'rotation-test-secret-of-at-least-32-bytes';
  * Login rotation, tombstones and logout over real HTTP, on every store.
  * Each attack is performed as written in issue 10, then shown to fail.
  */
-describeEveryStore('login rotation and logout', (open) => {
-  let opened: StoreUnderTest;
+describeEachStore('login rotation and logout', (kind) => {
+  let store: SessionStore;
   let server: TestServer;
   let clock: number;
   let slow: { started: ReturnType<typeof gate>; release: ReturnType<typeof gate> } | null;
   let events: unknown[];
 
   beforeEach(async () => {
-    opened = open();
+    store = kind.open();
     clock = Date.now();
     slow = null;
     events = [];
-    const validator = createValidator({ store: opened.store, secret: SECRET, now: () => clock, onEvent: (event) => events.push(event) });
+    const validator = createValidator({ store, secret: SECRET, now: () => clock, onEvent: (event) => events.push(event) });
     server = await startServer({
       '/cart': validator.route({ writes: ['cart'] }, async (request, session) => {
         const item = await request.text();
@@ -61,8 +61,9 @@ describeEveryStore('login rotation and logout', (open) => {
   afterEach(async () => {
     slow?.release.open();
     await server.close();
-    await opened.cleanup();
+    await store.close();
   });
+  afterAll(() => kind.cleanup());
 
   const addToCart = (browser: Browser, item: string, key = idemKey()) => browser.send('/cart', { headers: { 'session-write': '"cart"', 'idempotency-key': key }, body: item });
   const login = (browser: Browser, user: string, key = idemKey(), path = '/login', keepKeys = true) =>
