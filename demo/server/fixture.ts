@@ -1,3 +1,4 @@
+import { fixtureTable as table } from '../../e2e/fixture/routes.js';
 import type { FetchHandler } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore } from '../../src/server/index.js';
 
@@ -69,7 +70,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
 
   return {
     'POST /e2e/inc': counted(
-      validator.route({ writes: ['n'] }, async (request, session) => {
+      validator.route(table.inc, async (request, session) => {
         const n = (session.get('n') as number | undefined) ?? 0;
         const seen = await gated(request);
         session.set('n', n + 1);
@@ -78,7 +79,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/log': counted(
-      validator.route({ writes: ['log'] }, async (request, session) => {
+      validator.route(table.log, async (request, session) => {
         const { item } = (await request.json()) as { item: string };
         const log = (session.get('log') as string[] | undefined) ?? [];
         const seen = await gated(request);
@@ -88,12 +89,12 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/logout': counted(
-      validator.route({ writes: ['auth'] }, (_request, session) => {
+      validator.route(table.logout, (_request, session) => {
         session.destroy();
         return json({});
       }),
     ),
-    'GET /e2e/state': counted(validator.route({ reads: ['n', 'log'] }, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'GET /e2e/state': counted(validator.route(table.state, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
     'GET /e2e/stats': async () => json(stats),
     'POST /e2e/reset': async () => (reset(), json({})),
     'POST /e2e/gate/close': async () => (closeGate(true), json({})),
