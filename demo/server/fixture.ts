@@ -1,3 +1,4 @@
+import { fixtureTable as table } from '../../e2e/fixture/routes.js';
 import type { FetchHandler } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore } from '../../src/server/index.js';
 
@@ -77,7 +78,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
 
   return {
     'POST /e2e/inc': counted(
-      validator.route({ writes: ['n'] }, async (request, session) => {
+      validator.route(table.inc, async (request, session) => {
         const n = (session.get('n') as number | undefined) ?? 0;
         const seen = await gated(request);
         session.set('n', n + 1);
@@ -86,7 +87,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/log': counted(
-      validator.route({ writes: ['log'] }, async (request, session) => {
+      validator.route(table.log, async (request, session) => {
         const { item } = (await request.json()) as { item: string };
         const log = (session.get('log') as string[] | undefined) ?? [];
         const seen = await gated(request);
@@ -96,7 +97,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/logout': counted(
-      validator.route({ writes: ['auth'] }, (_request, session) => {
+      validator.route(table.logout, (_request, session) => {
         session.destroy();
         return json({});
       }),
@@ -108,7 +109,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
         return json({ welcome: 'ada' });
       }),
     ),
-    'GET /e2e/state': counted(validator.route({ reads: ['n', 'log'] }, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'GET /e2e/state': counted(validator.route(table.state, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
     'POST /e2e/host/log': appendTo(hostValidator),
     'GET /e2e/host/state': hostValidator.route({ reads: ['log'] }, (_request, session) => json({ log: session.get('log') ?? [] })),
     'POST /e2e/plain/log': appendTo(validator),
