@@ -4,7 +4,7 @@ import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { expressRoute, withSession, type ExpressContext } from '../../src/server/adapters/express.js';
 import { createValidator } from '../../src/server/index.js';
 import { redisStore } from '../../src/server/stores/redis.js';
@@ -61,6 +61,7 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
       req.session.cart = [...(req.session.cart ?? []), req.params.sku];
       res.json({ cart: req.session.cart });
     });
+    app.post('/clash', withSession(validator, { writes: ['cookie'] }), (_req, res) => void res.json({ reached: true }));
     app.get(
       '/api/cart',
       expressRoute(validator.route({ reads: ['cart'] }, (_request, lanes, { req }: ExpressContext) => Response.json({ cart: lanes.get('cart') ?? [], user: req.session.user ?? null }))),
@@ -147,6 +148,19 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     expect(viewed.versions()).toEqual({ cart: 1 });
     const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
     expect(JSON.parse((await redis.get(`${prefix}sess:${sid}`))!)).not.toHaveProperty('cart');
+  });
+
+  it("refuses a route key that is one of express-session's own members, naming it", async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const answer = await browser().send('/clash', { headers: { 'session-write': '"cookie"', 'idempotency-key': idemKey() } });
+      expect(answer.status).toBe(500);
+      expect(answer.json()).toMatchObject({ type: expect.stringContaining('handler-failed') });
+      // The default onEvent says why, in the server's log.
+      expect(String(logged.mock.calls[0]?.[1])).toContain(`the route's key "cookie" is also a member of req.session's own (express-session's req.session.cookie)`);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('a logout that destroys the express-session ends both; the old express-session id then gets 410', async () => {

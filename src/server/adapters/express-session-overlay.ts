@@ -27,7 +27,12 @@ export function overlaySession(target: object, session: TrackedSession, reads: r
   let refused: unknown = null;
   for (const key of [...reads, ...writes]) {
     const own = Object.getOwnPropertyDescriptor(target, key);
-    if (own && !own.configurable) continue;
+    // express-session's own members (cookie, id, regenerate(), save()…): never shadowed.
+    if (key === 'cookie' || (own && (!own.enumerable || !own.configurable)) || (!own && key in target)) {
+      throw new TypeError(
+        `session-lanes: the route's key ${JSON.stringify(key)} is also a member of req.session's own (express-session's req.session.${key}); rename the key, or read it from res.locals.session`,
+      );
+    }
     if (own && 'value' in own) legacy.set(key, own.value);
     const writable = writes.includes(key);
     Object.defineProperty(target, key, {

@@ -64,7 +64,6 @@ export function expressRoute(handler: ExpressFetchHandler): ExpressMiddleware {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Locals {
       /** The route's tracked session, under `withSession()` of session-lanes/server/express. */
