@@ -42,16 +42,16 @@ function sessionParts(i: number) {
 }
 
 /** One creating write, as the validator makes it: begin with a claim, commit the change and the record. */
-async function createSession(store: SessionStore, parts: ReturnType<typeof sessionParts>): Promise<void> {
+async function createSession(store: SessionStore, parts: ReturnType<typeof sessionParts>, withRecord = true): Promise<void> {
   const token = randomBytes(16).toString('base64url');
-  await store.begin({ sessionId: parts.id, keys: ['value'], now: NOW, claim: { key: parts.key, fingerprint: parts.fingerprint, leaseMs: 60_000, token } });
+  await store.begin({ sessionId: parts.id, keys: ['value'], now: NOW, ...(withRecord ? { claim: { key: parts.key, fingerprint: parts.fingerprint, leaseMs: 60_000, token } } : {}) });
   const result = await store.commit({
     sessionId: parts.id,
     session: { mode: 'create', epoch: randomBytes(12).toString('base64url') },
     expect: new Map([['value', 0]]),
     changes: new Map([['value', parts.value]]),
     destroy: false,
-    record: { key: parts.key, fingerprint: parts.fingerprint, answer: parts.answer, state: 'done', retentionMs: 172_800_000, leaseMs: 60_000, token },
+    ...(withRecord ? { record: { key: parts.key, fingerprint: parts.fingerprint, answer: parts.answer, state: 'done' as const, retentionMs: 172_800_000, leaseMs: 60_000, token } } : {}),
     idleTtlMs: 1_209_600_000,
     now: NOW,
   });
@@ -64,7 +64,7 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function measureMemory(): Promise<{ store: number; baseline: number }> {
+async function measureMemory(): Promise<{ session: number; both: number; baseline: number }> {
   // Baseline: the same strings (made inside the measure, as the store's are), in the barest structure that answers a lookup.
   let before = heapUsed();
   const bare = new Map<string, string>();
@@ -76,15 +76,20 @@ async function measureMemory(): Promise<{ store: number; baseline: number }> {
   const baseline = (heapUsed() - before) / SESSIONS;
   bare.clear();
 
-  before = heapUsed();
-  const store = memoryStore();
-  for (let i = 0; i < SESSIONS; i++) await createSession(store, sessionParts(i));
-  const bytes = (heapUsed() - before) / SESSIONS;
-  await store.close();
-  return { store: bytes, baseline };
+  const measure = async (withRecord: boolean) => {
+    const start = heapUsed();
+    const store = memoryStore({ maxEntries: 4 * SESSIONS });
+    for (let i = 0; i < SESSIONS; i++) await createSession(store, sessionParts(i), withRecord);
+    const bytes = (heapUsed() - start) / SESSIONS;
+    await store.close();
+    return bytes;
+  };
+  const session = await measure(false);
+  const both = await measure(true);
+  return { session, both, baseline };
 }
 
-async function measureRedis(): Promise<number | string> {
+async function measureRedis(): Promise<{ session: number; record: number } | string> {
   const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
   admin.on('error', () => {});
   try {
@@ -97,22 +102,27 @@ async function measureRedis(): Promise<number | string> {
   try {
     const sample = Math.min(SESSIONS, 2_000);
     for (let i = 0; i < sample; i++) await createSession(store, sessionParts(i));
-    let total = 0;
+    let session = 0;
+    let record = 0;
     let cursor = '0';
     do {
       const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
-      for (const key of keys) total += Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
+      for (const key of keys) {
+        const bytes = Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
+        if (key.includes('}:r:')) record += bytes;
+        else session += bytes;
+      }
       if (keys.length > 0) await admin.del(...keys);
     } while (cursor !== '0');
-    return total / sample;
+    return { session: session / sample, record: record / sample };
   } finally {
     await store.close();
     admin.disconnect();
   }
 }
 
-async function measurePostgres(): Promise<number | string> {
+async function measurePostgres(): Promise<{ session: number; record: number } | string> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   try {
     await admin.connect();
@@ -123,9 +133,9 @@ async function measurePostgres(): Promise<number | string> {
   const store = postgresStore({ connectionString: POSTGRES_URL, tablePrefix: prefix });
   const tables = ['sessions', 'entries', 'records'].map((t) => `"${prefix}${t}"`);
   const size = async () => {
-    let bytes = 0;
-    for (const table of tables) bytes += Number((await admin.query(`SELECT pg_total_relation_size($1) AS size`, [table])).rows[0].size);
-    return bytes;
+    const bytes: number[] = [];
+    for (const table of tables) bytes.push(Number((await admin.query(`SELECT pg_total_relation_size($1) AS size`, [table])).rows[0].size));
+    return { session: bytes[0]! + bytes[1]!, record: bytes[2]! };
   };
   try {
     await createSession(store, sessionParts(-1)); // creates the tables
@@ -133,7 +143,8 @@ async function measurePostgres(): Promise<number | string> {
     const before = await size();
     const sample = Math.min(SESSIONS, 5_000);
     for (let i = 0; i < sample; i++) await createSession(store, sessionParts(i));
-    return ((await size()) - before) / sample;
+    const after = await size();
+    return { session: (after.session - before.session) / sample, record: (after.record - before.record) / sample };
   } finally {
     await store.close();
     await admin.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`).catch(() => {});
@@ -143,10 +154,16 @@ async function measurePostgres(): Promise<number | string> {
 
 console.log(`store footprint: sessions holding one 32-byte value and one 200-byte recorded answer (Node ${process.version})`);
 const memory = await measureMemory();
-console.log(`memory store       ${memory.store.toFixed(0).padStart(6)} B per session with its record (${SESSIONS} sessions, heap delta after gc)`);
-console.log(`  bare Map baseline ${memory.baseline.toFixed(0).padStart(5)} B for the same strings: the store costs ${(memory.store / memory.baseline).toFixed(1)}× the payload (goal: ≤ 1,024 B)`);
+const row = (store: string, session: number, record: number, how: string) =>
+  console.log(`${store.padEnd(11)} ${session.toFixed(0).padStart(6)} B per session ${record.toFixed(0).padStart(6)} B per record ${(session + record).toFixed(0).padStart(6)} B both  (${how})`);
+row('memory', memory.session, memory.both - memory.session, `${SESSIONS} sessions, heap delta after gc`);
+console.log(
+  `  baseline: the same strings in a bare Map, ${memory.baseline.toFixed(0)} B: the store costs ${(memory.both / memory.baseline).toFixed(2)}× the payload (goal: a session with its record ≤ 1,024 B)`,
+);
 const redis = await measureRedis();
-console.log(`Redis              ${typeof redis === 'number' ? `${redis.toFixed(0).padStart(6)} B per session with its record (MEMORY USAGE, all keys)` : redis}`);
+if (typeof redis === 'string') console.log(`Redis       ${redis}`);
+else row('Redis', redis.session, redis.record, 'MEMORY USAGE of every key');
 const postgres = await measurePostgres();
-console.log(`PostgreSQL         ${typeof postgres === 'number' ? `${postgres.toFixed(0).padStart(6)} B per session with its record (relation sizes, indexes and TOAST included)` : postgres}`);
+if (typeof postgres === 'string') console.log(`PostgreSQL  ${postgres}`);
+else row('PostgreSQL', postgres.session, postgres.record, 'relation sizes, indexes and TOAST included');
 process.exit(0);

@@ -38,7 +38,7 @@ const read = validator.route({ reads: ['counter'] }, async (request, session) =>
 });
 
 // One session to work in: its first write creates it.
-const created = await write(new Request('http://bench/w', { method: 'POST', headers: { 'session-write': '"counter"', 'idempotency-key': '"bench-create-0000000"' } }));
+const created = await write(new Request('http://bench/w', { method: 'POST', headers: { 'session-write': '"counter"', 'idempotency-key': '"bench-create-000000000000"' } }));
 const cookie = created.headers.get('set-cookie')!.split(';')[0]!;
 
 console.log(`validator overhead, ${ITERATIONS} requests each (Node ${process.version})`);

@@ -24,11 +24,11 @@ export interface ShopState {
   prefs: Prefs;
 }
 
-export const MODES = ['naive', 'lanes'] as const;
+export const MODES = ['naive', 'lock', 'lanes'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Where each mode's routes live. */
-export const API_BASE: Readonly<Record<Mode, string>> = { naive: '/naive', lanes: '/api' };
+export const API_BASE: Readonly<Record<Mode, string>> = { naive: '/naive', lock: '/lock', lanes: '/api' };
 
 /** The server delay of a handler, between reading the session and writing it. @default 100 */
 export const DEFAULT_DELAY_MS = 100;

@@ -28,12 +28,28 @@ test('naive mode: a burst from three tabs loses acknowledged updates', async ({ 
   await expect(tabs[0]!.page.getByTestId('lost')).not.toHaveText('0');
 });
 
-test('session-lanes mode, one tab: the burst loses none, and its lanes spare it every 412', async ({ context, baseURL }) => {
+test('lock mode, three tabs: one lock per session loses none, and runs the whole burst one request at a time', async ({ context, baseURL }) => {
+  tabs = await openTabs(context, baseURL!, 'lock', 3, DELAY_MS);
+  const tally = await burstInTabs(tabs, BURST);
+
+  expect(tally).toMatchObject({ acknowledged: 3 * BURST, stored: 3 * BURST, lost: 0 });
+  // Every handler sleeps DELAY_MS under the session's lock: 36 of them cannot take less than 36 delays.
+  expect(tally.durationMs).toBeGreaterThanOrEqual(3 * BURST * DELAY_MS);
+  await expect(tabs[0]!.page.getByTestId('lost')).toHaveText('0');
+  await expect(tabs[0]!.page.locator('#burst-hint')).toContainText('One lock per session');
+});
+
+test('session-lanes mode, one tab: the burst loses none, its lanes spare it every 412, and only same-key writes queue', async ({ context, baseURL }) => {
   tabs = await openTabs(context, baseURL!, 'lanes', 1, DELAY_MS);
   const tally = await burstInTabs(tabs, BURST);
 
   expect(tally).toMatchObject({ acknowledged: BURST, stored: BURST, lost: 0, conflicts: 0, retries: 0 });
+  // Twelve updates over three keys: each key's lane runs four deep, so at least four delays, never one per update.
+  expect(tally.durationMs).toBeGreaterThanOrEqual((BURST / 3) * DELAY_MS);
   await expect(tabs[0]!.page.getByTestId('lost')).toHaveText('0');
+  await expect(tabs[0]!.page.locator('#burst-hint')).toContainText('queue in that key');
+  // Only the burst is drawn: the page's own first requests (state, visit) are not on the timeline.
+  await expect(tabs[0]!.page.locator('#timeline g.tl-write')).toHaveCount(BURST);
 });
 
 test('session-lanes mode, three tabs: the same burst loses none, and the cross-tab lanes spare them every 412', async ({ context, baseURL }, testInfo) => {

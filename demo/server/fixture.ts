@@ -29,6 +29,14 @@ export interface FixtureStats {
 
 export function fixtureRoutes(): Record<string, FetchHandler> {
   const validator = createValidator({ store: memoryStore() });
+  // For e2e/cookie-planting.spec.ts: a Secure cookie (so named __Host-sl_host), on http://*.localhost, which Chromium treats as secure.
+  const hostValidator = createValidator({ store: memoryStore(), cookie: { name: 'sl_host', secure: true } });
+  const appendTo = (route: typeof validator) =>
+    route.route({ writes: ['log'] }, async (request, session) => {
+      const log = (session.get('log') as string[] | undefined) ?? [];
+      session.set('log', [...log, ((await request.json()) as { item: string }).item]);
+      return json({ log: session.get('log') });
+    });
   let stats: FixtureStats;
   let gate: { open: boolean; promise: Promise<void>; release: () => void };
   const reset = () => {
@@ -94,7 +102,18 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
         return json({});
       }),
     ),
+    'POST /e2e/login': counted(
+      validator.route({ writes: ['user'], rotates: true }, (_request, session) => {
+        session.set('user', 'ada');
+        session.rotate();
+        return json({ welcome: 'ada' });
+      }),
+    ),
     'GET /e2e/state': counted(validator.route(table.state, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'POST /e2e/host/log': appendTo(hostValidator),
+    'GET /e2e/host/state': hostValidator.route({ reads: ['log'] }, (_request, session) => json({ log: session.get('log') ?? [] })),
+    'POST /e2e/plain/log': appendTo(validator),
+    'GET /e2e/plain/state': validator.route({ reads: ['log'] }, (_request, session) => json({ log: session.get('log') ?? [] })),
     'GET /e2e/stats': async () => json(stats),
     'POST /e2e/reset': async () => (reset(), json({})),
     'POST /e2e/gate/close': async () => (closeGate(true), json({})),

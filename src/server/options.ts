@@ -66,6 +66,17 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap, Context
   leaseMs?: number;
   /** How long an idempotency record answers resends. @default 172_800_000 (48 h) */
   retentionMs?: number;
+  /**
+   * How long a replayed answer may still set a session cookie: the rotating
+   * request's resend with the old cookie (its answer was lost) replays the
+   * login answer, new cookie included, only this long after it committed.
+   * Likewise a session-creating request's resend (without a cookie) replays
+   * its answer only this long, and only while that session keeps the epoch
+   * it was created with; later, it is answered 410 without Set-Cookie. At
+   * least 30_000 (the client's default deadline).
+   * @default 120_000
+   */
+  replayWindowMs?: number;
   /** Largest request body of a write route, buffered to fingerprint it. @default 1_048_576 */
   maxBodyBytes?: number;
   /**
@@ -101,6 +112,7 @@ export interface ResolvedOptions {
   touchIntervalMs: number;
   leaseMs: number;
   retentionMs: number;
+  replayWindowMs: number;
   maxBodyBytes: number;
   maxRecordedAnswerBytes: number;
   /** Keys whose values never leave the server. */
@@ -154,6 +166,10 @@ export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): Res
   const leaseMs = positiveInteger('leaseMs', options.leaseMs, 60_000);
   const retentionMs = positiveInteger('retentionMs', options.retentionMs, 48 * 3600_000);
   if (retentionMs <= leaseMs) throw new TypeError('retentionMs must be longer than leaseMs');
+  const replayWindowMs = positiveInteger('replayWindowMs', options.replayWindowMs, 120_000);
+  // A client resends for up to its deadline (30 s by default): a shorter window would refuse its own resends.
+  if (replayWindowMs < 30_000) throw new TypeError(`replayWindowMs must be at least 30000 (the client's default deadline), got ${replayWindowMs}`);
+  if (retentionMs <= 2 * replayWindowMs) throw new TypeError('retentionMs must be longer than twice replayWindowMs');
   return {
     store,
     schemas: new Map(Object.entries(options.keys ?? {})),
@@ -164,6 +180,7 @@ export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): Res
     touchIntervalMs: positiveInteger('touchIntervalMs', options.touchIntervalMs, 60_000),
     leaseMs,
     retentionMs,
+    replayWindowMs,
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, 1024 * 1024),
     maxRecordedAnswerBytes: positiveInteger('maxRecordedAnswerBytes', options.maxRecordedAnswerBytes, DEFAULT_MAX_RECORDED_ANSWER_BYTES),
     serverOnly: new Set(serverOnly),

@@ -6,6 +6,8 @@ interface Recorded {
   s: number;
   h: [string, string][];
   b: string;
+  /** When it was recorded (ms since the epoch): a creating request's replay window starts here. */
+  t?: number;
 }
 
 /** Header added to a replayed answer, so that logs and clients can tell a replay from a first answer. */
@@ -37,17 +39,18 @@ export async function recordAnswer(
   response: Response,
   responseHeaders: Headers,
   maxBodyBytes = DEFAULT_MAX_RECORDED_ANSWER_BYTES,
+  recordedAt?: number,
 ): Promise<{ answer: string; response: Response }> {
   const body = new Uint8Array(await response.arrayBuffer());
   const all = headerList(responseHeaders);
-  const sent: Recorded = { s: response.status, h: all, b: '' };
+  const sent: Recorded = { s: response.status, h: all, b: '', ...(recordedAt === undefined ? {} : { t: recordedAt }) };
   if (body.byteLength <= maxBodyBytes) {
     const recorded: Recorded = { ...sent, b: toBase64(body) };
     return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
   }
   const headers = all.filter(([name]) => name === 'set-cookie' || SESSION_HEADERS.has(name));
   headers.push(['content-type', 'application/json']);
-  const recorded: Recorded = { s: response.status, h: headers, b: toBase64(new TextEncoder().encode(ANSWER_NOT_KEPT_BODY)) };
+  const recorded: Recorded = { ...sent, h: headers, b: toBase64(new TextEncoder().encode(ANSWER_NOT_KEPT_BODY)) };
   return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
 }
 

@@ -66,7 +66,7 @@ describe('sessionLanes() Vite plugin', () => {
     );
     const response = await fetch(`${base}/api/cart`, {
       method: 'POST',
-      headers: { 'session-write': '"cart"', 'idempotency-key': '"0123456789abcdef0123"' },
+      headers: { 'session-write': '"cart"', 'idempotency-key': '"0123456789abcdef0123456789"' },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('session-versions')).toBe('"cart";v=1');

@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
+import { createValidator } from '../../src/server/index.js';
 import { postgresStore, type PostgresPool } from '../../src/server/stores/postgres.js';
+import { startServer } from '../support/server.js';
+import { Browser, idemKey } from '../support/session-http.js';
 import { storeConformance } from '../store-conformance.js';
 import { describeWithServer, POSTGRES_URL, tcpUnreachable, uniqueSuffix } from '../support/stores.js';
 
@@ -10,7 +13,7 @@ async function dropTables(prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
+    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
   } finally {
     await admin.end();
   }
@@ -103,7 +106,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     expect(await tableCount(prefix)).toBe(0);
     const result = await store.begin({ sessionId: 'x', keys: ['a'], now: Date.now() });
     expect(result.session).toBeNull();
-    expect(await tableCount(prefix)).toBe(3);
+    expect(await tableCount(prefix)).toBe(4);
     // The statement failed on the missing table, migrate() ran on one connection, the statement ran again.
     expect(counted.statements.filter((text) => text === 'connect')).toHaveLength(1);
   });
@@ -120,7 +123,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     const stores = Array.from({ length: 6 }, () => postgresStore({ pool: newPool(), tablePrefix: prefix }));
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    expect(await tableCount(prefix)).toBe(3);
+    expect(await tableCount(prefix)).toBe(4);
   });
 
   it('adds the claim token column to a records table made without it: by migrate(), and on first use', async () => {
@@ -203,6 +206,50 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
       for (const outcome of settled) if (outcome.status === 'rejected') failures.push(outcome.reason);
     }
     expect(failures).toEqual([]);
+  });
+
+  it("412 bodies over HTTP: 20 concurrent writes from one base on one key each say v=2 with the winner's value", async () => {
+    const prefix = fresh();
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 24 });
+    pools.push(pool);
+    const store = postgresStore({ pool, tablePrefix: prefix });
+    const validator = createValidator({ store, secret: 'a shared secret of at least thirty-two bytes' });
+    const server = await startServer({
+      '/pick': validator.route({ writes: ['pick'] }, async (request, session) => {
+        session.set('pick', await request.text());
+        return Response.json({});
+      }),
+    });
+    // One connection holds the lock; another watches (pg_stat_activity is a snapshot within a transaction).
+    const [blocker, watcher] = [new pg.Client({ connectionString: POSTGRES_URL }), new pg.Client({ connectionString: POSTGRES_URL })];
+    await Promise.all([blocker.connect(), watcher.connect()]);
+    try {
+      const browser = new Browser(server.url);
+      const pick = (body: string, base: number) => browser.send('/pick', { headers: { 'session-write': `"pick";v=${base}`, 'idempotency-key': idemKey() }, body });
+      expect((await pick('first', 0)).status).toBe(200); // pick at v=1
+      // Hold the session row, so that all 20 commits start (their snapshots taken) and queue on its lock together.
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "${prefix}sessions" FOR UPDATE`);
+      const answers = Promise.all(Array.from({ length: 20 }, (_, i) => pick(`writer-${i}`, 1)));
+      const waiting = async () =>
+        Number((await watcher.query(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`%"${prefix}sessions"%FOR UPDATE%`])).rows[0].count);
+      while ((await waiting()) < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+      await blocker.query('ROLLBACK');
+      const all = await answers;
+      const winners = all.filter((answer) => answer.status === 200);
+      expect(winners).toHaveLength(1);
+      const winner = `writer-${all.indexOf(winners[0]!)}`;
+      const stale = all.filter((answer) => answer.status === 412);
+      expect(stale).toHaveLength(19);
+      for (const answer of stale) {
+        expect(answer.json().keys).toEqual({ pick: { version: 2, value: winner } });
+        expect(answer.versions()).toEqual({ pick: 2 });
+      }
+    } finally {
+      await Promise.all([blocker.end(), watcher.end()]);
+      await server.close();
+      await store.close();
+    }
   });
 
   it('rejects a table prefix that is not a plain identifier', () => {

@@ -15,7 +15,8 @@ export interface StoreKind {
   cleanup(): Promise<void>;
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
+/** Deletes every key under `prefix` (SCAN, never KEYS: the server is shared). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const admin = new Redis(REDIS_URL);
   try {
     let cursor = '0';
@@ -33,7 +34,7 @@ async function dropPostgresTables(prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
+    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
   } finally {
     await admin.end();
   }

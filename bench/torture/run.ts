@@ -1,0 +1,267 @@
+/**
+ * Jepsen-style list-append through the real client and validator:
+ *
+ *   npm run bench:torture                          # memory store
+ *   BENCH_STORE=redis npm run bench:torture        # shared Redis, unique prefix
+ *   BENCH_STORE=postgres npm run bench:torture     # shared PostgreSQL, unique tables (dropped after)
+ *   BENCH_OPS=20000 BENCH_SECONDS=300 ...          # bounds (whichever comes first)
+ *   BENCH_VARIANT=destroy ...                      # each browser logs out midway (session destroyed)
+ *   BENCH_FAULTS=0 ...                             # the same run with no fault, for comparison
+ *
+ * Several cookie jars (browsers), several clients on each jar (tabs, with no
+ * cross-tab coordination in Node, so they really conflict), append unique
+ * tokens to a few overlapping keys of their session. Meanwhile a TCP proxy
+ * in front of the server cuts connections as requests go in (before the
+ * commit) and as answers come back (after it), and slows answers; the store
+ * flaps (memory: calls fail before or after applying; Redis and PostgreSQL: a
+ * proxy in front of the store cuts every connection every second or so).
+ * Afterwards every list is read over a clean connection and checked: an
+ * acknowledged token missing is lost, a token twice is duplicated, a token
+ * whose write was rejected must be absent; outcome-unknown ones may be
+ * either. The destroy variant logs each browser out halfway (one of its tabs
+ * destroys the session) while the others keep writing: a write made before
+ * the logout must never land in the session made after it (its epoch ended),
+ * and an acknowledged write made after the logout must be there. Tabs of a
+ * browser share the client's first-write lane, as the cross-tab lane makes
+ * them in a browser, so that they make one new session, not one each.
+ * Loopback only; bounded in operations and time.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { createLanes, createSessionClient, isConflictError, isOutcomeUnknownError, isSessionEndedError } from '../../src/client/index.js';
+import { toNodeListener } from '../../src/server/adapters/node.js';
+import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
+import { postgresStore } from '../../src/server/stores/postgres.js';
+import { redisStore } from '../../src/server/stores/redis.js';
+import { createCookieJar } from '../../test/support/client-cookie-jar.js';
+import { deleteRedisPrefix } from '../redis-cleanup.js';
+import { startProxy, type Proxy } from './proxy.js';
+
+const STORE = (process.env.BENCH_STORE ?? 'memory') as 'memory' | 'redis' | 'postgres';
+const MAX_OPS = Number(process.env.BENCH_OPS ?? (STORE === 'memory' ? 10_000 : 3_600));
+const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
+const DESTROY = process.env.BENCH_VARIANT === 'destroy';
+const FAULTS = process.env.BENCH_FAULTS !== '0'; // BENCH_FAULTS=0: the same run with no fault injected, for comparison
+const JARS = 4;
+const TABS = 3;
+const KEYS = ['a', 'b', 'c'];
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const unique = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The memory store's flaps: a call fails before it runs, or (commit) after it applied: the validator cannot tell which. */
+function flapping(store: SessionStore, chance: number, counts: { storeFaults: number }): SessionStore {
+  const fail = () => {
+    counts.storeFaults++;
+    throw new Error('injected store failure');
+  };
+  return {
+    begin: async (input) => (Math.random() < chance ? fail() : store.begin(input)),
+    async commit(input) {
+      if (Math.random() < chance / 2) fail();
+      const result = await store.commit(input);
+      if (Math.random() < chance / 2) fail();
+      return result;
+    },
+    release: (input) => store.release(input),
+    touch: (input) => store.touch(input),
+    close: () => store.close(),
+  };
+}
+
+async function openStore(counts: { storeFaults: number }): Promise<{ store: SessionStore; storeProxy: Proxy | null; cleanUp: () => Promise<void> }> {
+  if (STORE === 'memory') return { store: flapping(memoryStore(), FAULTS ? 0.02 : 0, counts), storeProxy: null, cleanUp: async () => {} };
+  const target = new URL(STORE === 'redis' ? REDIS_URL : POSTGRES_URL);
+  const storeProxy = await startProxy({ host: target.hostname, port: Number(target.port || (STORE === 'redis' ? 6379 : 5432)) });
+  const via = new URL(target);
+  via.hostname = '127.0.0.1';
+  via.port = String(storeProxy.port);
+  if (STORE === 'redis') {
+    const prefix = `bench-torture-${unique}:`;
+    return {
+      store: redisStore({ url: via.toString(), prefix }),
+      storeProxy,
+      cleanUp: () => deleteRedisPrefix(REDIS_URL, prefix),
+    };
+  }
+  const tablePrefix = `bench_torture_${unique}_`;
+  const pool = new pg.Pool({ connectionString: via.toString(), max: 8, connectionTimeoutMillis: 2_000 });
+  pool.on('error', () => {});
+  return {
+    store: postgresStore({ pool, tablePrefix }),
+    storeProxy,
+    async cleanUp() {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}records, ${tablePrefix}entries, ${tablePrefix}sessions, ${tablePrefix}tombstones CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+const counts = { storeFaults: 0 };
+const { store, storeProxy, cleanUp } = await openStore(counts);
+const validator = createValidator({ store, secret: 'bench-torture-secret-bench-torture-secret', onEvent: () => {} });
+const appendRoutes = new Map(
+  KEYS.map((key) => [
+    key,
+    validator.route({ writes: [key] }, async (request, session) => {
+      const { token } = (await request.json()) as { token: string };
+      if (Math.random() < 0.05) await pause(Math.random() * 40); // some answers are slow to come
+      session.set(key, [...((session.get(key) as string[] | undefined) ?? []), token]);
+      return Response.json({ ok: true });
+    }),
+  ]),
+);
+const logout = validator.route({ writes: KEYS }, (_request, session) => {
+  session.destroy();
+  return Response.json({ ok: true });
+});
+const readLists = validator.route({ reads: KEYS }, (_request, session) => Response.json(Object.fromEntries(KEYS.map((key) => [key, session.get(key) ?? []]))));
+const server = createServer(
+  toNodeListener((request) => {
+    const path = new URL(request.url).pathname;
+    if (path === '/lists') return readLists(request);
+    if (path === '/logout') return logout(request);
+    const route = appendRoutes.get(path.slice('/append/'.length));
+    return route ? route(request) : new Response('not found', { status: 404 });
+  }),
+);
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const serverPort = (server.address() as AddressInfo).port;
+const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: 60 } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: 60 });
+const viaProxy = `http://127.0.0.1:${proxy.port}`;
+const direct = `http://127.0.0.1:${serverPort}`;
+
+type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'ended' | 'failed';
+/** A token's phase: made before its browser's logout began (0), during it (0.5), after it was answered (1). */
+const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string }>();
+const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, ended: 0, failed: 0 };
+const errors = new Map<string, number>();
+const started = Date.now();
+const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_SECONDS * 1000;
+
+const jars = Array.from({ length: JARS }, () => createCookieJar());
+const firstWriteLanes = jars.map(() => createLanes());
+const phases = jars.map(() => 0);
+let logouts = 0;
+
+/** Logs browser `jarIndex` out through one of its tabs' client; resends (new key) until an answer says the session is gone. */
+async function logOut(jarIndex: number, client: ReturnType<typeof createSessionClient>): Promise<void> {
+  phases[jarIndex] = 0.5;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    try {
+      const response = await client.fetch(`${viaProxy}/logout`, { method: 'POST', session: { writes: KEYS, blind: true } });
+      await response.text();
+      if (response.ok) break;
+    } catch (error) {
+      if (isSessionEndedError(error)) break; // an earlier attempt applied
+    }
+  }
+  logouts++;
+  phases[jarIndex] = 1;
+  if (attempts > 1) console.log(`  browser ${jarIndex}: the logout took ${attempts} attempts`);
+}
+// The store flaps about once a second while the run lasts.
+const flapper = storeProxy && FAULTS
+  ? setInterval(() => storeProxy.flap(100 + Math.random() * 200), 700 + Math.random() * 600)
+  : null;
+
+async function tab(jarIndex: number, tabIndex: number): Promise<void> {
+  const client = createSessionClient({ fetch: jars[jarIndex]!.fetch, firstWrite: firstWriteLanes[jarIndex]!, deadline: 4_000, retries: 15, backoff: 10, maxBackoff: 300 });
+  let n = 0;
+  while (running()) {
+    if (DESTROY && tabIndex === 0 && phases[jarIndex] === 0 && tally.operations >= MAX_OPS / 2) await logOut(jarIndex, client);
+    const phase = phases[jarIndex]!;
+    const key = KEYS[Math.floor(Math.random() * KEYS.length)]!;
+    const token = `j${jarIndex}-t${tabIndex}-${n++}`;
+    tally.operations++;
+    let outcome: Outcome;
+    try {
+      const response = await client.fetch(`${viaProxy}/append/${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: [key], blind: true } });
+      await response.text();
+      outcome = response.ok ? 'acknowledged' : 'failed';
+      if (!response.ok) errors.set(`HTTP ${response.status}`, (errors.get(`HTTP ${response.status}`) ?? 0) + 1);
+    } catch (error) {
+      outcome = isOutcomeUnknownError(error) ? 'unknown' : isConflictError(error) ? 'rejected' : isSessionEndedError(error) ? 'ended' : 'failed';
+      const name = (error as Error).name;
+      errors.set(name, (errors.get(name) ?? 0) + 1);
+    }
+    // The session the browser's cookie named when the answer came: a lost write says where it went.
+    const session = jars[jarIndex]!.cookies.values().next().value?.slice(0, 8);
+    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}) });
+    tally[outcome]++;
+  }
+}
+
+console.log(`torture on the ${STORE} store: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
+// Each browser's session is made first, by one write (the cookie is the browser's, shared by its tabs).
+for (const [i, jar] of jars.entries()) {
+  const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
+  if (!response.ok) throw new Error(`creating session ${i} answered ${response.status}`);
+}
+const progress = setInterval(() => console.log(`  ${tally.operations} operations, ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
+try {
+  await Promise.all(jars.flatMap((_, j) => Array.from({ length: TABS }, (_unused, t) => tab(j, t))));
+} finally {
+  clearInterval(progress);
+  if (flapper) clearInterval(flapper);
+}
+await pause(500); // let the last cut requests end on the server
+
+// Check every list over a clean connection.
+const seen = new Map<string, number>();
+for (const jar of jars) {
+  const response = await jar.fetch(`${direct}/lists`, { headers: { 'session-read': KEYS.map((key) => `"${key}"`).join(', ') } });
+  if (!response.ok) throw new Error(`reading the lists answered ${response.status}`);
+  const lists = (await response.json()) as Record<string, string[]>;
+  for (const list of Object.values(lists)) for (const token of list) seen.set(token, (seen.get(token) ?? 0) + 1);
+}
+let lost = 0;
+let rejectedButApplied = 0;
+let unknownApplied = 0;
+let laterEpoch = 0;
+for (const [token, { outcome, phase }] of outcomes) {
+  const times = seen.get(token) ?? 0;
+  // A write acknowledged before its browser's logout is gone with the session it was in: that is the logout's job.
+  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) {
+    lost++;
+    if (lost <= 5) console.log(`lost: ${token} (${JSON.stringify(outcomes.get(token))}); the browser's session now: ${jars[outcomes.get(token)!.jar]!.cookies.values().next().value?.slice(0, 8)}`);
+  }
+  if ((outcome === 'rejected' || outcome === 'ended' || outcome === 'failed') && times > 0) rejectedButApplied++;
+  if (outcome === 'unknown' && times > 0) unknownApplied++;
+  if (DESTROY && phase === 0 && times > 0) laterEpoch++;
+}
+const duplicated = [...seen.values()].filter((times) => times > 1).length;
+const phantom = [...seen.keys()].filter((token) => !token.startsWith('create-') && !outcomes.has(token)).length;
+const storeCuts = Math.floor(storeProxy?.faults.flapCuts ?? 0);
+const faults = proxy.faults.requestCuts + proxy.faults.answerCuts + counts.storeFaults + storeCuts;
+
+console.log(`\n| | ${STORE}${DESTROY ? ', sessions destroyed midway' : ''} |\n| --- | --- |`);
+console.log(`| operations | ${tally.operations} (${Math.round((Date.now() - started) / 1000)} s) |`);
+console.log(`| acknowledged | ${tally.acknowledged} |`);
+console.log(`| rejected (conflict after every retry) | ${tally.rejected} |`);
+console.log(`| outcome unknown (of which applied) | ${tally.unknown} (${unknownApplied}) |`);
+console.log(`| session ended (410, or rejected unsent) | ${tally.ended} |`);
+console.log(`| failed otherwise | ${tally.failed} |`);
+if (DESTROY) console.log(`| logouts / writes made before a logout found in the session after it | ${logouts} / ${laterEpoch} |`);
+console.log(`| faults injected | ${faults}: ${proxy.faults.requestCuts} cut before the commit, ${proxy.faults.answerCuts} cut after it, ${counts.storeFaults} store calls failed, ${storeCuts} store connections cut in ${storeProxy?.faults.flaps ?? 0} flaps; ${proxy.faults.slowed} answers slowed |`);
+console.log(`| lost | ${lost} |`);
+console.log(`| duplicated | ${duplicated} |`);
+console.log(`| rejected but applied / never sent but present | ${rejectedButApplied} / ${phantom} |`);
+console.log(`client errors: ${[...errors].map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}`);
+
+await proxy.close();
+server.closeAllConnections();
+server.close();
+await store.close();
+await storeProxy?.close();
+await cleanUp();
+if (lost + duplicated + rejectedButApplied + phantom + laterEpoch > 0) {
+  console.log('FAILED: an acknowledged write was lost, or a write applied twice, against its answer, or in a later epoch');
+  process.exitCode = 1;
+}

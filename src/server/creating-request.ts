@@ -1,0 +1,62 @@
+import { HEADER } from '../protocol/headers.js';
+import { parseStringItem } from '../protocol/versions.js';
+import { hmacBase64Url } from './encoding.js';
+import { ProblemError, problemResponse } from './problem-response.js';
+
+/**
+ * A session-creating request (a write without a cookie) gets its session id
+ * from its Idempotency-Key, so that its resend finds its record on any
+ * server. That makes the key worth guarding: it must look random, its resend
+ * replays the new session's cookie only for a short window, and the id also
+ * depends on the window it was first sent in, so that the same request never
+ * gets an id that was issued before (after a logout, an expiry, the end of
+ * retention).
+ */
+
+/** What a key that creates a session must look like: a UUID does, and the client's keys do. */
+export const CREATING_KEY = /^[A-Za-z0-9_-]{22,255}$/;
+
+export function assertCreatingKey(key: string): void {
+  if (!CREATING_KEY.test(key)) {
+    throw new ProblemError(
+      'invalidDeclaration',
+      'An Idempotency-Key that creates a session must be 22 to 255 characters of A-Z, a-z, 0-9, "-" and "_", from a cryptographic random source (a UUID is)',
+      { header: HEADER.idempotencyKey },
+    );
+  }
+}
+
+/** The ids a creating request may have: the one of the window it is in, and the previous window's (its resend crossed a boundary). */
+export function creatingIds(secret: Uint8Array, key: string, now: number, windowMs: number): { current: string; previous: string } {
+  const window = Math.floor(now / windowMs);
+  const id = (w: number) => hmacBase64Url(secret, `session-lanes/create\u0000${w}\u0000${key}`);
+  return { current: id(window), previous: id(window - 1) };
+}
+
+/** The Session-Epoch a recorded answer carries, and when it was recorded (0 for records older than this field). */
+export function recordedSession(answer: string): { epoch: string | null; at: number } {
+  const recorded = JSON.parse(answer) as { h: [string, string][]; t?: number };
+  const header = recorded.h.find(([name]) => name === HEADER.epoch)?.[1] ?? null;
+  let epoch: string | null = null;
+  try {
+    epoch = parseStringItem(HEADER.epoch, header);
+  } catch {
+    epoch = null;
+  }
+  return { epoch, at: recorded.t ?? 0 };
+}
+
+/**
+ * The one answer to a creating resend outside its window, or after its
+ * session's epoch changed: the same bytes whatever the body, so that nobody
+ * learns whether a guessed body was the right one, and no Set-Cookie.
+ */
+export function creatingReplayRefused(): Response {
+  const response = problemResponse(
+    'sessionEnded',
+    'This session-creating request is past its replay window, or its session changed since; start again with a new Idempotency-Key',
+  );
+  response.headers.set('vary', 'Cookie');
+  response.headers.set(HEADER.epoch, '""');
+  return response;
+}

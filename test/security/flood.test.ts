@@ -1,0 +1,142 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createValidator, memoryStore } from '../../src/server/index.js';
+import { redisStore } from '../../src/server/stores/redis.js';
+import type { SessionStore } from '../../src/server/store.js';
+import { startRedis, type PrivateRedis } from '../support/private-servers.js';
+import { startServer, type TestServer } from '../support/server.js';
+import { Browser, idemKey } from '../support/session-http.js';
+
+/**
+ * The attack (issue 11, §3): bots create sessions as fast as they can. On
+ * the memory store nothing bounded them; on Redis with the documented
+ * `noeviction`, the flood filled maxmemory and every user's writes became
+ * 503. A pre-existing, active session must get no 410 and no 503 during it.
+ */
+
+const SECRET = 'a test secret of at least 32 bytes, shared';
+const RATE = 300; // session-creating requests per second
+const SECONDS = 4;
+const BOT_VALUE = 'b'.repeat(1_000);
+
+interface FloodResult {
+  user: Record<number, number>;
+  bots: Record<number, number>;
+  counter: number;
+  writes: number;
+}
+
+async function flood(store: SessionStore): Promise<FloodResult> {
+  // onEvent: the flood's refused commits are expected; the default would log each to console.error.
+  const validator = createValidator({ store, secret: SECRET, onEvent: () => {} });
+  const server: TestServer = await startServer({
+    '/signup': validator.route({ writes: ['profile'] }, async (_request, session) => {
+      session.set('profile', BOT_VALUE);
+      return Response.json({ ok: true });
+    }),
+    '/increment': validator.route({ writes: ['counter'] }, async (_request, session) => {
+      session.set('counter', ((session.get('counter') as number | undefined) ?? 0) + 1);
+      return Response.json({ ok: true });
+    }),
+    '/read': validator.route({ reads: ['counter'] }, async (_request, session) => Response.json({ counter: session.get('counter') ?? 0 })),
+  });
+  try {
+    const user = new Browser(server.url);
+    const increment = () => user.send('/increment', { headers: { 'session-write': '"counter"', 'idempotency-key': idemKey() } });
+    expect((await increment()).status).toBe(200);
+    expect((await increment()).status).toBe(200); // an active session: it came back
+
+    const result: FloodResult = { user: {}, bots: {}, counter: 0, writes: 2 };
+    const count = (into: Record<number, number>, status: number) => (into[status] = (into[status] ?? 0) + 1);
+    const bots: Promise<void>[] = [];
+    const started = Date.now();
+    let flooding = true;
+    const ticker = (async () => {
+      for (let tick = 0; tick < SECONDS * 10; tick++) {
+        for (let i = 0; i < RATE / 10; i++) {
+          bots.push(
+            new Browser(server.url)
+              .send('/signup', { headers: { 'session-write': '"profile"', 'idempotency-key': idemKey() } })
+              .then((answer) => void count(result.bots, answer.status)),
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (tick + 1) * 100 - Date.now())));
+      }
+      flooding = false;
+    })();
+    while (flooding) {
+      // A busy user, not a second flood: at most one write and one read each 25 ms (its own records need memory too).
+      const pace = new Promise((resolve) => setTimeout(resolve, 25));
+      const written = await increment();
+      count(result.user, written.status);
+      if (written.status === 200) result.writes++;
+      count(result.user, (await user.send('/read', { method: 'GET', headers: { 'session-read': '"counter"' } })).status);
+      await pace;
+    }
+    await ticker;
+    await Promise.all(bots);
+    const read = await user.send('/read', { method: 'GET', headers: { 'session-read': '"counter"' } });
+    expect(read.status).toBe(200);
+    result.counter = read.json().counter;
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
+function report(label: string, result: FloodResult, extra = '') {
+  console.log(
+    `[flood] ${label}: ${RATE} creating requests/s for ${SECONDS} s; bots ${JSON.stringify(result.bots)}; the active user ${JSON.stringify(result.user)}, counter ${result.counter} after ${result.writes} writes${extra}`,
+  );
+}
+
+describe('a flood of session-creating requests', () => {
+  const redises: PrivateRedis[] = [];
+  afterAll(async () => {
+    for (const redis of redises) await redis.stop();
+  });
+
+  it('leaves an active session on the memory store with no 410 and no 503: single-request sessions are evicted first', async () => {
+    const store = memoryStore({ maxEntries: 1_000 });
+    const result = await flood(store);
+    report('memory, maxEntries 1,000', result, `; store ${JSON.stringify(store.stats())}`);
+    expect(result.user[410] ?? 0).toBe(0);
+    expect(result.user[503] ?? 0).toBe(0);
+    expect(result.counter).toBe(result.writes);
+    expect(store.stats().evicted).toBeGreaterThan(0);
+    expect(store.stats().sessions + store.stats().records).toBeLessThanOrEqual(1_000);
+  });
+
+  async function privateRedis(maxmemory: string): Promise<PrivateRedis> {
+    const redis = await startRedis(['--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction']);
+    redises.push(redis);
+    return redis;
+  }
+
+  it("fills Redis and makes an active session's writes 503 without admission (the attack, as with noeviction before)", async () => {
+    const redis = await privateRedis('3mb');
+    const store = redisStore({ url: redis.url, newSessionMemoryShare: 1 });
+    try {
+      const result = await flood(store);
+      report('Redis maxmemory 3mb noeviction, admission off', result);
+      expect(result.user[503] ?? 0).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves an active session on Redis (maxmemory 3mb, noeviction) with no 410 and no 503: new sessions are refused first', async () => {
+    const redis = await privateRedis('3mb');
+    const store = redisStore({ url: redis.url, newSessionMemoryShare: 0.7 });
+    try {
+      const result = await flood(store);
+      const info = await redis.admin.info('memory');
+      report('Redis maxmemory 3mb noeviction, newSessionMemoryShare 0.7', result, `; ${/used_memory_human:\S+/.exec(info)?.[0]}`);
+      expect(result.bots[503] ?? 0).toBeGreaterThan(0); // the flood did reach the limit
+      expect(result.user[410] ?? 0).toBe(0);
+      expect(result.user[503] ?? 0).toBe(0);
+      expect(result.counter).toBe(result.writes);
+    } finally {
+      await store.close();
+    }
+  });
+});
