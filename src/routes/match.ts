@@ -10,14 +10,6 @@ import type { RouteEntry, RouteTable } from './types.js';
 const STANDARD = /^(delete|get|head|options|post|put)$/i;
 
 /**
- * What only the URL parser can read right: a dot segment (also percent-encoded),
- * a backslash, a tab or newline, a control or space at the end (stripped). A
- * path without them reads the same as parsed.
- */
-const PARSER_ONLY = /\/\.|%2e|\\|[\t\n\r]|[\0- ]$/i;
-const QUERY = /[?#]/;
-
-/**
  * A matcher for one table under one base (origin plus an optional path
  * prefix): `(method, url)` → the compiled route, or undefined when the URL is
  * on another origin, outside the prefix, or matches no route. `url` must be
@@ -35,18 +27,9 @@ export function createRouteMatcher(routes: RouteTable, base: string | URL): (met
   const { origin, pathname } = url;
   const prefix = pathname.replace(/\/$/, '');
   return (method, url) => {
-    let path: string | undefined;
-    // A string on this very origin needs no URL object (the parse costs more than the rest of the match).
-    if (typeof url == 'string' && url.startsWith(origin) && url[origin.length] == '/') {
-      const end = url.search(QUERY);
-      path = url.slice(origin.length, end < 0 ? undefined : end);
-      if (PARSER_ONLY.test(path)) path = undefined;
-    }
-    if (path === undefined) {
-      const target = typeof url == 'string' ? new URL(url) : url;
-      if (target.origin != origin) return;
-      path = target.pathname;
-    }
+    const target = typeof url == 'string' ? new URL(url) : url;
+    const path = target.pathname;
+    if (target.origin != origin) return;
     if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] != '/')) return;
     const segments = pathSegments(path.slice(prefix.length));
     return segments && findRoute(compiled, STANDARD.test(method) ? method.toUpperCase() : method, segments);
