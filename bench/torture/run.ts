@@ -97,7 +97,7 @@ async function openStore(counts: { storeFaults: number }): Promise<{ store: Sess
     async cleanUp() {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
-      await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}records, ${tablePrefix}entries, ${tablePrefix}sessions CASCADE`);
+      await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}records, ${tablePrefix}entries, ${tablePrefix}sessions, ${tablePrefix}tombstones CASCADE`);
       await admin.end();
     },
   };
