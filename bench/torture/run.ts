@@ -43,6 +43,8 @@ const MAX_OPS = Number(process.env.BENCH_OPS ?? (STORE === 'memory' ? 10_000 : 3
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
 const DESTROY = process.env.BENCH_VARIANT === 'destroy';
 const FAULTS = process.env.BENCH_FAULTS !== '0'; // BENCH_FAULTS=0: the same run with no fault injected, for comparison
+// How long a slowed answer is held back, at most (BENCH_SLOW_MS).
+const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 60);
 const JARS = 4;
 const TABS = 3;
 const KEYS = ['a', 'b', 'c'];
@@ -131,7 +133,7 @@ const server = createServer(
 );
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const serverPort = (server.address() as AddressInfo).port;
-const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: 60 } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: 60 });
+const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: SLOW_MS } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: SLOW_MS });
 const viaProxy = `http://127.0.0.1:${proxy.port}`;
 const direct = `http://127.0.0.1:${serverPort}`;
 
@@ -201,8 +203,13 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
 console.log(`torture on the ${STORE} store: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
 // Each browser's session is made first, by one write (the cookie is the browser's, shared by its tabs).
 for (const [i, jar] of jars.entries()) {
-  const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
-  if (!response.ok) throw new Error(`creating session ${i} answered ${response.status}`);
+  // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe.
+  for (let attempt = 1; ; attempt++) {
+    const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
+    if (response.ok) break;
+    if (response.status !== 503 || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
+    await pause(200);
+  }
 }
 const progress = setInterval(() => console.log(`  ${tally.operations} operations, ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
 try {

@@ -103,7 +103,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/login': counted(
-      validator.route({ writes: ['user'], rotates: true }, (_request, session) => {
+      validator.route(table.login, (_request, session) => {
         session.set('user', 'ada');
         session.rotate();
         return json({ welcome: 'ada' });

@@ -10,7 +10,7 @@ import type { SessionDeclaration, SessionRequestInit } from './options.js';
 export type RouteTagger = (input: RequestInfo | URL, init: SessionRequestInit) => SessionDeclaration | undefined;
 
 export function routeTagger(routes: RouteTable, base = globalThis.location?.origin as string | URL | undefined): RouteTagger {
-  if (base === undefined) throw new TypeError('options.base is needed outside a page, such as "https://shop.example"');
+  if (base === undefined) throw new TypeError('options.base is needed outside a page');
   const match = createRouteMatcher(routes, base);
   return (input, { session, method }) => {
     const request = typeof Request == 'function' && input instanceof Request ? input : undefined;

@@ -22,7 +22,7 @@ export function createRouteMatcher(routes: RouteTable, base: string | URL): (met
   try {
     url = new URL(base);
   } catch {
-    throw new TypeError(`base must be an absolute URL such as "https://shop.example/app", not ${JSON.stringify(String(base))}`);
+    throw new TypeError(`base must be an absolute URL (origin and path prefix), not ${JSON.stringify(String(base))}`);
   }
   const { origin, pathname } = url;
   const prefix = pathname.replace(/\/$/, '');
