@@ -139,6 +139,8 @@ async function burst(size = Number(sizeInput.value) || 12): Promise<BurstResult>
   const outcomes = await Promise.all(actions.map(({ key, item }) => append(key, item)));
   const durationMs = Math.round(performance.now() - started);
   const acknowledged = actions.filter((_, index) => outcomes[index]);
+  // The timeline shows the burst; reading the session back is not part of it.
+  timeline.freeze();
   const stored = await refresh();
   const found = acknowledged.filter(({ key, item }) => stored[key].includes(item));
   const stats = timeline.stats();

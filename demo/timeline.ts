@@ -49,6 +49,8 @@ export class Timeline {
   readonly #bars = new Map<string, Bar>();
   #origin = performance.now();
   #frame = 0;
+  /** Set once a burst is over: later requests (the page reading the session back) are not drawn. */
+  #frozen = false;
 
   constructor(container: HTMLElement, keys: readonly string[]) {
     this.#container = container;
@@ -57,14 +59,21 @@ export class Timeline {
   }
 
   clear(): void {
+    this.#frozen = false;
     this.#bars.clear();
     this.#origin = performance.now();
     this.#schedule();
   }
 
+  /** Draws no new request from now on, until clear(); requests already drawn still end. */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
   record(event: TimelineEvent): void {
     let bar = this.#bars.get(event.id);
     if (!bar) {
+      if (this.#frozen) return;
       bar = {
         id: event.id,
         label: event.label ?? event.id,

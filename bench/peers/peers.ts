@@ -228,7 +228,7 @@ export async function sessionLanesPeer(keys: readonly string[]): Promise<Peer> {
     browser() {
       const client = createSessionClient({ fetch: createCookieJar().fetch });
       const post = (path: string, key: string, body: unknown) =>
-        client.fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), session: { writes: [key] } });
+        client.fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), session: { writes: [key], blind: true } });
       return {
         set: (key, value, delayMs) => post(`/set/${key}?delay=${delayMs}`, key, { value }),
         increment: (key, delayMs) => post(`/incr/${key}?delay=${delayMs}`, key, {}),

@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { counterOf, createSession, load, type Flavour, type LoadResult, type Workload } from './load.js';
 import type { ServerKind } from './servers.js';
 
@@ -157,24 +157,6 @@ function report(figures: Figures): void {
   }
 }
 
-async function cleanUp(): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = nextCursor;
-    } while (cursor !== '0');
-  } catch {
-    // Redis not running: nothing of ours is there.
-  } finally {
-    redis.disconnect();
-  }
-}
-
 console.log(`throughput, ${ROUNDS} rounds of ~${SECONDS} s per server and workload (Node ${process.version}); servers: ${KINDS.join(', ')}`);
 const figures: Figures = new Map();
 const servers: Running[] = [];
@@ -186,5 +168,5 @@ try {
   report(figures);
 } finally {
   await Promise.all(servers.map((server) => stop(server.child)));
-  await cleanUp();
+  await deleteRedisPrefix(REDIS_URL, PREFIX);
 }

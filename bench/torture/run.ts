@@ -5,6 +5,8 @@
  *   BENCH_STORE=redis npm run bench:torture        # shared Redis, unique prefix
  *   BENCH_STORE=postgres npm run bench:torture     # shared PostgreSQL, unique tables (dropped after)
  *   BENCH_OPS=20000 BENCH_SECONDS=300 ...          # bounds (whichever comes first)
+ *   BENCH_VARIANT=destroy ...                      # each browser logs out midway (session destroyed)
+ *   BENCH_FAULTS=0 ...                             # the same run with no fault, for comparison
  *
  * Several cookie jars (browsers), several clients on each jar (tabs, with no
  * cross-tab coordination in Node, so they really conflict), append unique
@@ -16,23 +18,31 @@
  * Afterwards every list is read over a clean connection and checked: an
  * acknowledged token missing is lost, a token twice is duplicated, a token
  * whose write was rejected must be absent; outcome-unknown ones may be
- * either. Loopback only; bounded in operations and time.
+ * either. The destroy variant logs each browser out halfway (one of its tabs
+ * destroys the session) while the others keep writing: a write made before
+ * the logout must never land in the session made after it (its epoch ended),
+ * and an acknowledged write made after the logout must be there. Tabs of a
+ * browser share the client's first-write lane, as the cross-tab lane makes
+ * them in a browser, so that they make one new session, not one each.
+ * Loopback only; bounded in operations and time.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { Redis } from 'ioredis';
-import { createSessionClient, isConflictError, isOutcomeUnknownError } from '../../src/client/index.js';
+import { createLanes, createSessionClient, isConflictError, isOutcomeUnknownError, isSessionEndedError } from '../../src/client/index.js';
 import { toNodeListener } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
 import { createCookieJar } from '../../test/support/client-cookie-jar.js';
+import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { startProxy, type Proxy } from './proxy.js';
 
 const STORE = (process.env.BENCH_STORE ?? 'memory') as 'memory' | 'redis' | 'postgres';
 const MAX_OPS = Number(process.env.BENCH_OPS ?? (STORE === 'memory' ? 10_000 : 3_600));
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
+const DESTROY = process.env.BENCH_VARIANT === 'destroy';
+const FAULTS = process.env.BENCH_FAULTS !== '0'; // BENCH_FAULTS=0: the same run with no fault injected, for comparison
 const JARS = 4;
 const TABS = 3;
 const KEYS = ['a', 'b', 'c'];
@@ -62,7 +72,7 @@ function flapping(store: SessionStore, chance: number, counts: { storeFaults: nu
 }
 
 async function openStore(counts: { storeFaults: number }): Promise<{ store: SessionStore; storeProxy: Proxy | null; cleanUp: () => Promise<void> }> {
-  if (STORE === 'memory') return { store: flapping(memoryStore(), 0.02, counts), storeProxy: null, cleanUp: async () => {} };
+  if (STORE === 'memory') return { store: flapping(memoryStore(), FAULTS ? 0.02 : 0, counts), storeProxy: null, cleanUp: async () => {} };
   const target = new URL(STORE === 'redis' ? REDIS_URL : POSTGRES_URL);
   const storeProxy = await startProxy({ host: target.hostname, port: Number(target.port || (STORE === 'redis' ? 6379 : 5432)) });
   const via = new URL(target);
@@ -73,16 +83,7 @@ async function openStore(counts: { storeFaults: number }): Promise<{ store: Sess
     return {
       store: redisStore({ url: via.toString(), prefix }),
       storeProxy,
-      async cleanUp() {
-        const redis = new Redis(REDIS_URL);
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-        redis.disconnect();
-      },
+      cleanUp: () => deleteRedisPrefix(REDIS_URL, prefix),
     };
   }
   const tablePrefix = `bench_torture_${unique}_`;
@@ -114,53 +115,80 @@ const appendRoutes = new Map(
     }),
   ]),
 );
+const logout = validator.route({ writes: KEYS }, (_request, session) => {
+  session.destroy();
+  return Response.json({ ok: true });
+});
 const readLists = validator.route({ reads: KEYS }, (_request, session) => Response.json(Object.fromEntries(KEYS.map((key) => [key, session.get(key) ?? []]))));
 const server = createServer(
   toNodeListener((request) => {
     const path = new URL(request.url).pathname;
     if (path === '/lists') return readLists(request);
+    if (path === '/logout') return logout(request);
     const route = appendRoutes.get(path.slice('/append/'.length));
     return route ? route(request) : new Response('not found', { status: 404 });
   }),
 );
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const serverPort = (server.address() as AddressInfo).port;
-const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: 60 } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: 60 });
+const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: 60 } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: 60 });
 const viaProxy = `http://127.0.0.1:${proxy.port}`;
 const direct = `http://127.0.0.1:${serverPort}`;
 
-type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'failed';
-const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome }>();
-const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, failed: 0 };
+type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'ended' | 'failed';
+/** A token's phase: made before its browser's logout began (0), during it (0.5), after it was answered (1). */
+const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number }>();
+const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, ended: 0, failed: 0 };
 const errors = new Map<string, number>();
 const started = Date.now();
 const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_SECONDS * 1000;
 
 const jars = Array.from({ length: JARS }, () => createCookieJar());
+const firstWriteLanes = jars.map(() => createLanes());
+const phases = jars.map(() => 0);
+let logouts = 0;
+
+/** Logs browser `jarIndex` out through one of its tabs' client; resends (new key) until an answer says the session is gone. */
+async function logOut(jarIndex: number, client: ReturnType<typeof createSessionClient>): Promise<void> {
+  phases[jarIndex] = 0.5;
+  for (;;) {
+    try {
+      const response = await client.fetch(`${viaProxy}/logout`, { method: 'POST', session: { writes: KEYS, blind: true } });
+      await response.text();
+      if (response.ok) break;
+    } catch (error) {
+      if (isSessionEndedError(error)) break; // an earlier attempt applied
+    }
+  }
+  logouts++;
+  phases[jarIndex] = 1;
+}
 // The store flaps about once a second while the run lasts.
-const flapper = storeProxy
+const flapper = storeProxy && FAULTS
   ? setInterval(() => storeProxy.flap(100 + Math.random() * 200), 700 + Math.random() * 600)
   : null;
 
 async function tab(jarIndex: number, tabIndex: number): Promise<void> {
-  const client = createSessionClient({ fetch: jars[jarIndex]!.fetch, deadline: 4_000, retries: 15, backoff: 10, maxBackoff: 300 });
+  const client = createSessionClient({ fetch: jars[jarIndex]!.fetch, firstWrite: firstWriteLanes[jarIndex]!, deadline: 4_000, retries: 15, backoff: 10, maxBackoff: 300 });
   let n = 0;
   while (running()) {
+    if (DESTROY && tabIndex === 0 && phases[jarIndex] === 0 && tally.operations >= MAX_OPS / 2) await logOut(jarIndex, client);
+    const phase = phases[jarIndex]!;
     const key = KEYS[Math.floor(Math.random() * KEYS.length)]!;
     const token = `j${jarIndex}-t${tabIndex}-${n++}`;
     tally.operations++;
     let outcome: Outcome;
     try {
-      const response = await client.fetch(`${viaProxy}/append/${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: [key] } });
+      const response = await client.fetch(`${viaProxy}/append/${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: [key], blind: true } });
       await response.text();
       outcome = response.ok ? 'acknowledged' : 'failed';
       if (!response.ok) errors.set(`HTTP ${response.status}`, (errors.get(`HTTP ${response.status}`) ?? 0) + 1);
     } catch (error) {
-      outcome = isOutcomeUnknownError(error) ? 'unknown' : isConflictError(error) ? 'rejected' : 'failed';
+      outcome = isOutcomeUnknownError(error) ? 'unknown' : isConflictError(error) ? 'rejected' : isSessionEndedError(error) ? 'ended' : 'failed';
       const name = (error as Error).name;
       errors.set(name, (errors.get(name) ?? 0) + 1);
     }
-    outcomes.set(token, { jar: jarIndex, key, outcome });
+    outcomes.set(token, { jar: jarIndex, key, outcome, phase });
     tally[outcome]++;
   }
 }
@@ -191,23 +219,28 @@ for (const jar of jars) {
 let lost = 0;
 let rejectedButApplied = 0;
 let unknownApplied = 0;
-for (const [token, { outcome }] of outcomes) {
+let laterEpoch = 0;
+for (const [token, { outcome, phase }] of outcomes) {
   const times = seen.get(token) ?? 0;
-  if (outcome === 'acknowledged' && times === 0) lost++;
-  if ((outcome === 'rejected' || outcome === 'failed') && times > 0) rejectedButApplied++;
+  // A write acknowledged before its browser's logout is gone with the session it was in: that is the logout's job.
+  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) lost++;
+  if ((outcome === 'rejected' || outcome === 'ended' || outcome === 'failed') && times > 0) rejectedButApplied++;
   if (outcome === 'unknown' && times > 0) unknownApplied++;
+  if (DESTROY && phase === 0 && times > 0) laterEpoch++;
 }
 const duplicated = [...seen.values()].filter((times) => times > 1).length;
 const phantom = [...seen.keys()].filter((token) => !token.startsWith('create-') && !outcomes.has(token)).length;
 const storeCuts = Math.floor(storeProxy?.faults.flapCuts ?? 0);
 const faults = proxy.faults.requestCuts + proxy.faults.answerCuts + counts.storeFaults + storeCuts;
 
-console.log(`\n| | ${STORE} |\n| --- | --- |`);
+console.log(`\n| | ${STORE}${DESTROY ? ', sessions destroyed midway' : ''} |\n| --- | --- |`);
 console.log(`| operations | ${tally.operations} (${Math.round((Date.now() - started) / 1000)} s) |`);
 console.log(`| acknowledged | ${tally.acknowledged} |`);
 console.log(`| rejected (conflict after every retry) | ${tally.rejected} |`);
 console.log(`| outcome unknown (of which applied) | ${tally.unknown} (${unknownApplied}) |`);
+console.log(`| session ended (410, or rejected unsent) | ${tally.ended} |`);
 console.log(`| failed otherwise | ${tally.failed} |`);
+if (DESTROY) console.log(`| logouts / writes made before a logout found in the session after it | ${logouts} / ${laterEpoch} |`);
 console.log(`| faults injected | ${faults}: ${proxy.faults.requestCuts} cut before the commit, ${proxy.faults.answerCuts} cut after it, ${counts.storeFaults} store calls failed, ${storeCuts} store connections cut in ${storeProxy?.faults.flaps ?? 0} flaps; ${proxy.faults.slowed} answers slowed |`);
 console.log(`| lost | ${lost} |`);
 console.log(`| duplicated | ${duplicated} |`);
@@ -220,7 +253,7 @@ server.close();
 await store.close();
 await storeProxy?.close();
 await cleanUp();
-if (lost + duplicated + rejectedButApplied + phantom > 0) {
-  console.log('FAILED: an acknowledged write was lost, or a write applied twice or against its answer');
+if (lost + duplicated + rejectedButApplied + phantom + laterEpoch > 0) {
+  console.log('FAILED: an acknowledged write was lost, or a write applied twice, against its answer, or in a later epoch');
   process.exitCode = 1;
 }

@@ -46,6 +46,8 @@ export type RouteHandlers<Schemas extends SchemaMap, T, Args extends unknown[] =
 };
 
 export interface Validator<Schemas extends SchemaMap> {
+  /** True when the app resolves session ids itself (`options.sessionId`): then `session.rotate({ id })` takes the app's new id. */
+  readonly resolvesIds: boolean;
   /**
    * Wraps a handler as a Fetch handler that serves wire protocol v1: it checks
    * the request's declarations, gives the handler a tracked session of the
@@ -124,6 +126,7 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
   const validator: Validator<Schemas> = {
+    resolvesIds: resolved.sessionId !== undefined,
     route(declaration: RouteDeclaration, handler: unknown) {
       const keys = routeKeys(declaration);
       const method = checkedMethod(declaration);

@@ -4,7 +4,7 @@ import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { expressRoute, withSession, type ExpressContext } from '../../src/server/adapters/express.js';
 import { createValidator } from '../../src/server/index.js';
 import { redisStore } from '../../src/server/stores/redis.js';
@@ -21,6 +21,8 @@ import { describeWithServer, REDIS_URL, tcpUnreachable, uniqueSuffix } from '../
 declare module 'express-session' {
   interface SessionData {
     user: string;
+    cart: string[];
+    wishlist: string[];
   }
 }
 
@@ -45,6 +47,21 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
       lanes.set('cart', [...((lanes.get('cart') as string[] | undefined) ?? []), req.params.sku]);
       res.json({ cart: lanes.get('cart'), user: req.session.user ?? null });
     });
+    // Handlers written for express-session, unchanged but for withSession(): req.session.cart and .wishlist are session-lanes keys now.
+    app.post('/api/wishlist/:sku', withSession(validator, { writes: ['wishlist'] }), (req, res) => {
+      req.session.wishlist = [...new Set([...(req.session.wishlist ?? []), req.params.sku])];
+      res.json({ wishlist: req.session.wishlist });
+    });
+    app.post('/api/basket/:sku', withSession(validator, { writes: ['cart'] }), (req, res) => {
+      (req.session.cart ??= []).push(req.params.sku);
+      res.json({ cart: req.session.cart });
+    });
+    // The old code, not yet moved: it keeps the cart in express-session itself.
+    app.post('/legacy/cart/:sku', (req, res) => {
+      req.session.cart = [...(req.session.cart ?? []), req.params.sku];
+      res.json({ cart: req.session.cart });
+    });
+    app.post('/clash', withSession(validator, { writes: ['cookie'] }), (_req, res) => void res.json({ reached: true }));
     app.get(
       '/api/cart',
       expressRoute(validator.route({ reads: ['cart'] }, (_request, lanes, { req }: ExpressContext) => Response.json({ cart: lanes.get('cart') ?? [], user: req.session.user ?? null }))),
@@ -100,6 +117,50 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     expect(viewed.versions()).toEqual({ cart: 2 });
     // The library sets no cookie of its own: express-session's is the only one.
     expect([...ada.jar.cookies.keys()]).toEqual(['connect.sid']);
+  });
+
+  it('serves handlers written for express-session unchanged, without losing concurrent updates of different keys', async () => {
+    const ada = browser();
+    await ada.send('/api/cart/tea', write());
+    // Concurrent writes of two keys: express-session's whole-session save would let one erase the other.
+    // (The browser's lanes run writes of one key one after another, and writes of different keys side by side.)
+    const skus = ['a', 'b', 'c', 'd', 'e'];
+    for (const sku of skus) {
+      await Promise.all([ada.send(`/api/wishlist/${sku}`, { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } }), ada.send(`/api/basket/${sku}`, write())]);
+    }
+    expect((await ada.send('/api/basket/jam', write())).json()).toEqual({ cart: ['tea', ...skus, 'jam'] });
+    const wishlist = await ada.send('/api/wishlist/a', { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } });
+    expect([...(wishlist.json() as { wishlist: string[] }).wishlist].sort()).toEqual(skus);
+    expect(wishlist.versions()).toEqual({ wishlist: 5 }); // the last add of 'a' changed nothing: no new version
+    // express-session's own record holds neither key.
+    const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
+    const record = JSON.parse((await redis.get(`${prefix}sess:${sid}`))!) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual(['cookie']);
+  });
+
+  it("moves a key's old express-session value into session-lanes at its first write", async () => {
+    const ada = browser();
+    expect((await ada.send('/legacy/cart/tea')).json()).toEqual({ cart: ['tea'] });
+    expect((await ada.send('/legacy/cart/jam')).json()).toEqual({ cart: ['tea', 'jam'] });
+    expect((await ada.send('/api/basket/oat', write())).json()).toEqual({ cart: ['tea', 'jam', 'oat'] });
+    const viewed = await ada.send('/api/cart', read);
+    expect(viewed.json()).toEqual({ cart: ['tea', 'jam', 'oat'], user: null });
+    expect(viewed.versions()).toEqual({ cart: 1 });
+    const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
+    expect(JSON.parse((await redis.get(`${prefix}sess:${sid}`))!)).not.toHaveProperty('cart');
+  });
+
+  it("refuses a route key that is one of express-session's own members, naming it", async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const answer = await browser().send('/clash', { headers: { 'session-write': '"cookie"', 'idempotency-key': idemKey() } });
+      expect(answer.status).toBe(500);
+      expect(answer.json()).toMatchObject({ type: expect.stringContaining('handler-failed') });
+      // The default onEvent says why, in the server's log.
+      expect(String(logged.mock.calls[0]?.[1])).toContain(`the route's key "cookie" is also a member of req.session's own (express-session's req.session.cookie)`);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('a logout that destroys the express-session ends both; the old express-session id then gets 410', async () => {

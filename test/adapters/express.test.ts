@@ -1,36 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expressRoute, keepRawBody, withSession, type ExpressContext } from '../../src/server/adapters/express.js';
 import { createValidator, memoryStore } from '../../src/server/index.js';
-import { createCookieJar } from '../support/client-cookie-jar.js';
-import { Answer, idemKey } from '../support/session-http.js';
+import { JarBrowser, serverPerTest } from '../support/framework-http.js';
+import { idemKey } from '../support/session-http.js';
 
 /** Validator routes mounted on real Express 5 as Express users write routes, over real HTTP. */
-let server: Server | null = null;
-afterEach(async () => {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise((resolve) => server!.close(resolve));
-  server = null;
-});
-
-/** A browser with a whole cookie jar: the app's cookies and the validator's side by side. */
-class Browser {
-  readonly jar = createCookieJar();
-  constructor(readonly baseUrl: string) {}
-  async send(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-    const response = await this.jar.fetch(this.baseUrl + path, { method: init.method ?? 'POST', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-    return new Answer(response, await response.text());
-  }
-}
-
-async function listen(app: express.Express): Promise<string> {
-  server = createServer(app);
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const serve = serverPerTest();
+const listen = (app: express.Express) => serve(createServer(app));
 
 /** An auth middleware as apps have them: refuses without a user, puts the user on res.locals, sets a cookie of its own. */
 const requireUser: RequestHandler = (req, res, next) => {
@@ -64,7 +42,7 @@ describe('expressRoute', () => {
     router.get('/cart', requireUser, expressRoute(view));
     app.use('/api', router);
     const url = await listen(app);
-    const browser = new Browser(url);
+    const browser = new JarBrowser(url);
 
     expect((await browser.send('/api/cart/tea', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey(), ...json }, body: '{"quantity":1}' })).status).toBe(401);
     const added = await browser.send('/api/cart/tea?from=list', { headers: writeCart(), body: '{"quantity":2}' });
@@ -89,7 +67,7 @@ describe('expressRoute', () => {
     });
     const app = express();
     app.post('/cart/:sku', requireUser, expressRoute(add));
-    const browser = new Browser(await listen(app));
+    const browser = new JarBrowser(await listen(app));
     const as = (user: string, sku: string) => browser.send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
     expect((await as('ada', 'tea')).json()).toEqual({ cart: ['tea'] });
     expect((await as('bob', 'jam')).json()).toEqual({ cart: ['jam'] });
@@ -108,7 +86,7 @@ describe('expressRoute', () => {
       errors.push(error);
       res.status(500).json({ error: error.message });
     }) as ErrorRequestHandler);
-    const browser = new Browser(await listen(app));
+    const browser = new JarBrowser(await listen(app));
 
     const refused = await browser.send('/cart/tea', { headers: writeCart(), body: '{"quantity":1}' });
     expect(refused.status).toBe(500);
@@ -131,16 +109,13 @@ describe('expressRoute', () => {
     app.use('/raw', express.raw({ type: 'application/json' }));
     app.post('/json/cart/:sku', requireUser, expressRoute(add));
     app.post('/raw/cart/:sku', requireUser, expressRoute(add));
-    const browser = new Browser(await listen(app));
+    const browser = new JarBrowser(await listen(app));
 
     const headers = writeCart();
-    const added = await browser.send('/json/cart/tea', { headers, body: '{"quantity":3}' });
+    // The same write twice (its answer lost): the fingerprint of the kept bytes matches, so it is replayed, not applied twice.
+    const added = await browser.sendTwice('/json/cart/tea', headers, '{"quantity":3}');
     expect(added.status).toBe(201);
     expect(added.json()).toMatchObject({ cart: [{ sku: 'tea', quantity: 3 }], parsed: { quantity: 3 } });
-    // The same write again (its answer was lost): the fingerprint of the kept bytes matches, so it is replayed, not applied twice.
-    const resent = await browser.send('/json/cart/tea', { headers, body: '{"quantity":3}' });
-    expect(resent.response.headers.get('idempotent-replayed')).toBe('true');
-    expect(resent.json()).toEqual(added.json());
     // Another body under the same key is another request: 422.
     expect((await browser.send('/json/cart/tea', { headers, body: '{"quantity":4}' })).status).toBe(422);
 
@@ -182,7 +157,7 @@ describe('withSession (Express handlers written the Express way)', () => {
   }
 
   it("serves res.json()/res.status()/res.write() answers with the session headers, the handler's own headers and cookies, and earlier middleware's", async () => {
-    const browser = new Browser(await listen(app()));
+    const browser = new JarBrowser(await listen(app()));
     const added = await browser.send('/api/cart/tea', { headers: writeCart(), body: '{"quantity":2}' });
     expect(added.status).toBe(201);
     expect(added.json()).toEqual({ cart: [{ sku: 'tea', quantity: 2, by: 'ada' }] });
@@ -196,12 +171,8 @@ describe('withSession (Express handlers written the Express way)', () => {
   });
 
   it('replays a resend from its record; next(error) and a thrown error commit nothing; a 4xx answer commits what the handler set', async () => {
-    const browser = new Browser(await listen(app()));
-    const headers = writeCart();
-    const added = await browser.send('/api/cart/tea', { headers, body: '{"quantity":1}' });
-    const resent = await browser.send('/api/cart/tea', { headers, body: '{"quantity":1}' });
-    expect(resent.response.headers.get('idempotent-replayed')).toBe('true');
-    expect(resent.json()).toEqual(added.json());
+    const browser = new JarBrowser(await listen(app()));
+    await browser.sendTwice('/api/cart/tea', writeCart(), '{"quantity":1}');
 
     const refused = await browser.send('/api/cart/jam', { headers: writeCart(), body: '{"quantity":100}' });
     expect([refused.status, refused.json()]).toEqual([500, { error: 'too many' }]);
@@ -224,7 +195,7 @@ describe('withSession (Express handlers written the Express way)', () => {
       res.json({ cart: session.get('cart') });
     });
     const url = await listen(app);
-    const as = (user: string, sku: string) => new Browser(url).send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
+    const as = (user: string, sku: string) => new JarBrowser(url).send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
     expect((await as('ada', 'tea')).json()).toEqual({ cart: ['tea'] });
     expect((await as('bob', 'jam')).json()).toEqual({ cart: ['jam'] });
     expect((await as('ada', 'oat')).json()).toEqual({ cart: ['tea', 'oat'] });
@@ -243,12 +214,44 @@ describe('a route mounted under another method than its entry declares', () => {
       errors.push(error);
       res.status(500).end();
     }) as ErrorRequestHandler);
-    const browser = new Browser(await listen(app));
+    const browser = new JarBrowser(await listen(app));
     expect((await browser.send('/api/cart/tea', { method: 'GET' })).status).toBe(500);
     expect(errors[0]?.message).toBe(
       'session-lanes: the route POST /api/cart/:sku is mounted with app.get(); mount it with app.post(), as the route table declares, or change the method in the table',
     );
     expect((await browser.send('/api/cart/tea', { headers: writeCart(), body: '{}' })).json()).toEqual({ reached: true });
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('withSession over a session object of the app (req.session)', () => {
+  it("reads and writes the route's keys through req.session, leaves its other properties alone, and refuses a write of a key the route only reads", async () => {
+    const validator = createValidator({ store: memoryStore() });
+    const app = express();
+    // A cookie-session-like layer: a plain object on req.session, with the app's own data.
+    app.use((req, _res, next) => {
+      (req as unknown as { session: Record<string, unknown> }).session = { user: 'ada', cart: ['legacy'] };
+      next();
+    });
+    type WithSession = { session: { user: string; cart?: string[]; prefs?: string } };
+    app.post('/cart/:sku', withSession(validator, { reads: ['prefs'], writes: ['cart'] }), (req, res) => {
+      const { session } = req as unknown as WithSession;
+      session.cart!.push(req.params.sku);
+      res.json({ cart: session.cart, user: session.user, prefs: session.prefs ?? null, own: Object.keys(session) });
+    });
+    app.post('/prefs', withSession(validator, { reads: ['prefs'], writes: ['cart'] }), (req, res) => {
+      (req as unknown as WithSession).session.prefs = 'dark';
+      res.json({ unreachable: true });
+    });
+    const browser = new JarBrowser(await listen(app));
+    const first = await browser.send('/cart/tea', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    // The old value of a written key moves over at its first write; the app's own properties stay the app's.
+    expect(first.json()).toEqual({ cart: ['legacy', 'tea'], user: 'ada', prefs: null, own: ['user'] });
+    expect(first.versions()).toEqual({ cart: 1 });
+    const second = await browser.send('/cart/jam', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    expect(second.json()).toMatchObject({ cart: ['legacy', 'tea', 'jam'] });
+    const refused = await browser.send('/prefs', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
+    expect(refused.status).toBe(500);
+    expect(refused.json()).toMatchObject({ key: 'prefs' });
   });
 });

@@ -1,39 +1,19 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { withSession, type HonoContext } from '../../src/server/adapters/hono.js';
 import { createValidator, memoryStore, type TrackedSession } from '../../src/server/index.js';
-import { createCookieJar } from '../support/client-cookie-jar.js';
-import { Answer, idemKey } from '../support/session-http.js';
+import { JarBrowser, serverPerTest } from '../support/framework-http.js';
+import { idemKey } from '../support/session-http.js';
 
 /** withSession() on a real Hono app, served by @hono/node-server over real HTTP. */
-let server: Server | null = null;
-afterEach(async () => {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise((resolve) => server!.close(resolve));
-  server = null;
-});
+const serve = serverPerTest();
+const listen = (app: Hono<any>) => serve(createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server);
 
-async function listen(app: Hono<any>): Promise<string> {
-  server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-class Browser {
-  readonly jar = createCookieJar();
-  constructor(readonly baseUrl: string) {}
-  async send(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-    const response = await this.jar.fetch(this.baseUrl + path, { method: init.method ?? 'POST', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });
-    return new Answer(response, await response.text());
-  }
-}
 
 type Env = { Variables: { user: string } };
 /** Auth as Hono apps write it: a context variable, and a login cookie. */
@@ -71,7 +51,7 @@ function app() {
 
 describe('withSession (Hono)', () => {
   it("hands the handler the tracked session; params, context variables, and the handler's headers and cookies survive into the answer", async () => {
-    const browser = new Browser(await listen(app()));
+    const browser = new JarBrowser(await listen(app()));
     expect((await browser.send('/api/cart/tea', { headers: { ...writeCart(), 'x-user': '' }, body: '{"quantity":1}' })).status).toBe(401);
 
     const added = await browser.send('/api/cart/tea', { headers: writeCart(), body: '{"quantity":2}' });
@@ -88,18 +68,15 @@ describe('withSession (Hono)', () => {
   });
 
   it('replays a resend of the same write from its record, and refuses the same key with another body', async () => {
-    const browser = new Browser(await listen(app()));
+    const browser = new JarBrowser(await listen(app()));
     const headers = writeCart();
-    const added = await browser.send('/api/cart/tea', { headers, body: '{"quantity":2}' });
-    const resent = await browser.send('/api/cart/tea', { headers, body: '{"quantity":2}' });
-    expect(resent.response.headers.get('idempotent-replayed')).toBe('true');
-    expect(resent.json()).toEqual(added.json());
+    await browser.sendTwice('/api/cart/tea', headers, '{"quantity":2}');
     expect((await browser.send('/api/cart/tea', { headers, body: '{"quantity":3}' })).status).toBe(422);
     expect((await browser.send('/api/cart', { method: 'GET', headers: readCart })).json()).toMatchObject({ cart: [{ sku: 'tea', quantity: 2 }] });
   });
 
   it("a logout clears the app's login cookie and ends the session, in one answer", async () => {
-    const browser = new Browser(await listen(app()));
+    const browser = new JarBrowser(await listen(app()));
     browser.jar.cookies.set('login', 'ada');
     await browser.send('/api/cart/tea', { headers: writeCart(), body: '{"quantity":1}' });
     const out = await browser.send('/api/logout', { headers: writeCart() });
@@ -110,7 +87,7 @@ describe('withSession (Hono)', () => {
   });
 
   it('commits nothing when the handler throws or answers 5xx; an HTTPException 4xx is answered as it is', async () => {
-    const browser = new Browser(await listen(app()));
+    const browser = new JarBrowser(await listen(app()));
     await browser.send('/api/cart/tea', { headers: writeCart(), body: '{"quantity":1}' });
     const broken = await browser.send('/api/cart/jam', { headers: writeCart(), body: '{"quantity":100}' });
     expect(broken.status).toBe(500);
@@ -137,7 +114,7 @@ describe('withSession (Hono)', () => {
         return c.json({ notes: c.var.session.get('notes') });
       },
     );
-    const browser = new Browser(await listen(hono));
+    const browser = new JarBrowser(await listen(hono));
     const headers = { 'session-write': '"notes"', 'content-type': 'application/json' };
     expect((await browser.send('/notes', { headers: { ...headers, 'idempotency-key': idemKey() }, body: '{"text":"one"}' })).json()).toEqual({ notes: ['one'] });
     expect((await browser.send('/notes', { headers: { ...headers, 'idempotency-key': idemKey() }, body: '{"text":"two"}' })).json()).toEqual({ notes: ['one', 'two'] });
@@ -151,7 +128,7 @@ describe('withSession (Hono)', () => {
       return c.json({ cart: c.var.session.get('cart') });
     });
     const url = await listen(hono);
-    const as = (user: string, sku: string) => new Browser(url).send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
+    const as = (user: string, sku: string) => new JarBrowser(url).send(`/cart/${sku}`, { headers: { ...writeCart(), 'x-user': user } });
     expect((await as('ada', 'tea')).json()).toEqual({ cart: ['tea'] });
     expect((await as('bob', 'jam')).json()).toEqual({ cart: ['jam'] });
     const third = await as('ada', 'oat');
@@ -167,7 +144,7 @@ describe('withSession (Hono)', () => {
     hono.onError((error, c) => (errors.push(error), c.text('misconfigured', 500)));
     hono.post('/api/cart', withSession(validator, showCart), (c) => c.json({ reached: true }));
     hono.get('/api/cart', withSession(validator, showCart), (c) => c.json({ reached: true }));
-    const browser = new Browser(await listen(hono));
+    const browser = new JarBrowser(await listen(hono));
     expect((await browser.send('/api/cart', { body: '' })).status).toBe(500);
     expect(errors.map((error) => error.message)).toEqual([
       'session-lanes: the route GET /api/cart is mounted with app.post(); mount it with app.get(), as the route table declares, or change the method in the table',
@@ -176,5 +153,23 @@ describe('withSession (Hono)', () => {
     expect((await browser.send('/api/cart', { method: 'GET' })).json()).toEqual({ reached: true });
     expect((await browser.send('/api/cart', { method: 'HEAD' })).status).toBe(200);
     expect(errors).toHaveLength(1);
+  });
+
+  it("sets another context variable when the app's own session middleware uses `session`", async () => {
+    const validator = createValidator({ store: memoryStore(), keys: { cart: z.array(z.string()) } });
+    const hono = new Hono<{ Variables: { session: { user: string } } }>();
+    hono.use('*', async (c, next) => {
+      c.set('session', { user: 'ada' }); // the app's own session layer
+      await next();
+    });
+    hono.post('/cart/:sku', withSession(validator, { writes: ['cart'] }, { variable: 'lanes' }), (c) => {
+      expectTypeOf(c.var.lanes.get('cart')).toEqualTypeOf<string[] | undefined>();
+      c.var.lanes.set('cart', [...(c.var.lanes.get('cart') ?? []), c.req.param('sku')]);
+      return c.json({ cart: c.var.lanes.get('cart'), user: c.var.session.user });
+    });
+    const browser = new JarBrowser(await listen(hono));
+    expect((await browser.send('/cart/tea', { headers: writeCart() })).json()).toEqual({ cart: ['tea'], user: 'ada' });
+    expect((await browser.send('/cart/jam', { headers: writeCart() })).json()).toEqual({ cart: ['tea', 'jam'], user: 'ada' });
+    expect(() => withSession(validator, { writes: ['cart'] }, { variable: '' })).toThrow('withSession(validator, declaration, { variable }): variable must be a non-empty string');
   });
 });

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator, type ValidatorEvent } from '../../src/server/index.js';
 import { redisStore } from '../../src/server/stores/redis.js';
+import { deleteRedisPrefix } from '../support/each-store.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
@@ -40,14 +40,7 @@ describeWithServer('a begin whose outcome is unknown', `Redis at ${REDIS_URL}`, 
     await server.close();
     await store.close();
     await proxy.close();
-    const admin = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
-    admin.disconnect();
+    await deleteRedisPrefix(prefix);
   });
 
   const add = (browser: Browser, item: string, key: string) => browser.send('/cart', { headers: { 'session-write': '"cart"', 'idempotency-key': key }, body: item });

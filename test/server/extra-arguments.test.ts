@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createValidator, memoryStore } from '../../src/server/index.js';
+import { serverPerTest } from '../support/framework-http.js';
 import { Browser, idemKey } from '../support/session-http.js';
 
 /**
@@ -11,19 +11,9 @@ import { Browser, idemKey } from '../support/session-http.js';
  * `(request, server)`. Each is served here over real HTTP by a Node server that
  * calls the handler the way that runtime does.
  */
-let server: Server | null = null;
-afterEach(async () => {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise((resolve) => server!.close(resolve));
-  server = null;
-});
-
-async function serve(callback: (request: Request, incoming: { remoteAddress: string }) => Promise<Response>): Promise<string> {
-  server = createServer(getRequestListener((request, env) => callback(request, { remoteAddress: env.incoming.socket.remoteAddress ?? '' }), { overrideGlobalObjects: false }));
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = serverPerTest();
+const serve = (callback: (request: Request, incoming: { remoteAddress: string }) => Promise<Response>) =>
+  listen(createServer(getRequestListener((request, env) => callback(request, { remoteAddress: env.incoming.socket.remoteAddress ?? '' }), { overrideGlobalObjects: false })));
 
 const write = { 'session-write': '"cart"', 'content-type': 'application/json' };
 

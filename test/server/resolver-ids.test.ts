@@ -1,12 +1,9 @@
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator, memoryStore, type SessionStore, type ValidatorEvent } from '../../src/server/index.js';
-import { postgresStore } from '../../src/server/stores/postgres.js';
-import { redisStore } from '../../src/server/stores/redis.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
-import { describeWithServer, POSTGRES_URL, REDIS_URL, tcpUnreachable, uniqueSuffix } from '../support/stores.js';
+import { describeEachStore } from '../support/each-store.js';
+import { uniqueSuffix } from '../support/stores.js';
 
 /**
  * An app whose own auth layer names the session: the id comes from a JSON
@@ -86,39 +83,7 @@ function resolverSuite(name: string, open: () => SessionStore, cleanup: () => Pr
   });
 }
 
-resolverSuite('memoryStore', () => memoryStore(), async () => {});
-
-const redisUnreachable = await tcpUnreachable(REDIS_URL);
-describeWithServer('redisStore', `Redis at ${REDIS_URL}`, redisUnreachable, () => {
-  const prefix = `sl-ids-${uniqueSuffix()}:`;
-  resolverSuite('redisStore', () => redisStore({ url: REDIS_URL, prefix }), async () => {
-    const admin = new Redis(REDIS_URL);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await admin.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      admin.disconnect();
-    }
-  });
-});
-
-const postgresUnreachable = await tcpUnreachable(POSTGRES_URL);
-describeWithServer('postgresStore', `PostgreSQL at ${POSTGRES_URL}`, postgresUnreachable, () => {
-  const prefix = `sl_ids${uniqueSuffix()}_`;
-  resolverSuite('postgresStore', () => postgresStore({ connectionString: POSTGRES_URL, tablePrefix: prefix }), async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
-    } finally {
-      await admin.end();
-    }
-  });
-});
+describeEachStore('sessionId() ids', (kind) => resolverSuite(kind.name, () => kind.open(), () => kind.cleanup()));
 
 describe('route key names', () => {
   it('are refused at route() when no store could keep them', () => {

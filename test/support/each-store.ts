@@ -15,7 +15,8 @@ export interface StoreKind {
   cleanup(): Promise<void>;
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
+/** Deletes every key under `prefix` (SCAN, never KEYS: the server is shared). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const admin = new Redis(REDIS_URL);
   try {
     let cursor = '0';

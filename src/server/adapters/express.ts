@@ -1,9 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import type { SchemaMap, TrackedSession } from '../tracked-session.js';
 import type { Validator } from '../validator.js';
 import { captureResponse } from './express-capture.js';
+import { overlaySession } from './express-session-overlay.js';
 import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
 
 /**
@@ -24,6 +25,13 @@ export type ExpressFetchHandler = (request: Request, context: ExpressContext) =>
 export class BodyAlreadyReadError extends Error {
   override name = 'BodyAlreadyReadError';
 }
+
+/**
+ * An Express middleware or route handler. Typed on Node's own request and
+ * response, so that Express infers `req.params` of the handlers after it
+ * from the route path.
+ */
+export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
 
@@ -49,13 +57,13 @@ type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
  * The answer keeps the headers earlier middleware set on `res`, including
  * their Set-Cookie (express-session's too).
  */
-export function expressRoute(handler: ExpressFetchHandler): RequestHandler {
+export function expressRoute(handler: ExpressFetchHandler): ExpressMiddleware {
   if (typeof handler !== 'function') throw new TypeError('expressRoute(handler): handler must be a function, as validator.route() returns');
-  return mount((request, context) => handler(request, { req: context.req, res: context.res }));
+  const served = mount((request, context) => handler(request, { req: context.req, res: context.res }));
+  return (req, res, next) => served(req as ExpressRequest, res as ExpressResponse, next);
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Locals {
       /** The route's tracked session, under `withSession()` of session-lanes/server/express. */
@@ -81,6 +89,13 @@ declare global {
  * });
  * ```
  *
+ * With express-session (or any session object on `req.session`), the route's
+ * keys on `req.session` are the tracked session's: a handler written for
+ * express-session (`req.session.cart = [...]`, `req.session.cart.push(sku)`)
+ * needs no change, the rest of `req.session` stays express-session's, and a
+ * written key's old express-session value moves into session-lanes at its
+ * first write.
+ *
  * The answer is buffered until the handler ends it; an answer of 500 or more
  * (an error handler's too) commits nothing. The validator reads a write's
  * body itself, so `req.body` is there when a parser ran before with the raw
@@ -88,18 +103,33 @@ declare global {
  * rules of `expressRoute()` apply. `sessionId(request, context)` gets
  * `{ req, res }`.
  */
-export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): RequestHandler {
+export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): ExpressMiddleware {
   if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
+  const { reads = [], writes = [] } = declaration as { reads?: readonly string[]; writes?: readonly string[] };
   const route = validator.route(declaration, (_request: Request, session: unknown, { req, res, next }: MountContext) =>
-    new Promise<Response>((resolve) => {
-      res.locals.session = session as TrackedSession;
-      captureResponse(res, resolve);
+    new Promise<Response>((resolve, reject) => {
+      const tracked = session as TrackedSession;
+      res.locals.session = tracked;
+      const appSession = (req as { session?: unknown }).session;
+      const appSessionId = (req as { sessionID?: unknown }).sessionID;
+      const overlay = appSession && typeof appSession === 'object' ? overlaySession(appSession, tracked, reads, writes) : null;
+      captureResponse(res, (response) => {
+        try {
+          overlay?.finish();
+          if (appSession) followAppSession(validator, declaration, tracked, req, appSessionId);
+          resolve(response);
+        } catch (error) {
+          reject(error);
+        }
+      });
       next();
     }),
   );
   const declared = declaredMethod(declaration);
   const served = mount(route);
-  return function sessionLanesMiddleware(req, res, next) {
+  return function sessionLanesMiddleware(incoming, outgoing, next) {
+    const req = incoming as ExpressRequest;
+    const res = outgoing as ExpressResponse;
     // Under app.use() (no req.route) the validator's 405 still answers a wrong method.
     const mounted = req.route ? Object.keys((req.route as { methods: Record<string, boolean> }).methods).filter((method) => method !== '_all') : [];
     if (declared && mounted.length > 0 && !mounted.some((method) => servedBy(declared, method))) return next(new TypeError(wrongMethodMessage(declaration, mounted[0]!)));
@@ -107,12 +137,28 @@ export function withSession<Schemas extends SchemaMap>(validator: Validator<Sche
   };
 }
 
+/**
+ * express-session's login and logout are the tracked session's too: in a
+ * `rotates` route, a `req.session.regenerate()` (a new `req.sessionID`)
+ * rotates it, to that id under a `sessionId` resolver; in an `ends` route, a
+ * `req.session.destroy()` ends it.
+ */
+function followAppSession(validator: { resolvesIds: boolean }, declaration: unknown, session: TrackedSession, req: ExpressRequest, startId: unknown): void {
+  const { rotates, ends } = declaration as { rotates?: unknown; ends?: unknown };
+  const current = req as { session?: unknown; sessionID?: unknown };
+  if (ends === true && !current.session) session.destroy();
+  if (rotates === true && current.session && typeof current.sessionID === 'string' && current.sessionID !== startId) {
+    const rotatable = session as TrackedSession & { rotate(options?: { id?: string }): void };
+    rotatable.rotate(validator.resolvesIds ? { id: current.sessionID } : {});
+  }
+}
+
 interface MountContext extends ExpressContext {
   readonly next: NextFunction;
 }
 
 /** Serves a Fetch handler from Express through @hono/node-server's bridge, handing it `{ req, res, next }`. */
-function mount(handler: (request: Request, context: MountContext) => Response | Promise<Response>): RequestHandler {
+function mount(handler: (request: Request, context: MountContext) => Response | Promise<Response>): (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => void {
   const contexts = new WeakMap<IncomingMessage, MountContext>();
   const listener = getRequestListener(
     async (request, env) => {

@@ -9,9 +9,17 @@ export interface HonoContext {
   readonly c: Context;
 }
 
-/** The context variables `withSession()` sets: `c.var.session`, the route's tracked session. */
-export interface SessionVariables<Values extends Record<string, unknown> = Record<string, unknown>> {
-  session: TrackedSession<Values>;
+/** The context variable `withSession()` sets: `c.var.session` (or the name given), the route's tracked session. */
+export type SessionVariables<Values extends Record<string, unknown> = Record<string, unknown>, Name extends string = 'session'> = {
+  [K in Name]: TrackedSession<Values>;
+};
+
+export interface WithSessionOptions<Name extends string = 'session'> {
+  /**
+   * The context variable to set, when the app's own session middleware already uses `session`.
+   * @default 'session'
+   */
+  variable?: Name;
 }
 
 /**
@@ -35,15 +43,18 @@ export interface SessionVariables<Values extends Record<string, unknown> = Recor
  * A handler that throws (or whose error Hono turns into a 5xx) commits
  * nothing; an `HTTPException` with a 4xx status is an answer like any other.
  */
-export function withSession<Schemas extends SchemaMap>(
+export function withSession<Schemas extends SchemaMap, Name extends string = 'session'>(
   validator: Validator<Schemas>,
   declaration: Parameters<Validator<Schemas>['route']>[0],
-): MiddlewareHandler<{ Variables: SessionVariables<SessionValues<Schemas>> }> {
+  options: WithSessionOptions<Name> = {},
+): MiddlewareHandler<{ Variables: SessionVariables<SessionValues<Schemas>, Name> }> {
   if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
+  const variable = options.variable ?? 'session';
+  if (typeof variable !== 'string' || variable.length === 0) throw new TypeError('withSession(validator, declaration, { variable }): variable must be a non-empty string');
   const route = validator.route(declaration, async (request, session, { c, next }: HonoContext & { next: Next }) => {
     // The validator read a write's body to fingerprint it; the handler reads the copy it was given.
     c.req.raw = request;
-    c.set('session', session);
+    c.set(variable as never, session as never);
     await next();
     return c.res;
   });
