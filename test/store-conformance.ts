@@ -274,6 +274,124 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       });
     });
 
+    describe('rotation (login) and tombstones', () => {
+      const WINDOW = 120_000;
+      const rotateTo = (sessionId: string, epoch = 'e2', keepKeys = true) => ({ sessionId, epoch, keepKeys, replayWindowMs: WINDOW });
+
+      it('moves keys, versions and records to the new id with the new epoch; the old id is a tombstone that tells where and by whom', async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        const [earlier, login] = [idem(), idem()];
+        await createSession(from, now, { a: 1, b: 2 });
+        await begin({ sessionId: from, claim: claim(earlier), now });
+        await commit({ sessionId: from, now, expect: new Map([['b', 1]]), changes: new Map([['b', json(3)]]), record: doneRecord(earlier, 'earlier') });
+        await begin({ sessionId: from, claim: claim(login), now });
+        const result = await commit({
+          sessionId: from,
+          now,
+          expect: new Map([['u', 0]]),
+          changes: new Map([['u', json('ada')]]),
+          record: doneRecord(login, 'welcome'),
+          rotate: rotateTo(to),
+        });
+        expect(result).toEqual({ status: 'committed', versions: new Map([['u', 1]]) });
+
+        const moved = await begin({ sessionId: to, keys: ['a', 'b', 'u'], now: now + 1 }, peer);
+        expect(moved.session).toEqual({ epoch: 'e2' });
+        expect(entries(moved.entries)).toEqual({ a: { version: 1, value: '1' }, b: { version: 2, value: '3' }, u: { version: 1, value: '"ada"' } });
+        // Both records moved: the earlier write's and the rotating request's own.
+        expect((await begin({ sessionId: to, claim: claim(earlier), now: now + 1 }, peer)).claim).toEqual({ status: 'replay', answer: 'earlier' });
+        expect((await begin({ sessionId: to, claim: claim(login), now: now + 1 }, peer)).claim).toEqual({ status: 'replay', answer: 'welcome' });
+
+        const old = await begin({ sessionId: from, keys: ['a'], claim: claim(earlier), touch: { idleTtlMs: TTL }, now: now + 1 }, peer);
+        expect(old).toEqual({ session: null, entries: new Map(), rotated: { sessionId: to, epoch: 'e2', recordKey: login, replayUntil: now + WINDOW } });
+      });
+
+      it('a tombstone claims nothing, is never written to nor created over, and ends with its idle time', async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        await createSession(from, now, { a: 1 });
+        await commit({ sessionId: from, now, rotate: rotateTo(to) });
+        const key = idem();
+        expect((await begin({ sessionId: from, claim: claim(key), now: now + 1 })).claim).toBeUndefined();
+        // Had the begin claimed the key, this second claim would be in flight.
+        expect((await begin({ sessionId: from, claim: claim(key), now: now + 2 })).rotated?.sessionId).toBe(to);
+        expect(await commit({ sessionId: from, now: now + 3, expect: new Map([['a', 1]]), changes: new Map([['a', json(9)]]) })).toEqual({ status: 'gone', rotated: true });
+        expect(await commit({ sessionId: from, now: now + 3, session: { mode: 'create', epoch: 'e9' }, expect: new Map([['a', 0]]), changes: new Map([['a', json(9)]]) })).toEqual({
+          status: 'gone',
+          rotated: true,
+        });
+        expect((await begin({ sessionId: to, keys: ['a'], now: now + 4 })).entries.get('a')).toEqual({ version: 1, value: '1' });
+        await store.touch({ sessionId: from, epoch: 'e1', idleTtlMs: TTL * 10, now: now + 5 });
+        // The new session lives on (it was committed at `now`, so it expires with the same idle time, unless used)…
+        expect((await begin({ sessionId: to, keys: [], now: now + TTL - 1 })).session).toEqual({ epoch: 'e2' });
+        // …and the tombstone ends with the old session's idle time.
+        expect(await begin({ sessionId: from, keys: [], now: now + TTL })).toEqual({ session: null, entries: new Map() });
+      });
+
+      it('keepKeys: false starts the new session empty (records still move)', async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        const key = idem();
+        await createSession(from, now, { a: 1 });
+        await begin({ sessionId: from, claim: claim(key), now });
+        await commit({ sessionId: from, now, expect: new Map([['u', 0]]), changes: new Map([['u', json('ada')]]), record: doneRecord(key), rotate: rotateTo(to, 'e2', false) });
+        const moved = await begin({ sessionId: to, keys: ['a', 'u'], claim: claim(key), now: now + 1 });
+        expect(moved).toEqual({ session: { epoch: 'e2' }, entries: new Map([['a', { version: 0 }], ['u', { version: 0 }]]), claim: { status: 'replay', answer: 'answer-1' } });
+      });
+
+      it("rotates in 'create' mode: the session is made at the new id, the old id is a tombstone", async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        const result = await commit({ sessionId: from, now, session: { mode: 'create', epoch: 'e1' }, expect: new Map([['a', 0]]), changes: new Map([['a', json(1)]]), rotate: rotateTo(to) });
+        expect(result.status).toBe('committed');
+        expect((await begin({ sessionId: to, keys: ['a'], now })).entries.get('a')).toEqual({ version: 1, value: '1' });
+        expect((await begin({ sessionId: from, keys: [], now })).rotated?.epoch).toBe('e2');
+      });
+
+      it('a rotating commit is a compare-and-swap: stale applies and moves nothing, gone moves nothing', async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        await createSession(from, now, { a: 1 });
+        expect((await commit({ sessionId: from, now, expect: new Map([['a', 0]]), changes: new Map([['a', json(2)]]), rotate: rotateTo(to) })).status).toBe('stale');
+        expect((await commit({ sessionId: from, now, session: { mode: 'existing', epoch: 'e0' }, rotate: rotateTo(to) })).status).toBe('gone');
+        expect((await begin({ sessionId: from, keys: ['a'], now })).entries.get('a')).toEqual({ version: 1, value: '1' });
+        expect(await begin({ sessionId: to, keys: [], now })).toEqual({ session: null, entries: new Map() });
+      });
+
+      it('no update is lost across a rotation: every increment that commits is in the new session, every other one is gone', async () => {
+        const [from, to] = [sid(), sid()];
+        const now = base();
+        await createSession(from, now, { n: 0 });
+        let committed = 0;
+        // Each turn yields to the event loop: a store that answers without I/O (memory) would otherwise never let the rotation start.
+        const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+        const writer = async (on: SessionStore) => {
+          for (;;) {
+            await turn();
+            const read = await on.begin({ sessionId: from, keys: ['n'], now });
+            if (!read.session) return;
+            const entry = read.entries.get('n')!;
+            const result = await commit({ sessionId: from, now, expect: new Map([['n', entry.version]]), changes: new Map([['n', json(Number(entry.value) + 1)]]) }, on);
+            if (result.status === 'committed') committed++;
+            else if (result.status === 'gone') return expect(result).toEqual({ status: 'gone', rotated: true });
+          }
+        };
+        const rotation = (async () => {
+          while (committed < 5) await turn();
+          for (;;) {
+            const read = await peer.begin({ sessionId: from, keys: ['n'], now });
+            const result = await commit({ sessionId: from, now, expect: new Map([['n', read.entries.get('n')!.version]]), rotate: rotateTo(to) }, peer);
+            if (result.status === 'committed') return;
+          }
+        })();
+        await Promise.all([writer(store), writer(peer), writer(store), rotation]);
+        const moved = await begin({ sessionId: to, keys: ['n'], now });
+        expect(committed).toBeGreaterThan(0);
+        expect(moved.entries.get('n')).toEqual({ version: committed + 1, value: String(committed) });
+      });
+    });
+
     describe('expiry', () => {
       it('a session expires after its idle time: begin sees nothing, commit is gone', async () => {
         const id = sid();

@@ -95,7 +95,7 @@ async function openStore(counts: { storeFaults: number }): Promise<{ store: Sess
     async cleanUp() {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
-      await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}records, ${tablePrefix}entries, ${tablePrefix}sessions CASCADE`);
+      await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}records, ${tablePrefix}entries, ${tablePrefix}sessions, ${tablePrefix}tombstones CASCADE`);
       await admin.end();
     },
   };
@@ -137,7 +137,7 @@ const direct = `http://127.0.0.1:${serverPort}`;
 
 type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'ended' | 'failed';
 /** A token's phase: made before its browser's logout began (0), during it (0.5), after it was answered (1). */
-const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number }>();
+const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string }>();
 const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, ended: 0, failed: 0 };
 const errors = new Map<string, number>();
 const started = Date.now();
@@ -151,7 +151,9 @@ let logouts = 0;
 /** Logs browser `jarIndex` out through one of its tabs' client; resends (new key) until an answer says the session is gone. */
 async function logOut(jarIndex: number, client: ReturnType<typeof createSessionClient>): Promise<void> {
   phases[jarIndex] = 0.5;
+  let attempts = 0;
   for (;;) {
+    attempts++;
     try {
       const response = await client.fetch(`${viaProxy}/logout`, { method: 'POST', session: { writes: KEYS, blind: true } });
       await response.text();
@@ -162,6 +164,7 @@ async function logOut(jarIndex: number, client: ReturnType<typeof createSessionC
   }
   logouts++;
   phases[jarIndex] = 1;
+  if (attempts > 1) console.log(`  browser ${jarIndex}: the logout took ${attempts} attempts`);
 }
 // The store flaps about once a second while the run lasts.
 const flapper = storeProxy && FAULTS
@@ -188,7 +191,9 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
       const name = (error as Error).name;
       errors.set(name, (errors.get(name) ?? 0) + 1);
     }
-    outcomes.set(token, { jar: jarIndex, key, outcome, phase });
+    // The session the browser's cookie named when the answer came: a lost write says where it went.
+    const session = jars[jarIndex]!.cookies.values().next().value?.slice(0, 8);
+    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}) });
     tally[outcome]++;
   }
 }
@@ -223,7 +228,10 @@ let laterEpoch = 0;
 for (const [token, { outcome, phase }] of outcomes) {
   const times = seen.get(token) ?? 0;
   // A write acknowledged before its browser's logout is gone with the session it was in: that is the logout's job.
-  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) lost++;
+  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) {
+    lost++;
+    if (lost <= 5) console.log(`lost: ${token} (${JSON.stringify(outcomes.get(token))}); the browser's session now: ${jars[outcomes.get(token)!.jar]!.cookies.values().next().value?.slice(0, 8)}`);
+  }
   if ((outcome === 'rejected' || outcome === 'ended' || outcome === 'failed') && times > 0) rejectedButApplied++;
   if (outcome === 'unknown' && times > 0) unknownApplied++;
   if (DESTROY && phase === 0 && times > 0) laterEpoch++;

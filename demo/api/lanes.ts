@@ -1,11 +1,13 @@
 import { createSessionClient, type SessionClientEvent } from '../../src/client/index.js';
-import { API_BASE, SHOP_KEYS, normalizeState, type ListKey, type Prefs } from '../shop.js';
+import { shopRoutes as routes } from '../routes.js';
+import { API_BASE, normalizeState, type ListKey, type Prefs } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
 /**
- * Session-lanes mode: the same actions through `createSessionClient()`. Each
- * request declares its keys; the client holds their lanes while it runs,
- * and the timeline is drawn from the client's own events.
+ * Session-lanes mode: the same actions through `createSessionClient()`, as
+ * plain fetch calls: the route table (demo/routes.ts) says which keys each
+ * reads and writes; the client holds their lanes while it runs, and the
+ * timeline is drawn from the client's own events.
  *
  * Every write here is blind: its body (the item to add, the theme to set)
  * does not depend on what the tab knows of the session, and the handler does
@@ -13,7 +15,7 @@ import type { ShopApi, ShopApiOptions } from './types.js';
  */
 export function lanesApi({ delay, timeline }: ShopApiOptions): ShopApi {
   // Several tabs write the same keys at once: give a blind write room to meet a few 412s before it gives up.
-  const client = createSessionClient({ retries: 10 });
+  const client = createSessionClient({ retries: 10, routes });
   const base = API_BASE.lanes;
 
   client.on('*', (event: SessionClientEvent) => {
@@ -37,31 +39,31 @@ export function lanesApi({ delay, timeline }: ShopApiOptions): ShopApi {
     }
   });
 
-  const write = (path: string, key: string, body?: unknown) => {
+  const write = (path: string, body?: unknown) => {
     const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' } };
     if (body !== undefined) init.body = JSON.stringify(body);
-    return client.fetch(`${base}${path}?delay=${delay()}`, { ...init, session: { writes: [key], blind: true } });
+    return client.fetch(`${base}${path}?delay=${delay()}`, init);
   };
 
   return {
     mode: 'lanes',
     async append(key: ListKey, item: string) {
-      return (await write(`/${key}`, key, { item })).ok;
+      return (await write(`/${key}`, { item })).ok;
     },
     async visit() {
-      const response = await write('/visits', 'visits');
+      const response = await write('/visits');
       return response.ok ? ((await response.json()) as { visits: number }).visits : undefined;
     },
     async setTheme(theme: Prefs['theme']) {
-      return (await write('/prefs', 'prefs', { theme })).ok;
+      return (await write('/prefs', { theme })).ok;
     },
     async state() {
-      const response = await client.fetch(`${base}/state?delay=0`, { session: { reads: SHOP_KEYS } });
+      const response = await client.fetch(`${base}/state?delay=0`);
       if (!response.ok) throw new Error(`GET ${base}/state answered ${response.status}`);
       return normalizeState((await response.json()) as Record<string, unknown>);
     },
     async reset() {
-      const response = await client.fetch(`${base}/reset`, { method: 'POST', session: { writes: SHOP_KEYS, blind: true } });
+      const response = await client.fetch(`${base}/reset`, { method: 'POST' });
       if (!response.ok) throw new Error(`POST ${base}/reset answered ${response.status}`);
     },
   };

@@ -1,3 +1,4 @@
+import { fixtureTable as table } from '../../e2e/fixture/routes.js';
 import type { FetchHandler } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore } from '../../src/server/index.js';
 
@@ -28,6 +29,14 @@ export interface FixtureStats {
 
 export function fixtureRoutes(): Record<string, FetchHandler> {
   const validator = createValidator({ store: memoryStore() });
+  // For e2e/cookie-planting.spec.ts: a Secure cookie (so named __Host-sl_host), on http://*.localhost, which Chromium treats as secure.
+  const hostValidator = createValidator({ store: memoryStore(), cookie: { name: 'sl_host', secure: true } });
+  const appendTo = (route: typeof validator) =>
+    route.route({ writes: ['log'] }, async (request, session) => {
+      const log = (session.get('log') as string[] | undefined) ?? [];
+      session.set('log', [...log, ((await request.json()) as { item: string }).item]);
+      return json({ log: session.get('log') });
+    });
   let stats: FixtureStats;
   let gate: { open: boolean; promise: Promise<void>; release: () => void };
   const reset = () => {
@@ -69,7 +78,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
 
   return {
     'POST /e2e/inc': counted(
-      validator.route({ writes: ['n'] }, async (request, session) => {
+      validator.route(table.inc, async (request, session) => {
         const n = (session.get('n') as number | undefined) ?? 0;
         const seen = await gated(request);
         session.set('n', n + 1);
@@ -78,7 +87,7 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/log': counted(
-      validator.route({ writes: ['log'] }, async (request, session) => {
+      validator.route(table.log, async (request, session) => {
         const { item } = (await request.json()) as { item: string };
         const log = (session.get('log') as string[] | undefined) ?? [];
         const seen = await gated(request);
@@ -88,12 +97,23 @@ export function fixtureRoutes(): Record<string, FetchHandler> {
       }),
     ),
     'POST /e2e/logout': counted(
-      validator.route({ writes: ['auth'] }, (_request, session) => {
+      validator.route(table.logout, (_request, session) => {
         session.destroy();
         return json({});
       }),
     ),
-    'GET /e2e/state': counted(validator.route({ reads: ['n', 'log'] }, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'POST /e2e/login': counted(
+      validator.route({ writes: ['user'], rotates: true }, (_request, session) => {
+        session.set('user', 'ada');
+        session.rotate();
+        return json({ welcome: 'ada' });
+      }),
+    ),
+    'GET /e2e/state': counted(validator.route(table.state, (_request, session) => json({ n: session.get('n') ?? 0, log: session.get('log') ?? [] }))),
+    'POST /e2e/host/log': appendTo(hostValidator),
+    'GET /e2e/host/state': hostValidator.route({ reads: ['log'] }, (_request, session) => json({ log: session.get('log') ?? [] })),
+    'POST /e2e/plain/log': appendTo(validator),
+    'GET /e2e/plain/state': validator.route({ reads: ['log'] }, (_request, session) => json({ log: session.get('log') ?? [] })),
     'GET /e2e/stats': async () => json(stats),
     'POST /e2e/reset': async () => (reset(), json({})),
     'POST /e2e/gate/close': async () => (closeGate(true), json({})),

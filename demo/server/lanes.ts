@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FetchHandler } from '../../src/server/adapters/node.js';
-import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
+import { createValidator, memoryStore, type SessionKeysOf, type SessionStore } from '../../src/server/index.js';
+import { shopRoutes } from '../routes.js';
 import { API_BASE, LIST_KEYS, SHOP_KEYS, appendItem, delayOf, itemOf, normalizeState, problem, sleep, type ListKey } from '../shop.js';
 
 /**
@@ -17,6 +18,9 @@ const keys = {
   visits: z.number().int().nonnegative(),
   prefs: z.object({ theme: z.enum(['light', 'dark']) }),
 };
+
+/** The session's key types, for the route table (a type-only import on the browser's side). */
+export type ShopSessionKeys = SessionKeysOf<typeof keys>;
 
 /** The session-lanes routes, keyed for `sessionLanes({ routes })`. */
 export function lanesRoutes(store: SessionStore = memoryStore()): Record<string, FetchHandler> {
@@ -36,7 +40,7 @@ export function lanesRoutes(store: SessionStore = memoryStore()): Record<string,
   const routes: Record<string, FetchHandler> = {};
 
   const appendRoute = (key: ListKey) =>
-    validator.route({ writes: [key] }, async (request, session) => {
+    validator.route(shopRoutes[key], async (request, session) => {
       const item = await itemOf(request);
       if (item === undefined) return problem(400, 'Expected a JSON body {"item": "..."}');
       const list = session.get(key);
@@ -46,14 +50,14 @@ export function lanesRoutes(store: SessionStore = memoryStore()): Record<string,
     });
   for (const key of LIST_KEYS) routes[`POST ${base}/${key}`] = appendRoute(key);
 
-  routes[`POST ${base}/visits`] = validator.route({ writes: ['visits'] }, async (request, session) => {
+  routes[`POST ${base}/visits`] = validator.route(shopRoutes.visits, async (request, session) => {
     const visits = (session.get('visits') ?? 0) + 1;
     await sleep(delayOf(request));
     session.set('visits', visits);
     return Response.json({ visits });
   });
 
-  routes[`POST ${base}/prefs`] = validator.route({ writes: ['prefs'] }, async (request, session) => {
+  routes[`POST ${base}/prefs`] = validator.route(shopRoutes.prefs, async (request, session) => {
     const body = (await request.json().catch(() => undefined)) as { theme?: unknown } | undefined;
     if (body?.theme !== 'light' && body?.theme !== 'dark') return problem(400, 'Expected {"theme": "light" | "dark"}');
     await sleep(delayOf(request));
@@ -62,12 +66,12 @@ export function lanesRoutes(store: SessionStore = memoryStore()): Record<string,
   });
 
   // A read-only route: never rejected as stale, never writes.
-  routes[`GET ${base}/state`] = validator.route({ reads: SHOP_KEYS }, async (request, session) => {
+  routes[`GET ${base}/state`] = validator.route(shopRoutes.state, async (request, session) => {
     await sleep(delayOf(request));
     return Response.json(normalizeState(Object.fromEntries(SHOP_KEYS.map((key) => [key, session.get(key)]))));
   });
 
-  routes[`POST ${base}/reset`] = validator.route({ writes: SHOP_KEYS }, async (_request, session) => {
+  routes[`POST ${base}/reset`] = validator.route(shopRoutes.reset, async (_request, session) => {
     for (const key of SHOP_KEYS) session.delete(key);
     return Response.json(normalizeState({}));
   });

@@ -5,9 +5,10 @@
  */
 import { HEADER } from '../protocol/headers.js';
 import { PROBLEM_CONTENT_TYPE } from '../protocol/problems.js';
-import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, staleKeys, type StaleKey } from './codec.js';
+import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, readString, staleKeys, type StaleKey } from './codec.js';
 import { InvalidAnswerError, InvalidValueError, RequestRejectedError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
+import type { Rotation } from './version-cache.js';
 
 export interface Answer {
   /**
@@ -20,6 +21,8 @@ export interface Answer {
   readonly epoch: string | null;
   /** Session-Versions; null when absent. */
   readonly versions: ReadonlyMap<string, number> | null;
+  /** Session-Rotated: the epoch the session was rotated from, and whether its keys were kept. */
+  readonly rotated?: Rotation | undefined;
   readonly problem?: Record<string, unknown> | undefined;
   /** The 412's current versions and values. */
   readonly keys?: Record<string, StaleKey>;
@@ -52,7 +55,9 @@ export async function readAnswer(response: Response): Promise<Answer> {
   // The name of a problem type of ours ('stale', 'session-ended'…); undefined for the app's own problems.
   const ours = (value: unknown) => (typeof value == 'string' && value.startsWith(PROBLEM_BASE) ? value.slice(PROBLEM_BASE.length) : undefined);
   const name = ours(type);
-  const base = { epoch, versions, problem };
+  // A rotation's old epoch; the keys were kept unless it says `keys=?0` (anything else it says: not kept, the safe side).
+  const from = readString(headers.get(HEADER.rotated)?.trim() ?? '');
+  const base = { epoch, versions, problem, rotated: from && ([from[0], !from[1]] as const) };
   const busy = (reason: 'in-progress' | 'unavailable' | 'network'): Answer => ({ ...base, kind: 'busy', reason, retryAfter: parseRetryAfter(headers.get('retry-after')) });
   // A valid problem's detail is a string or absent.
   const reject = (E: typeof RequestRejectedError): Answer => ({ ...base, kind: 'done', error: new E((problem!.detail as string | undefined) ?? `The server refused the request (${status})`, { response, problem }) });

@@ -54,6 +54,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
   const fallback = (part: 'locks' | 'storage', error?: unknown) =>
     fell.has(part) || (fell.add(part), queueMicrotask(() => tell({ type: 'fallback', part, error })));
   const endedEpochs = new Set<string>();
+  // Epochs a rotation moved on (login): old -> new. A write made for the old one goes out in the new one.
+  const movedTo = new Map<string, string>();
   // Bumped by a 410 to a write sent while no epoch was known: the cookie named a session that ended. Writes
   // made before it, also knowing no epoch, were made for that session.
   let unknownEnded = 0;
@@ -78,14 +80,15 @@ export function createSessionClient<Keys extends object = Record<string, unknown
   // Whatever the cache: an answer that moves the epoch away from session E (a logout answered `""`, another login) ends E here.
   const follow = followEpoch(ended, cache.epoch());
 
-  /** The session `epoch` is over, here or in another tab: tell once, and forget its writes. */
-  function ended(epoch: string | undefined): void {
+  /** The session `epoch` is over, here or in another tab: tell once, and forget its writes, unless it was rotated `to` another. */
+  function ended(epoch: string | undefined, to?: string): void {
     if (epoch && endedEpochs.has(epoch)) return;
     if (epoch) {
       endedEpochs.add(epoch);
-      void pending.purge?.(epoch);
+      if (to) movedTo.set(epoch, to);
+      else void pending.purge?.(epoch);
     }
-    tell({ type: 'sessionended', epoch });
+    tell(to ? { type: 'rotated', from: epoch!, to } : { type: 'sessionended', epoch });
   }
 
   // The outbox is no persistence vector: an entry is replayed only if this client could have written it: its headers
@@ -114,7 +117,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const declaration = normalizeDeclaration(session);
     const { reads, writes, blind, rebase } = declaration;
     // A caller's Idempotency-Key is kept (the resend of a write whose outcome was unknown); the server checks it.
-    const entry = writes.length ? { key: new Headers(rest.headers ?? (input as Partial<Request>).headers).get(HEADER.idempotencyKey) ?? randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
+    // A login or logout is a write for every rule (an Idempotency-Key, the outbox), keys or not.
+    const entry = writes.length || declaration.rotates || declaration.ends ? { key: new Headers(rest.headers ?? (input as Partial<Request>).headers).get(HEADER.idempotencyKey) ?? randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
     return run(input, rest, declaration, entry);
   }
 
@@ -123,12 +127,12 @@ export function createSessionClient<Keys extends object = Record<string, unknown
    * `adopted` for a write of a gone tab: no app waits for it, so when its outcome stays unknown (offline) it
    * is kept for a later claim (on the next load, or when another tab adopts it), `maxAge` bounding it.
    */
-  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind, outbox: durable }: ResolvedDeclaration, entry: PendingWrite | undefined, adopted?: boolean): Promise<Response> {
+  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind, rotates, ends, outbox: durable }: ResolvedDeclaration, entry: PendingWrite | undefined, adopted?: boolean): Promise<Response> {
     const id = ++ids;
     const emit = (body: Body) => tell({ id, reads, writes, ...body } as Without<SessionClientEvent, 'at'>);
     // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
     const signal = rest.signal ?? (input as Partial<Request>).signal;
-    const madeFor = entry ? entry.epoch : known();
+    let madeFor = entry ? entry.epoch : known();
     const era = unknownEnded;
     const key = entry?.key;
     // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.
@@ -144,7 +148,9 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     emit({ type: 'queued' });
     try {
       if (store) await pending.put(entry);
-      releases.push(await o.lanes.acquire([...reads.map((k) => ({ key: k, write: false })), ...writes.map((k) => ({ key: k, write: true }))], signal));
+      // Lane '' (no key has that name) is the session-wide one, first in the sorted order: shared by every
+      // request, exclusive for a login or logout, so that none of this browser's requests overlaps them.
+      releases.push(await o.lanes.acquire([{ key: '', write: !!(rotates || ends) }, ...reads.map((k) => ({ key: k, write: false })), ...writes.map((k) => ({ key: k, write: true }))], signal));
       // Bases and the epoch as the previous holder of these lanes left them, in whichever tab.
       await cache.sync?.();
       // While no epoch is known, the first write runs alone, so that concurrent first writes make one session.
@@ -154,6 +160,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (known()) release();
         else releases.push(release);
       }
+      // Made for an epoch a login rotated away: it goes out in the new one (a replay keeps the epoch it was sent with).
+      while (!replayed && madeFor && movedTo.has(madeFor)) madeFor = movedTo.get(madeFor);
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
       if (key && !madeFor && era !== unknownEnded) throw new SessionEndedError('Made while no epoch was known, for the session the cookie named, which ended (410) first; it was not sent');
@@ -263,8 +271,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       if (!declared.includes(key)) continue;
       keys.push([key, 'value' in state ? { version: state.version, known: true, value: state.value } : { version: state.version, known: true }]);
     }
-    await cache.learn(sentEpoch, answer.epoch!, keys);
-    follow(cache.epoch());
+    await cache.learn(sentEpoch, answer.epoch!, keys, answer.rotated);
+    follow(cache.epoch(), answer.rotated?.[0]);
   }
 
   return {

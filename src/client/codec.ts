@@ -43,7 +43,7 @@ const STRING = /^"((?:[ !#-[\]-~]|\\["\\])*)"/;
 const DISPLAY = /^%"((?:[ !#-$&-~]|%[0-9a-f]{2})*)"/;
 const PARAM = /^;v=(\d{1,15})/;
 
-function readString(input: string): [key: string, rest: string] | undefined {
+export function readString(input: string): [key: string, rest: string] | undefined {
   let match = STRING.exec(input);
   if (match) return [match[1]!.replace(/\\(.)/g, '$1'), input.slice(match[0].length)];
   match = DISPLAY.exec(input);

@@ -40,6 +40,11 @@ export type SessionClientEvent =
        */
       | { readonly type: 'sessionended'; readonly epoch: string | undefined }
       /**
+       * The session was rotated (a login): epoch `from` moved to `to`, in this tab or another; told once per
+       * tab. Writes queued for `from` go out in `to`; the versions moved along when the keys were kept.
+       */
+      | { readonly type: 'rotated'; readonly from: string; readonly to: string }
+      /**
        * Reported once per part: `locks`, no Web Locks (lanes, the first write and the outbox's claims stay
        * within the tab); `storage`, IndexedDB missing or failing (versions and the outbox stay in memory).
        */

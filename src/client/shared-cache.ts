@@ -19,12 +19,12 @@ export interface Channel {
 const KEY = 'versions';
 
 /** `left(epoch)` is called whenever the known epoch moves away from a session (logout, 410, another login), in any tab. */
-export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch: string) => void): VersionCache & { sync(): Promise<void> } {
+export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch: string, to?: string) => void): VersionCache & { sync(): Promise<void> } {
   let state = emptyCache;
   // Bumped by each change: a read that started before a change may be older than what this tab knows.
   let changes = 0;
   const follow = followEpoch(left);
-  const set = (next: CacheState) => follow((state = next).epoch);
+  const set = (next: CacheState) => follow((state = next).epoch, next.from);
   const change = async (apply: (state: CacheState) => CacheState) => {
     changes++;
     set(apply(state));
@@ -46,9 +46,9 @@ export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch:
   return {
     epoch: () => state.epoch,
     get: (key) => state.keys.get(key),
-    learn: (sentEpoch, epoch, learned) => {
+    learn: (sentEpoch, epoch, learned, rotated) => {
       const keys = [...learned];
-      return change((state) => learnState(state, sentEpoch, epoch, keys));
+      return change((state) => learnState(state, sentEpoch, epoch, keys, rotated));
     },
     void: (epoch) => change((state) => voidState(state, epoch)),
     versions: () => versionsOf(state),

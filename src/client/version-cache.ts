@@ -21,6 +21,8 @@ export interface KnownKey {
 export interface CacheState {
   readonly epoch: string | undefined;
   readonly keys: ReadonlyMap<string, KnownKey>;
+  /** The epoch this one was rotated from (a login kept the session): so every tab tells a rotation from an end. */
+  readonly from?: string | undefined;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface VersionCache {
    * session never overwrites a newer one). The client awaits it before it
    * releases the request's lanes, so a shared cache stores it for the next holder.
    */
-  learn(sentEpoch: string | undefined, epoch: string, keys: Iterable<readonly [string, KnownKey]>): void | Promise<void>;
+  learn(sentEpoch: string | undefined, epoch: string, keys: Iterable<readonly [string, KnownKey]>, rotated?: Rotation): void | Promise<void>;
   /** Forgets everything known for `epoch` (a 410), leaving epoch `''` (no session); what is known for another epoch stays. */
   void(epoch: string | undefined): void | Promise<void>;
   /** key -> latest version known. */
@@ -46,20 +48,24 @@ export interface VersionCache {
   sync?(): Promise<void>;
 }
 
+/** A rotation's answer (Session-Rotated): the epoch rotated from, and whether the keys came along. */
+export type Rotation = readonly [from: string, kept: boolean];
+
 export const emptyCache: CacheState = { epoch: undefined, keys: new Map() };
 
-/** The pure transition of `learn`. */
-export function learnState(state: CacheState, sentEpoch: string | undefined, epoch: string, learned: Iterable<readonly [string, KnownKey]>): CacheState {
-  if (epoch !== state.epoch && state.epoch !== undefined && (sentEpoch ?? '') !== state.epoch) return state;
+/** The pure transition of `learn`; `rotated`: the answer rotated the session (its versions move along when the keys were kept). */
+export function learnState(state: CacheState, sentEpoch: string | undefined, epoch: string, learned: Iterable<readonly [string, KnownKey]>, rotated?: Rotation): CacheState {
+  const [from, kept] = rotated ?? [];
+  if (epoch !== state.epoch && state.epoch !== undefined && (sentEpoch ?? '') !== state.epoch && from !== state.epoch) return state;
   // No session (a logout's answer, a visitor's): every key is absent at version 0, so nothing is known.
   if (epoch === '') return { epoch, keys: new Map() };
-  const keys = new Map(epoch === state.epoch ? state.keys : []);
+  const keys = new Map(epoch === state.epoch || (kept && from === state.epoch) ? state.keys : []);
   for (const [key, next] of learned) {
     const old = keys.get(key);
     // Same version and a value: take it (it is the same value, and heals a caller's mutation).
     if (!old || next.version > old.version || (next.version === old.version && next.known)) keys.set(key, next);
   }
-  return { epoch, keys };
+  return { epoch, keys, from: from ?? (epoch === state.epoch ? state.from : undefined) };
 }
 
 /**
@@ -76,9 +82,10 @@ export const voidState = (state: CacheState, epoch: string | undefined): CacheSt
  * of the cache it has after each answer it learns (so the in-memory cache, or one of your own, too).
  */
 export const followEpoch =
-  (left: (epoch: string) => void, epoch?: string) =>
-  (next: string | undefined): void => {
-    if (epoch && next !== epoch) left(epoch);
+  (left: (epoch: string, to?: string) => void, epoch?: string) =>
+  (next: string | undefined, from?: string): void => {
+    // Moved on by a rotation (`from` names the epoch left): `to` says where; else the session ended.
+    if (epoch && next !== epoch) left(epoch, from === epoch ? next : undefined);
     epoch = next;
   };
 
@@ -89,8 +96,8 @@ export function memoryVersionCache(): VersionCache {
   return {
     epoch: () => state.epoch,
     get: (key) => state.keys.get(key),
-    learn(sentEpoch, epoch, learned) {
-      state = learnState(state, sentEpoch, epoch, learned);
+    learn(sentEpoch, epoch, learned, rotated) {
+      state = learnState(state, sentEpoch, epoch, learned, rotated);
     },
     void(epoch) {
       state = voidState(state, epoch);

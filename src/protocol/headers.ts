@@ -5,6 +5,8 @@ export const HEADER = {
   epoch: 'session-epoch',
   versions: 'session-versions',
   idempotencyKey: 'idempotency-key',
+  /** On the answer of a request that rotated the session: the epoch it rotated from (see PROTOCOL.md, Rotation). */
+  rotated: 'session-rotated',
 } as const;
 
 export type HeaderName = (typeof HEADER)[keyof typeof HEADER];

@@ -29,7 +29,8 @@ export function createRouteMatcher(routes: RouteTable, base: string | URL): (met
   return (method, url) => {
     const target = typeof url == 'string' ? new URL(url) : url;
     const path = target.pathname;
-    if (target.origin != origin || !path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] != '/')) return;
+    if (target.origin != origin) return;
+    if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] != '/')) return;
     const segments = pathSegments(path.slice(prefix.length));
     return segments && findRoute(compiled, STANDARD.test(method) ? method.toUpperCase() : method, segments);
   };

@@ -8,6 +8,10 @@ export interface RouteKeys {
   readonly writes: ReadonlySet<string>;
   /** reads then writes, in declaration order: what round trip 1 reads. */
   readonly all: readonly string[];
+  /** A login route: it may call `session.rotate()`. A write route for every rule, keys or not. */
+  readonly rotates?: boolean;
+  /** A logout route: `session.destroy()` without a key list. A write route for every rule. */
+  readonly ends?: boolean;
 }
 
 /** What a request declared; a version of undefined means blind. */
@@ -56,7 +60,7 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
   }
 
   let idempotencyKey: string | null = null;
-  if (route.writes.size > 0) {
+  if (route.writes.size > 0 || route.rotates || route.ends) {
     idempotencyKey = parse(HEADER.idempotencyKey, () => parseStringItem(HEADER.idempotencyKey, headers.get(HEADER.idempotencyKey)));
     if (idempotencyKey === null) throw invalid(HEADER.idempotencyKey, 'A request that declares a write needs an Idempotency-Key');
     if (idempotencyKey.length < IDEMPOTENCY_KEY_MIN_LENGTH || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) {

@@ -1,3 +1,4 @@
+import { HEADER } from '../protocol/headers.js';
 import { creatingReplayRefused, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
@@ -6,6 +7,7 @@ import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import { recordAnswer, replayAnswer } from './recorded-answer.js';
 import { readBody, requestFingerprint } from './request-body.js';
+import { planRotation, tombstoneReplay } from './rotation.js';
 import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
@@ -43,6 +45,10 @@ export class RequestFlow {
   private readonly entries = new Map<string, StoredEntry>();
   /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
   private claimLost: SessionCommitError | null = null;
+  /** A commit found the session's id rotated away: its 410 clears no cookie (the browser holds the new one). */
+  private rotatedAway = false;
+  /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
+  private cookieName: string | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -52,7 +58,8 @@ export class RequestFlow {
     /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
     private readonly args: readonly unknown[] = [],
   ) {
-    this.writes = route.keys.writes.size > 0;
+    // A login or logout route is a write route for every rule, keys or not.
+    this.writes = route.keys.writes.size > 0 || route.keys.rotates === true || route.keys.ends === true;
     this.handlerRequest = request;
   }
 
@@ -75,7 +82,7 @@ export class RequestFlow {
 
     const identity = await identify(options, request, this.declaration, this.writes, this.args[0]);
     if (identity.kind === 'ended') {
-      if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request);
+      if (identity.clearCookie) this.setCookie = clearedCookie(options.cookie, request, identity.clearCookie);
       throw new ProblemError('sessionEnded', identity.detail);
     }
     if (identity.kind === 'visitor') {
@@ -84,6 +91,7 @@ export class RequestFlow {
       return this.runHandler(this.entries);
     }
     this.sessionId = identity.id;
+    this.cookieName = identity.cookieName;
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
@@ -98,9 +106,16 @@ export class RequestFlow {
       if (creating instanceof Response) return creating;
       begun = creating;
     }
+    if (begun.rotated) {
+      const answer = await tombstoneReplay(options, begun, claim).catch((error: unknown) => {
+        throw this.storeFailure(error, 'begin');
+      });
+      if (answer !== null) return replayAnswer(answer);
+      throw new ProblemError('sessionEnded', 'The session id was rotated away (a login or a privilege change); nothing was applied');
+    }
     if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
       // The session was destroyed (logout, expiry): its old cookie replays nothing of it but the logout's own answer (epoch "").
-      this.setCookie = clearedCookie(options.cookie, request);
+      this.setCookie = clearedCookie(options.cookie, request, this.cookieName);
       throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
     }
     this.epoch = begun.session?.epoch ?? '';
@@ -114,7 +129,7 @@ export class RequestFlow {
     if (begun.session === null) {
       if (!identity.creates) {
         await this.releaseClaim();
-        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request);
+        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request, this.cookieName);
         throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
       }
       if (this.declaration.epoch !== null) {
@@ -261,7 +276,7 @@ export class RequestFlow {
 
   private async runHandler(entries: Map<string, StoredEntry>): Promise<Response> {
     const { options, route } = this;
-    const tracker = new SessionTracker(entries, route.keys, this.writes, options.schemas, this.epoch, () => this.commitMidRequest());
+    const tracker = new SessionTracker(entries, route.keys, this.writes, options.schemas, this.epoch, () => this.commitMidRequest(), options.sessionId !== undefined);
     this.tracker = tracker;
     let response: Response;
     try {
@@ -303,7 +318,7 @@ export class RequestFlow {
   private async finish(response: Response): Promise<Response> {
     const tracker = this.tracker!;
     const changes = tracker.changes();
-    if (!this.writes || (changes.size === 0 && !tracker.destroyed)) {
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation)) {
       if (!this.partial) {
         await this.releaseClaim();
         return this.decorate(response);
@@ -358,17 +373,28 @@ export class RequestFlow {
 
     const creating = this.sessionMode === 'create';
     const epoch = creating ? randomToken(16) : this.epoch;
-    const answerEpoch = destroy ? '' : epoch;
+    // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
+    const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
+    const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
     const cookie = this.options.sessionId
       ? null
       : destroy
-        ? clearedCookie(options.cookie, this.request)
-        : creating
-          ? sessionCookie(options.cookie, this.request, this.sessionId)
-          : this.setCookie;
-    const versionsAfter = (key: string) => (destroy ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
+        ? clearedCookie(options.cookie, this.request, this.cookieName)
+        : rotation
+          ? rotation.cookie
+          : creating
+            ? sessionCookie(options.cookie, this.request, this.sessionId)
+            : this.setCookie;
+    const dropped = destroy || rotation?.input.keepKeys === false;
+    const versionsAfter = (key: string) => (dropped ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const { answer, response: toSend } = await recordAnswer(toRecord, this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie }), options.maxRecordedAnswerBytes, options.now());
+    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie });
+    if (rotation) {
+      headers.set(HEADER.rotated, rotation.header);
+      // A session begun under the unprefixed name moves to __Host-<name>: the old cookie (now a tombstone) goes.
+      if (rotation.cookie && this.cookieName && !rotation.cookie.startsWith(`${this.cookieName}=`)) headers.append('set-cookie', clearedCookie(options.cookie, this.request, this.cookieName));
+    }
+    const { answer, response: toSend } = await recordAnswer(toRecord, headers, options.maxRecordedAnswerBytes, options.now());
 
     let result: CommitResult;
     try {
@@ -378,6 +404,7 @@ export class RequestFlow {
         expect,
         changes,
         destroy,
+        ...(rotation ? { rotate: rotation.input } : {}),
         ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
@@ -391,6 +418,7 @@ export class RequestFlow {
       throw failure;
     }
     if (result.status !== 'committed') {
+      if (result.status === 'gone' && result.rotated) this.rotatedAway = true;
       const failure = result.status === 'gone' ? new SessionCommitError('gone') : new SessionCommitError('stale', result.entries);
       if (!this.partial && this.claimed) {
         this.claimed = null; // the store released it
@@ -399,6 +427,7 @@ export class RequestFlow {
       throw failure;
     }
     tracker.rebase(changes, result.versions);
+    if (rotation) this.sessionId = rotation.input.sessionId;
     this.sessionMode = 'existing';
     this.epoch = answerEpoch;
     tracker.epoch = answerEpoch;
@@ -415,7 +444,7 @@ export class RequestFlow {
         return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
-        if (!this.options.sessionId) this.setCookie = clearedCookie(this.options.cookie, this.request);
+        if (!this.options.sessionId && !this.rotatedAway) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);
         this.epoch = '';
         return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
       case 'unavailable':

@@ -8,11 +8,26 @@ export interface CookieOptions {
   domain?: string;
   /** @default 'Lax' */
   sameSite?: 'Strict' | 'Lax' | 'None';
-  /** 'auto': Secure when the request URL is https (behind a TLS-terminating proxy, say `true`). @default 'auto' */
+  /**
+   * 'auto': Secure when the request URL is https (or, with `trustProxy`, when
+   * the proxy says so). A Secure cookie without Domain and with Path=/ is
+   * named `__Host-<name>`, which no sibling subdomain can set.
+   * @default 'auto'
+   */
   secure?: boolean | 'auto';
+  /**
+   * Behind a TLS-terminating proxy you trust: `secure: 'auto'` also honours the
+   * proxy's `X-Forwarded-Proto: https`. Only when every request comes through
+   * that proxy, which overwrites the header: a client can send it too.
+   * @default false
+   */
+  trustProxy?: boolean;
 }
 
 export type ResolvedCookieOptions = Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined };
+
+/** Where a request's session cookie was found: its value, and the name it came under (`__Host-<name>` or `<name>`). */
+export type FoundCookie = { readonly value: string; readonly name: string } | 'ambiguous' | null;
 
 // RFC 6265 cookie-name is a token.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -24,39 +39,74 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
     domain: options.domain,
     sameSite: options.sameSite ?? 'Lax',
     secure: options.secure ?? 'auto',
+    trustProxy: options.trustProxy ?? false,
   } as const;
   if (!TOKEN.test(resolved.name)) throw new TypeError(`cookie.name must be an RFC 6265 token, got ${JSON.stringify(resolved.name)}`);
   if (!['Strict', 'Lax', 'None'].includes(resolved.sameSite)) throw new TypeError(`cookie.sameSite must be 'Strict', 'Lax' or 'None'`);
+  if (resolved.secure !== 'auto' && typeof resolved.secure !== 'boolean') throw new TypeError(`cookie.secure must be true, false or 'auto'`);
+  if (typeof resolved.trustProxy !== 'boolean') throw new TypeError('cookie.trustProxy must be a boolean');
+  if (resolved.name.startsWith('__Host-') || resolved.name.startsWith('__Secure-')) {
+    throw new TypeError(`cookie.name must not carry a prefix (${JSON.stringify(resolved.name)}): the validator adds __Host- itself whenever the cookie qualifies`);
+  }
   return resolved;
 }
 
-/** The value of the named cookie, or null. A cookie header that does not parse names no session. */
-export function readCookie(headers: Headers, name: string): string | null {
-  const header = headers.get('cookie');
-  if (!header) return null;
-  for (const pair of header.split(';')) {
+/** Every value of the named cookie, in header order. A pair that does not parse names nothing. */
+function cookieValues(headers: Headers, name: string): string[] {
+  const values: string[] = [];
+  for (const pair of (headers.get('cookie') ?? '').split(';')) {
     const at = pair.indexOf('=');
-    if (at < 0) continue;
-    if (pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+    if (at >= 0 && pair.slice(0, at).trim() === name) values.push(pair.slice(at + 1).trim());
+  }
+  return values;
+}
+
+/**
+ * The session cookie: `__Host-<name>` when present, else `<name>` (so that
+ * sessions begun before the cookie qualified for the prefix live on). Two
+ * cookies of that name (a sibling subdomain can plant one with a longer
+ * Path, which the browser sends first) are 'ambiguous': neither is used.
+ */
+export function readSessionCookie(headers: Headers, name: string): FoundCookie {
+  for (const candidate of [`__Host-${name}`, name]) {
+    const values = cookieValues(headers, candidate);
+    if (values.length > 1) return 'ambiguous';
+    if (values.length === 1) return { value: values[0]!, name: candidate };
   }
   return null;
 }
 
+/** Whether the answer's cookie is Secure: by option, by the request's scheme, or by the trusted proxy's. */
+function isSecure(options: ResolvedCookieOptions, request: Request): boolean {
+  if (options.sameSite === 'None') return true;
+  if (options.secure !== 'auto') return options.secure;
+  if (new URL(request.url).protocol === 'https:') return true;
+  return options.trustProxy && request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/** The name a new session cookie gets: `__Host-<name>` exactly when it is Secure, has no Domain and has Path=/. */
+export function cookieName(options: ResolvedCookieOptions, request: Request): string {
+  return isSecure(options, request) && !options.domain && options.path === '/' ? `__Host-${options.name}` : options.name;
+}
+
 function attributes(options: ResolvedCookieOptions, request: Request): string {
-  const secure = options.secure === 'auto' ? new URL(request.url).protocol === 'https:' : options.secure;
+  const secure = isSecure(options, request);
   return [
     `Path=${options.path}`,
     ...(options.domain ? [`Domain=${options.domain}`] : []),
     'HttpOnly',
     `SameSite=${options.sameSite}`,
-    ...(secure || options.sameSite === 'None' ? ['Secure'] : []),
+    ...(secure ? ['Secure'] : []),
   ].join('; ');
 }
 
 export function sessionCookie(options: ResolvedCookieOptions, request: Request, sessionId: string): string {
-  return `${options.name}=${sessionId}; ${attributes(options, request)}`;
+  return `${cookieName(options, request)}=${sessionId}; ${attributes(options, request)}`;
 }
 
-export function clearedCookie(options: ResolvedCookieOptions, request: Request): string {
-  return `${options.name}=; Max-Age=0; ${attributes(options, request)}`;
+/** Clears the cookie under the name it was read from (default: the name a new one would get). */
+export function clearedCookie(options: ResolvedCookieOptions, request: Request, name = cookieName(options, request)): string {
+  // A __Host- cookie is only accepted (and so only cleared) with Secure.
+  const attrs = name.startsWith('__Host-') && !isSecure(options, request) ? `${attributes(options, request)}; Secure` : attributes(options, request);
+  return `${name}=; Max-Age=0; ${attrs}`;
 }

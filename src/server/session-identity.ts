@@ -1,14 +1,14 @@
 import { highestBase, type RequestDeclaration } from './declarations.js';
 import { assertCreatingKey, creatingIds } from './creating-request.js';
 import type { ResolvedOptions } from './options.js';
-import { readCookie } from './session-cookie.js';
+import { readSessionCookie } from './session-cookie.js';
 import { unstorable } from './storable-text.js';
 
 /** Where a request's session comes from, before the store is asked. */
 export type Identity =
   | { kind: 'visitor' }
-  /** `clearCookie`: the cookie names nothing this server issued, so the answer clears it. */
-  | { kind: 'ended'; detail: string; clearCookie?: boolean }
+  /** `clearCookie`: the cookie (of that name) names nothing this server issued, so the answer clears it. */
+  | { kind: 'ended'; detail: string; clearCookie?: string }
   /** `creates`: the session may not exist yet and is created by the first commit. */
   | {
       kind: 'session';
@@ -17,6 +17,8 @@ export type Identity =
       viaCookie: boolean;
       /** A creating request's id in the previous replay window, where its resend's record may be. */
       previousId?: string;
+      /** Where the id came from: `__Host-<name>` or `<name>`. */
+      cookieName?: string;
     };
 
 // Session ids the validator issues: base64url of an HMAC-SHA256.
@@ -34,10 +36,12 @@ export async function identify(options: ResolvedOptions, request: Request, decla
     if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
-  const cookie = readCookie(request.headers, options.cookie.name);
+  const cookie = readSessionCookie(request.headers, options.cookie.name);
+  // Clearing would delete the user's own cookie too, and using either could be the planted one: neither, and nothing cleared.
+  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one?)` };
   if (cookie !== null) {
-    if (!ISSUED_ID.test(cookie)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: true };
-    return { kind: 'session', id: cookie, creates: false, viaCookie: true };
+    if (!ISSUED_ID.test(cookie.value)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: cookie.name };
+    return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name };
   }
   if (declaration.epoch !== null || highestBase(declaration) > 0) {
     return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };

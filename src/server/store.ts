@@ -59,9 +59,27 @@ export interface BeginInput {
   readonly now: number;
 }
 
+/** What a tombstone tells: where its session was rotated to, and by which request. */
+export interface Tombstone {
+  /** The id the session moved to. */
+  readonly sessionId: string;
+  /** The epoch it moved to. */
+  readonly epoch: string;
+  /** The Idempotency-Key of the rotating request, whose resend with the old id may replay its answer… */
+  readonly recordKey: string;
+  /** …until then (ms since the epoch). */
+  readonly replayUntil: number;
+}
+
 export interface BeginResult {
-  /** null: no such session (never existed, destroyed or expired). */
+  /** null: no such session (never existed, destroyed, expired, or rotated away). */
   readonly session: { readonly epoch: string } | null;
+  /**
+   * Present when the id was rotated away and its tombstone is still live
+   * (until the old session's idle expiry): `session` is null, and nothing
+   * was claimed or touched, so `claim` is absent.
+   */
+  readonly rotated?: Tombstone;
   /** One entry per requested key ({version: 0} when absent); empty when session is null. */
   readonly entries: ReadonlyMap<string, StoredEntry>;
   /** Present exactly when a claim was asked for. Records outlive their session. */
@@ -97,6 +115,14 @@ export interface CommitInput {
   /** Destroy the session (logout): all its keys go; records stay until their retention ends. */
   readonly destroy: boolean;
   /**
+   * Rotate the session (login), after this commit's changes, in the same
+   * atomic operation: it moves to `sessionId` with `epoch`, with its versions
+   * and values (unless `keepKeys` is false: then it starts empty) and its
+   * idempotency records, `record` included; the old id becomes a tombstone
+   * (see BeginResult.rotated) until `idleTtlMs` from now. Never with `destroy`.
+   */
+  readonly rotate?: RotateInput;
+  /**
    * Written with the data, replacing whatever record the key holds (the committing attempt's answer is the truth).
    * On failure the pending claim under `record.key` is released instead, if it still has `record.token`.
    */
@@ -106,13 +132,22 @@ export interface CommitInput {
   readonly now: number;
 }
 
+export interface RotateInput {
+  /** The new id: unguessable, never issued before (see SessionStore.rotationId). */
+  readonly sessionId: string;
+  readonly epoch: string;
+  readonly keepKeys: boolean;
+  /** How long the rotating request's resend with the old id replays its answer. */
+  readonly replayWindowMs: number;
+}
+
 export type CommitResult =
   /** Applied; `versions` holds the new version of each changed key. */
   | { readonly status: 'committed'; readonly versions: ReadonlyMap<string, number> }
   /** Nothing applied: a key moved (or, in 'create' mode, the session exists). `entries` is the current state of every expected key. */
   | { readonly status: 'stale'; readonly entries: ReadonlyMap<string, StoredEntry> }
-  /** Nothing applied: the session is gone, or has another epoch. */
-  | { readonly status: 'gone' };
+  /** Nothing applied: the session is gone, or has another epoch; `rotated`: its id is a tombstone (rotated away). */
+  | { readonly status: 'gone'; readonly rotated?: boolean };
 
 export interface ReleaseInput {
   readonly sessionId: string;
@@ -139,6 +174,12 @@ export interface SessionStore {
    * session id for a session-creating request.
    */
   readonly shared?: boolean;
+  /**
+   * A fresh id for a session rotated away from `from`, when the store needs
+   * the two to share something (Redis Cluster: a hash slot, so that the move
+   * is one script). Default: 32 random bytes, base64url.
+   */
+  rotationId?(from: string): string;
   /** Round trip 1: read the session and the keys' entries, and claim the Idempotency-Key, atomically. */
   begin(input: BeginInput): Promise<BeginResult>;
   /** Round trip 2: one compare-and-swap of the whole change, with the idempotency record. */

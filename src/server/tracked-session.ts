@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from './standard-schema.js';
 import { canonicalJson, JsonValueError } from './canonical-json.js';
 import { InvalidValueError, UndeclaredKeyError } from './errors.js';
 import type { RouteKeys } from './declarations.js';
+import type { RotationRequest } from './rotation.js';
 import type { StoredEntry } from './store.js';
 
 /**
@@ -23,6 +24,14 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
   /** Ends the session (logout) when the request commits: every key goes, the cookie is cleared. */
   destroy(): void;
   /**
+   * Gives the session a new unguessable id and a new epoch when the request
+   * commits (login, privilege change: the defence against session fixation);
+   * the answer sets the new cookie, and the old id answers 410 from then on.
+   * Only in a route declared `rotates: true`.
+   * @example session.set('user', user.id); session.rotate();
+   */
+  rotate(options?: RotateOptions): void;
+  /**
    * Commits the changes made so far, atomically, with the same checks as the
    * final commit; later changes are compared with what it committed. Throws
    * SessionCommitError when nothing could be applied.
@@ -40,6 +49,13 @@ function canonicalValue(key: string, value: unknown): string {
   }
 }
 
+export interface RotateOptions {
+  /** Keep the session's keys (with their versions); false starts the new session empty. @default true */
+  keepKeys?: boolean;
+  /** With an app's own `sessionId()` resolver (only then): the id the session moves to. */
+  id?: string;
+}
+
 export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;
 
 /** The mutable state behind a TrackedSession, read by the pipeline. */
@@ -49,6 +65,8 @@ export class SessionTracker {
   /** Pending changes since the last commit: canonical JSON, or null for a delete. */
   readonly pending = new Map<string, string | null>();
   destroyed = false;
+  /** What `rotate()` asked for; applied by the final commit. */
+  rotation: RotationRequest | null = null;
 
   constructor(
     /** The state the pending changes are compared with: round trip 1's, then each commit's. */
@@ -58,6 +76,8 @@ export class SessionTracker {
     private readonly schemas: ReadonlyMap<string, StandardSchemaV1>,
     public epoch: string,
     private readonly commitNow: () => Promise<void>,
+    /** The app resolves session ids itself (`options.sessionId`): a rotation needs the id it moves to. */
+    private readonly appIds = false,
   ) {}
 
   /** Keys whose pending value differs from the base, as the store's `changes`. */
@@ -144,8 +164,22 @@ export class SessionTracker {
         tracker.pending.set(key, null);
       },
       destroy() {
-        if (!tracker.writable) throw new TypeError('session.destroy(): a logout changes the session; declare the keys it writes (a route with `writes`)');
+        if (!tracker.writable) throw new TypeError('session.destroy(): a logout changes the session; declare the route `ends: true` (or the keys it writes)');
+        if (tracker.rotation) throw new TypeError('session.destroy(): this request already rotates the session; a request either rotates or ends it');
         tracker.destroyed = true;
+      },
+      rotate(options = {}) {
+        if (!tracker.route.rotates) throw new TypeError('session.rotate(): declare the route `rotates: true` (validator.route({ writes: [...], rotates: true }, handler))');
+        if (tracker.destroyed) throw new TypeError('session.rotate(): the session was destroyed in this request');
+        const { keepKeys = true, id } = options;
+        if (typeof keepKeys !== 'boolean') throw new TypeError('session.rotate({ keepKeys }): keepKeys must be a boolean');
+        if (tracker.appIds) {
+          if (typeof id !== 'string' || id.length === 0) throw new TypeError('session.rotate({ id }): with options.sessionId the app owns session ids; pass the new id');
+          tracker.rotation = { keepKeys, id };
+        } else {
+          if (id !== undefined) throw new TypeError('session.rotate({ id }): only with options.sessionId; the validator picks the new id of a session it manages');
+          tracker.rotation = { keepKeys };
+        }
       },
       commit() {
         return tracker.commitNow();

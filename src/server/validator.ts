@@ -29,6 +29,16 @@ export interface RouteDeclaration<Key extends string = string> {
   method?: string;
   /** The path pattern, for messages (the app's router, or `validator.mount()`, routes by it). */
   path?: string;
+  /**
+   * A login (or privilege change) route: its handler may call `session.rotate()`.
+   * A write route for every rule: Idempotency-Key required, answer recorded. @default false
+   */
+  rotates?: boolean;
+  /**
+   * A logout route: its handler may call `session.destroy()` without declaring
+   * keys. A write route for every rule, like `rotates`. @default false
+   */
+  ends?: boolean;
 }
 
 /**
@@ -113,7 +123,10 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
   const writes = list('writes');
   const both = reads.filter((key) => writes.includes(key));
   if (both.length > 0) throw new TypeError(`validator.route(): ${JSON.stringify(both[0])} is in both reads and writes; list a written key in writes only`);
-  return { reads: new Set(reads), writes: new Set(writes), all: [...reads, ...writes] };
+  for (const flag of ['rotates', 'ends'] as const) {
+    if (declaration[flag] !== undefined && typeof declaration[flag] !== 'boolean') throw new TypeError(`validator.route(): ${flag} must be a boolean`);
+  }
+  return { reads: new Set(reads), writes: new Set(writes), all: [...reads, ...writes], rotates: declaration.rotates === true, ends: declaration.ends === true };
 }
 
 /**

@@ -61,6 +61,15 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
       req.session.cart = [...(req.session.cart ?? []), req.params.sku];
       res.json({ cart: req.session.cart });
     });
+    // Login and logout written for express-session, unchanged: withSession() follows regenerate() and destroy().
+    app.post('/login', withSession(validator, { rotates: true }), (req, res, next) => {
+      req.session.regenerate((error) => {
+        if (error) return next(error);
+        req.session.user = 'ada';
+        res.json({ user: req.session.user });
+      });
+    });
+    app.post('/signout', withSession(validator, { ends: true }), (req, res, next) => req.session.destroy((error) => (error ? next(error) : res.json({ bye: true }))));
     app.post('/clash', withSession(validator, { writes: ['cookie'] }), (_req, res) => void res.json({ reached: true }));
     app.get(
       '/api/cart',
@@ -102,6 +111,11 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     };
     return { jar, send, sid: () => jar.cookies.get('connect.sid'), epoch: () => epoch };
   }
+  const oldTab = ({ cookie }: { cookie: string }) => {
+    const jar = createCookieJar();
+    jar.cookies.set('connect.sid', cookie);
+    return jar;
+  };
   const write = () => ({ headers: { 'session-write': '"cart"', 'idempotency-key': idemKey() } });
   const read = { method: 'GET', headers: { 'session-read': '"cart"' } };
 
@@ -148,6 +162,37 @@ describeWithServer('express-session + connect-redis', 'Redis', unreachable, () =
     expect(viewed.versions()).toEqual({ cart: 1 });
     const sid = decodeURIComponent(ada.sid()!).slice(2).split('.')[0]!;
     expect(JSON.parse((await redis.get(`${prefix}sess:${sid}`))!)).not.toHaveProperty('cart');
+  });
+
+  it("log in (express-session's regenerate()): the cart moves to the new id; log out (destroy()): both end; the old ids get 410", async () => {
+    const ada = browser();
+    await ada.send('/api/cart/tea', write());
+    await ada.send('/api/wishlist/oat', { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } });
+    const anonymous = { cookie: ada.jar.cookies.get('connect.sid')!, epoch: ada.epoch()! };
+
+    const login = await ada.send('/login', { headers: { 'idempotency-key': idemKey() } });
+    expect(login.json()).toEqual({ user: 'ada' });
+    expect(ada.jar.cookies.get('connect.sid')).not.toBe(anonymous.cookie);
+    expect(login.epoch()).not.toBe(anonymous.epoch);
+    expect(login.epoch()).not.toBe('');
+    // The cart survived the login, under the new express-session id, with its versions.
+    const viewed = await ada.send('/api/cart', read);
+    expect(viewed.json()).toEqual({ cart: ['tea'], user: 'ada' });
+    expect(viewed.versions()).toEqual({ cart: 1 });
+    expect((await ada.send('/api/cart/jam', write())).json()).toEqual({ cart: ['tea', 'jam'], user: 'ada' });
+    expect((await ada.send('/api/wishlist/rye', { headers: { 'session-write': '"wishlist"', 'idempotency-key': idemKey() } })).json()).toEqual({ wishlist: ['oat', 'rye'] });
+
+    // A tab still on the anonymous session: 410.
+    const late = await oldTab(anonymous).fetch(`${baseUrl}/api/cart/x`, { method: 'POST', headers: { ...write().headers, 'session-epoch': `"${anonymous.epoch}"` } });
+    expect(late.status).toBe(410);
+
+    const signedIn = { cookie: ada.jar.cookies.get('connect.sid')!, epoch: ada.epoch()! };
+    const out = await ada.send('/signout', { headers: { 'idempotency-key': idemKey() } });
+    expect(out.json()).toEqual({ bye: true });
+    expect(out.epoch()).toBe('');
+    const after = await oldTab(signedIn).fetch(`${baseUrl}/api/cart`, { headers: { ...read.headers, 'session-epoch': `"${signedIn.epoch}"` } });
+    expect(after.status).toBe(410);
+    expect(await (await oldTab(signedIn).fetch(`${baseUrl}/api/cart`, { headers: read.headers })).json()).toEqual({ cart: [], user: null });
   });
 
   it("refuses a route key that is one of express-session's own members, naming it", async () => {

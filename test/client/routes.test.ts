@@ -55,7 +55,16 @@ describe('a call is tagged from the route its method and path match', () => {
     const client = createSessionClient({ fetch, routes, base: ORIGIN });
     await client.fetch('/api/cart/items', { method: 'POST' });
     await client.fetch('/api/elsewhere', { method: 'POST' });
-    expect(sent).toEqual(['"cart"', 'null']);
+    await client.fetch('api/cart/items', { method: 'POST' });
+    expect(sent).toEqual(['"cart"', 'null', '"cart"']);
+  });
+
+  test('what the URL parser changes is matched as parsed: dot segments, backslashes, tabs, surrounding spaces', async () => {
+    const { client, tags } = stubbed();
+    for (const url of [`${ORIGIN}/api/x/../cart`, `${ORIGIN}/api/./cart`, `${ORIGIN}/api/%2E/cart`, `${ORIGIN}/api\\cart`, `${ORIGIN}/api/ca\trt`, `  ${ORIGIN}/api/cart \n`]) {
+      await client.fetch(url);
+      expect(tags().read, url).toBe('"cart"');
+    }
   });
 
   test('a Request input: its method and URL', async () => {

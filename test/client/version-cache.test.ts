@@ -1,5 +1,5 @@
-import { expect, test } from 'vitest';
-import { memoryVersionCache } from '../../src/client/version-cache.js';
+import { describe, expect, it, test } from 'vitest';
+import { emptyCache, followEpoch, learnState, memoryVersionCache } from '../../src/client/version-cache.js';
 
 test('versions never move backwards; a value is kept only at its version', () => {
   const cache = memoryVersionCache();
@@ -64,4 +64,40 @@ test('followEpoch: left(E) once each time the epoch moves away from session E; n
   const started = followEpoch((epoch) => left.push(epoch), 'E4');
   started('');
   expect(left).toEqual(['E1', 'E2', 'E3', 'E4']);
+});
+
+describe('rotation (a login): learnState and followEpoch', () => {
+  const known = (version: number) => ({ version, known: false });
+  const at = (epoch: string, keys: [string, number][]) => learnState(emptyCache, undefined, epoch, keys.map(([key, version]) => [key, known(version)] as const));
+
+  it('moves the versions to the new epoch when the keys were kept, and remembers where it came from', () => {
+    const state = learnState(at('E1', [['n', 4]]), 'E1', 'E2', [['user', known(1)]], ['E1', true]);
+    expect(state.epoch).toBe('E2');
+    expect(state.from).toBe('E1');
+    expect(Object.fromEntries([...state.keys].map(([key, value]) => [key, value.version]))).toEqual({ n: 4, user: 1 });
+    // A later answer of the new epoch keeps `from`, so a tab that reads the cache late still sees a rotation.
+    expect(learnState(state, 'E2', 'E2', [['n', known(5)]]).from).toBe('E1');
+  });
+
+  it('starts empty when the keys were dropped, and takes a rotation learned by a request sent without the old epoch', () => {
+    const state = learnState(at('E1', [['n', 4]]), undefined, 'E2', [['user', known(0)]], ['E1', false]);
+    expect(state.epoch).toBe('E2');
+    expect([...state.keys.keys()]).toEqual(['user']);
+  });
+
+  it('refuses a rotation of another epoch than the one it holds', () => {
+    const state = at('E9', [['n', 1]]);
+    expect(learnState(state, 'E1', 'E2', [], ['E1', true])).toBe(state);
+  });
+
+  it('followEpoch tells a rotation (to) from an end', () => {
+    const left: [string, string | undefined][] = [];
+    const follow = followEpoch((epoch, to) => left.push([epoch, to]), 'E1');
+    follow('E2', 'E1');
+    follow('');
+    expect(left).toEqual([
+      ['E1', 'E2'],
+      ['E2', undefined],
+    ]);
+  });
 });

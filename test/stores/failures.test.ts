@@ -235,7 +235,7 @@ describe.sequential('store failures (private servers)', () => {
 
     it('a connection lost in the middle of a commit: StoreUnavailableError, nothing applied, the store recovers', async () => {
       const prefix = `sl_t${uniqueSuffix()}_`;
-      dropped.push(() => admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`).then(() => {}));
+      dropped.push(() => admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`).then(() => {}));
       const store = open(POSTGRES_URL, prefix);
       const now = Date.now();
       expect((await store.commit(createInput('s', now))).status).toBe('committed');

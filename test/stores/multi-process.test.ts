@@ -123,7 +123,7 @@ describe('multi-process', () => {
     afterAll(async () => {
       const admin = new pg.Client({ connectionString: POSTGRES_URL });
       await admin.connect();
-      await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
+      await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
       await admin.end();
     });
     sharedStoreSuite('postgres', POSTGRES_URL, prefix);

@@ -13,7 +13,7 @@ async function dropTables(prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
+    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
   } finally {
     await admin.end();
   }
@@ -106,7 +106,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     expect(await tableCount(prefix)).toBe(0);
     const result = await store.begin({ sessionId: 'x', keys: ['a'], now: Date.now() });
     expect(result.session).toBeNull();
-    expect(await tableCount(prefix)).toBe(3);
+    expect(await tableCount(prefix)).toBe(4);
     // The statement failed on the missing table, migrate() ran on one connection, the statement ran again.
     expect(counted.statements.filter((text) => text === 'connect')).toHaveLength(1);
   });
@@ -123,7 +123,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
     const stores = Array.from({ length: 6 }, () => postgresStore({ pool: newPool(), tablePrefix: prefix }));
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    expect(await tableCount(prefix)).toBe(3);
+    expect(await tableCount(prefix)).toBe(4);
   });
 
   it('adds the claim token column to a records table made without it: by migrate(), and on first use', async () => {

@@ -123,8 +123,8 @@ describeWithServer('redisStore specifics', `Redis at ${REDIS_URL}`, unreachable,
       expect(ttl, key).toBeGreaterThan(0);
       expect(ttl, key).toBeLessThanOrEqual(120_000);
     }
-    // Three sessions, each with meta, versions, values and one record, each set under one tag.
-    expect([...tags.values()].map((group) => group.length).sort()).toEqual([4, 4, 4]);
+    // Three sessions, each with meta, versions, values, one record and the record index, each set under one tag.
+    expect([...tags.values()].map((group) => group.length).sort()).toEqual([5, 5, 5]);
     expect(tags.has('plain-id')).toBe(true);
   });
 

@@ -34,7 +34,7 @@ async function dropPostgresTables(prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records"`);
+    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
   } finally {
     await admin.end();
   }

@@ -6,7 +6,9 @@ import type {
   CommitResult,
   ReleaseInput,
   SessionStore,
+  RotateInput,
   StoredEntry,
+  Tombstone,
   TouchInput,
 } from '../store.js';
 
@@ -39,6 +41,8 @@ interface Slot {
   expiresAt: number;
   /** Requests that began on this slot: a slot that served one request is evicted first. */
   begins: number;
+  /** The id was rotated away (login): where its session went, until the old session's idle expiry. Never evicted. */
+  tombstone: (Tombstone & { expiresAt: number }) | null;
 }
 
 export interface MemoryStoreOptions {
@@ -124,11 +128,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return undefined;
     }
     if (slot.epoch !== null && slot.sessionExpiresAt <= now) endSession(slot);
+    if (slot.tombstone && slot.tombstone.expiresAt <= now) slot.tombstone = null;
     return slot;
   }
 
+  /** The session, its entries and records move whole to the new id; the old id keeps only a tombstone. */
+  function rotateSlot(from: string, slot: Slot, to: RotateInput, recordKey: string, now: number, idleTtlMs: number): void {
+    if (!fresh.delete(from)) returning.delete(from);
+    slot.epoch = to.epoch;
+    if (!to.keepKeys) slot.entries = new Map();
+    returning.set(to.sessionId, slot);
+    const tombstone = newSlot(from);
+    tombstone.begins = slot.begins;
+    tombstone.tombstone = { sessionId: to.sessionId, epoch: to.epoch, recordKey, replayUntil: now + to.replayWindowMs, expiresAt: now + idleTtlMs };
+    extend(tombstone, tombstone.tombstone.expiresAt);
+  }
+
   function newSlot(id: string): Slot {
-    const slot: Slot = { epoch: null, entries: null, sessionExpiresAt: 0, records: null, expiresAt: 0, begins: 0 };
+    const slot: Slot = { epoch: null, entries: null, sessionExpiresAt: 0, records: null, expiresAt: 0, begins: 0, tombstone: null };
     fresh.set(id, slot);
     return slot;
   }
@@ -162,7 +179,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     for (const map of [fresh, returning]) {
       for (const [id, slot] of map) {
         if (sessionCount + recordCount <= maxEntries) return;
-        if (id === keep) continue;
+        // A tombstone counts toward no bound; evicting it would make a late request of the old id clear the new cookie.
+        if (id === keep || slot.tombstone) continue;
         removeSlot(id, slot);
         evicted++;
       }
@@ -273,6 +291,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async begin({ sessionId, keys, claim: wanted, touch, now }: BeginInput): Promise<BeginResult> {
       sweep(now);
       let slot = liveSlot(sessionId, now);
+      if (slot?.tombstone) {
+        const { expiresAt: _, ...rotated } = slot.tombstone;
+        return { session: null, entries: new Map(), rotated };
+      }
       if (slot) noteBegin(sessionId, slot);
       const live = slot?.epoch != null ? slot : undefined;
       if (live && touch) {
@@ -298,6 +320,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (input.record) releasePending(sessionId, input.record.key, input.record.token);
         return result;
       };
+      if (slot?.tombstone) return fail({ status: 'gone', rotated: true });
       if (input.session.mode === 'existing') {
         if (!live || live.epoch !== input.session.epoch) return fail({ status: 'gone' });
       } else if (live) {
@@ -335,6 +358,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         const { key, fingerprint, answer, state, retentionMs, leaseMs } = input.record;
         pruneRecords(slot, now);
         setRecord(slot, { key, fingerprint, state, answer, leaseUntil: state === 'partial' ? now + leaseMs : now, expiresAt: now + retentionMs });
+      }
+      if (input.rotate && !input.destroy) {
+        rotateSlot(sessionId, slot!, input.rotate, input.record?.key ?? '', now, input.idleTtlMs);
+        evict(input.rotate.sessionId);
+        return { status: 'committed', versions };
       }
       evict(sessionId);
       return { status: 'committed', versions };

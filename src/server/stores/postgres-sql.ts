@@ -18,13 +18,15 @@ export interface Tables {
   sessions: string;
   entries: string;
   records: string;
+  /** Ids rotated away (login): where their session went, until the old session's idle expiry. */
+  tombstones: string;
   /** Prefix for index names. */
   prefix: string;
 }
 
 /** Quoted table names for a validated prefix. */
 export function tables(prefix: string): Tables {
-  return { sessions: `"${prefix}sessions"`, entries: `"${prefix}entries"`, records: `"${prefix}records"`, prefix };
+  return { sessions: `"${prefix}sessions"`, entries: `"${prefix}entries"`, records: `"${prefix}records"`, tombstones: `"${prefix}tombstones"`, prefix };
 }
 
 /** Idempotent; run inside one transaction under an advisory lock (see migrate()). */
@@ -57,6 +59,15 @@ CREATE TABLE IF NOT EXISTS ${t.records} (
 -- Tables made before claim tokens were kept lack the column: add it.
 ALTER TABLE ${t.records} ADD COLUMN IF NOT EXISTS claim_token text;
 CREATE INDEX IF NOT EXISTS "${t.prefix}records_expires_at" ON ${t.records} (expires_at);
+CREATE TABLE IF NOT EXISTS ${t.tombstones} (
+  id text PRIMARY KEY,
+  rotated_to text NOT NULL,
+  epoch text NOT NULL,
+  record_key text NOT NULL,
+  replay_until bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${t.prefix}tombstones_expires_at" ON ${t.tombstones} (expires_at);
 `;
 }
 
@@ -89,7 +100,10 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
   const id = p.add(input.sessionId);
   const now = p.add(input.now, '::bigint');
   const keys = p.add(input.keys, '::text[]');
-  const ctes: string[] = [`live AS (SELECT epoch, versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`];
+  const ctes: string[] = [
+    `live AS (SELECT epoch, versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`,
+    `tomb AS (SELECT rotated_to, epoch AS rotated_epoch, record_key, replay_until FROM ${t.tombstones} WHERE id = ${id} AND expires_at > ${now})`,
+  ];
   let claimColumns = 'NULL::boolean AS claimed, NULL AS fingerprint, NULL AS state, NULL AS answer, NULL::bigint AS lease_until';
   let claimJoin = '';
   // Locks are taken session row first, then record, in begin as in commit, so that the two never deadlock:
@@ -110,6 +124,7 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
     ctes.push(`claimed AS (
       INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
       SELECT ${id}, ${p.add(input.claim.key)}, ${p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token}${after}
+      WHERE NOT EXISTS (SELECT 1 FROM tomb)
       ON CONFLICT (session_id, key) DO UPDATE SET
         ${pick('fingerprint', 'excluded.fingerprint')}, ${pick('state', "'pending'")}, ${pick('answer', 'NULL')},
         ${pick('lease_until', 'excluded.lease_until')}, ${pick('expires_at', 'excluded.expires_at')}, ${pick('claim_token', 'excluded.claim_token')}
@@ -121,8 +136,8 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
 SELECT live.epoch,
   (SELECT jsonb_object_agg(k, live.versions -> k) FROM unnest(${keys}) AS k WHERE live.versions ? k) AS versions,
   (SELECT jsonb_object_agg(e.key, e.value) FROM ${t.entries} e WHERE live.epoch IS NOT NULL AND e.session_id = ${id} AND e.key = ANY(${keys})) AS "values",
-  ${claimColumns}
-FROM (SELECT 1) AS one LEFT JOIN live ON true ${claimJoin}`;
+  ${claimColumns}, tomb.rotated_to, tomb.rotated_epoch, tomb.record_key, tomb.replay_until
+FROM (SELECT 1) AS one LEFT JOIN live ON true LEFT JOIN tomb ON true ${claimJoin}`;
   return { text, values: p.values };
 }
 
@@ -175,12 +190,14 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
   const recordKey = input.record ? p.add(input.record.key) : null;
   ctes.push(`lock AS (SELECT epoch, expires_at > ${now} AS live, versions FROM ${t.sessions} WHERE id = ${id} FOR UPDATE)`);
 
+  // An id rotated away is never written to, nor created over.
+  const tombstoned = `EXISTS (SELECT 1 FROM ${t.tombstones} WHERE id = ${id} AND expires_at > ${now})`;
   const verdict =
     input.mode === 'existing'
       ? `CASE WHEN NOT EXISTS (SELECT 1 FROM lock WHERE live AND epoch = ${epoch()}) THEN 'gone'
           WHEN EXISTS (SELECT 1 FROM lock WHERE versions @> ${p.add(JSON.stringify(input.expectPresent), '::jsonb')} AND NOT versions ?| ${p.add(input.expectAbsent, '::text[]')}) THEN 'ok'
           ELSE 'stale' END`
-      : `CASE WHEN EXISTS (SELECT 1 FROM lock WHERE live) OR NOT ${p.add(input.expectAllAbsent, '::boolean')} THEN 'stale' ELSE 'ok' END`;
+      : `CASE WHEN ${tombstoned} THEN 'gone' WHEN EXISTS (SELECT 1 FROM lock WHERE live) OR NOT ${p.add(input.expectAllAbsent, '::boolean')} THEN 'stale' ELSE 'ok' END`;
   ctes.push(`verdict AS (SELECT ${verdict} AS v)`);
   const ok = `(SELECT v FROM verdict) = 'ok'`;
 
@@ -229,13 +246,51 @@ export function commitSql(t: Tables, input: CommitSqlInput): { text: string; val
   const expectKeys = p.add(input.expectKeys, '::text[]');
   ctes.push(`snapshot AS (SELECT versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`);
   const text = `WITH ${ctes.join(',\n')}
-SELECT EXISTS (SELECT 1 FROM applied) AS committed, (SELECT v FROM verdict) AS verdict,
+SELECT EXISTS (SELECT 1 FROM applied) AS committed, (SELECT v FROM verdict) AS verdict, ${tombstoned} AS rotated,
   EXISTS (SELECT 1 FROM snapshot) AS snapshot_live,
   EXISTS (SELECT 1 FROM lock WHERE live) AS locked_live,
   (SELECT jsonb_object_agg(k, l.versions -> k) FROM lock l, unnest(${expectKeys}) AS k WHERE l.live AND l.versions ? k) AS locked_versions,
   (SELECT jsonb_object_agg(k, s.versions -> k) FROM snapshot s, unnest(${expectKeys}) AS k WHERE s.versions ? k) AS versions,
   (SELECT jsonb_object_agg(e.key, e.value) FROM ${t.entries} e WHERE EXISTS (SELECT 1 FROM snapshot) AND e.session_id = ${id} AND e.key = ANY(${expectKeys})) AS "values"`;
   return { text, values: p.values };
+}
+
+export interface RotateSqlInput {
+  from: string;
+  to: string;
+  epoch: string;
+  keepKeys: boolean;
+  recordKey: string;
+  replayUntil: number;
+  expiresAt: number;
+}
+
+/**
+ * rotate: run after a commit statement, in its transaction (which holds the
+ * session row's lock): the session, its entries and records move to the new
+ * id, and the old id becomes a tombstone. A writer waiting on the row lock
+ * then finds no row under the old id: 'gone'.
+ */
+export function rotateSql(t: Tables, input: RotateSqlInput): { text: string; values: unknown[] } {
+  const p = new Params();
+  const from = p.add(input.from);
+  const to = p.add(input.to);
+  const text = `WITH moved AS (
+  UPDATE ${t.sessions} SET id = ${to}, epoch = ${p.add(input.epoch)}${input.keepKeys ? '' : ", versions = '{}'"} WHERE id = ${from} RETURNING epoch),
+entries AS (${input.keepKeys ? `UPDATE ${t.entries} SET session_id = ${to}` : `DELETE FROM ${t.entries}`} WHERE session_id = ${from}),
+records AS (UPDATE ${t.records} SET session_id = ${to} WHERE session_id = ${from}),
+tomb AS (
+  INSERT INTO ${t.tombstones} (id, rotated_to, epoch, record_key, replay_until, expires_at)
+  SELECT ${from}, ${to}, moved.epoch, ${p.add(input.recordKey)}, ${p.add(input.replayUntil, '::bigint')}, ${p.add(input.expiresAt, '::bigint')} FROM moved
+  ON CONFLICT (id) DO UPDATE SET rotated_to = excluded.rotated_to, epoch = excluded.epoch, record_key = excluded.record_key,
+    replay_until = excluded.replay_until, expires_at = excluded.expires_at)
+SELECT count(*)::int AS moved FROM moved`;
+  return { text, values: p.values };
+}
+
+/** Whether an id is a live tombstone (asked again when a commit found its session gone: the rotation may have committed during the statement). */
+export function tombstoneSql(t: Tables, sessionId: string, now: number) {
+  return { text: `SELECT 1 FROM ${t.tombstones} WHERE id = $1 AND expires_at > $2::bigint`, values: [sessionId, now] };
 }
 
 /** The session's epoch and the keys' versions and values, from one fresh snapshot: begin's read, claiming and touching nothing. */
@@ -259,7 +314,8 @@ export function sweepSql(t: Tables, now: number) {
   return {
     text: `WITH expired AS (DELETE FROM ${t.sessions} WHERE expires_at <= $1::bigint RETURNING id),
   entries AS (DELETE FROM ${t.entries} WHERE session_id IN (SELECT id FROM expired)),
-  records AS (DELETE FROM ${t.records} WHERE expires_at <= $1::bigint RETURNING 1)
+  records AS (DELETE FROM ${t.records} WHERE expires_at <= $1::bigint RETURNING 1),
+  tombstones AS (DELETE FROM ${t.tombstones} WHERE expires_at <= $1::bigint)
 SELECT (SELECT count(*) FROM expired)::int AS sessions, (SELECT count(*) FROM records)::int AS records`,
     values: [now],
   };

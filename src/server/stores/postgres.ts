@@ -11,7 +11,7 @@ import {
   type StoredEntry,
   type TouchInput,
 } from '../store.js';
-import { beginSql, commitSql, readSql, releaseSql, schema, sweepSql, tables, touchSql } from './postgres-sql.js';
+import { beginSql, commitSql, readSql, releaseSql, rotateSql, schema, sweepSql, tables, tombstoneSql, touchSql } from './postgres-sql.js';
 
 /** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
 export interface PostgresPool {
@@ -114,6 +114,41 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
     }
   }
 
+  /**
+   * A rotating commit: the commit statement, then the move, in one
+   * transaction (the commit statement's row lock keeps every other writer of
+   * the session waiting until both are in). Rotations are logins: rare
+   * enough for the extra round trips.
+   */
+  async function commitAndRotate(statement: { text: string; values: unknown[] }, rotate: Parameters<typeof rotateSql>[1]): Promise<CommitRow> {
+    const attempt = async () => {
+      const client = await pool.connect();
+      let failed = true;
+      try {
+        await client.query('BEGIN');
+        const row = ((await client.query(statement.text, statement.values)) as { rows: CommitRow[] }).rows[0]!;
+        if (row.committed) await client.query(rotateSql(t, rotate).text, rotateSql(t, rotate).values);
+        await client.query('COMMIT');
+        failed = false;
+        return row;
+      } finally {
+        if (failed) await client.query('ROLLBACK').catch(() => {});
+        client.release(failed);
+      }
+    };
+    try {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!autoMigrate || (error as { code?: string }).code !== '42P01') throw error;
+        await migrate();
+        return await attempt();
+      }
+    } catch (error) {
+      throw new StoreUnavailableError(`postgresStore: commit failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
   return {
     shared: true,
     async begin({ sessionId, keys, claim, touch, now }: BeginInput): Promise<BeginResult> {
@@ -125,6 +160,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
       });
       const row = (await run('begin', statement)).rows[0] as BeginRow;
+      if (row.rotated_to !== null) {
+        const rotated = { sessionId: row.rotated_to, epoch: row.rotated_epoch!, recordKey: row.record_key!, replayUntil: Number(row.replay_until) };
+        return { session: null, entries: new Map(), rotated };
+      }
       const live = typeof row.epoch === 'string';
       const epoch = row.epoch ?? '';
       const entries = new Map<string, StoredEntry>();
@@ -188,9 +227,24 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
             }
           : {}),
       });
-      const row = (await run('commit', statement)).rows[0] as CommitRow;
+      const { rotate } = input;
+      const row = rotate
+        ? await commitAndRotate(statement, {
+            from: sessionId,
+            to: rotate.sessionId,
+            epoch: rotate.epoch,
+            keepKeys: rotate.keepKeys,
+            recordKey: record?.key ?? '',
+            replayUntil: now + rotate.replayWindowMs,
+            expiresAt: now + input.idleTtlMs,
+          })
+        : ((await run('commit', statement)).rows[0] as CommitRow);
       if (row.committed) return { status: 'committed', versions: new Map(input.destroy ? [] : Object.entries(newVersions)) };
-      if (row.verdict === 'gone') return { status: 'gone' };
+      if (row.verdict === 'gone') {
+        // A rotation that committed while this statement waited for the row lock is not in the statement's snapshot: ask again.
+        const rotated = row.rotated || (await run('commit', tombstoneSql(t, sessionId, now))).rows.length > 0;
+        return rotated ? { status: 'gone', rotated: true } : { status: 'gone' };
+      }
       let current: { live: boolean; columns: EntryColumns } = { live: row.snapshot_live, columns: row };
       if (snapshotLagged(row)) {
         // The check failed against a writer that committed after this statement's snapshot: read
@@ -259,11 +313,17 @@ interface ClaimRow {
 
 interface BeginRow extends EntryColumns, ClaimRow {
   epoch: string | null;
+  /** The tombstone's columns, all null unless the id was rotated away. */
+  rotated_to: string | null;
+  rotated_epoch: string | null;
+  record_key: string | null;
+  replay_until: string | number | null;
 }
 
 interface CommitRow extends EntryColumns {
   committed: boolean;
   verdict: 'ok' | 'stale' | 'gone';
+  rotated: boolean;
   snapshot_live: boolean;
   /** The session row as the lock saw it: its newest version, which the check ran against. */
   locked_live: boolean;

@@ -8,6 +8,12 @@
  *   P{S}:v      hash  key -> version (a deleted key keeps its version: the delete marker)
  *   P{S}:d      hash  key -> value (canonical JSON); absent when the key is absent
  *   P{S}:r:<k>  hash  idempotency record: fp, state, lease, exp, answer; token (a pending claim's attempt)
+ *   P{S}:ri     set   the <k> of every record claimed in the session (what a rotation moves)
+ *
+ * A session rotated away leaves a tombstone in P{S}:s instead of its epoch:
+ * tomb (the new id), tepoch, tkey (the rotating request's Idempotency-Key),
+ * tuntil (its replay window), exp. A rotation is one script: the new id
+ * shares the old one's hash slot (redisStore's rotationId on a Cluster).
  *
  * Expiry is decided by comparing the stored `exp` with the caller's `now`,
  * never by Redis's clock, so that tests can move time; Redis TTLs (PEXPIRE,
@@ -28,6 +34,17 @@ local function live_epoch(now)
   if meta[1] and tonumber(meta[2]) > now then return meta[1], tonumber(meta[2]) end
   return false, 0
 end
+
+-- A live tombstone of KEYS[1]: {new id, new epoch, rotating key, replay until}, or false.
+local function tombstone(now)
+  local t = redis.call('HMGET', KEYS[1], 'tomb', 'tepoch', 'tkey', 'tuntil', 'exp')
+  if t[1] and tonumber(t[5]) > now then return {t[1], t[2], t[3], t[4]} end
+  return false
+end
+
+-- P{S} of a key P{S}:x, and the <k> of a record key P{S}:r:<k>.
+local function base_of(meta) return string.sub(meta, 1, -3) end
+local function record_name(record) return string.sub(record, #base_of(KEYS[1]) + 4) end
 
 local function expire_session(ttl)
   redis.call('PEXPIRE', KEYS[1], ttl)
@@ -55,6 +72,10 @@ export const BEGIN_READ = `#!lua flags=no-writes
 ${helpers}
 local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
+if not epoch then
+  local t = tombstone(now)
+  if t then return {false, 'rotated', t} end
+end
 local out = {epoch, 'none', 0}
 if epoch then read_entries(out, 2, #ARGV, 1) end
 return out
@@ -62,9 +83,10 @@ return out
 
 /**
  * begin with a claim and/or a touch.
- * KEYS: meta, versions, values, record. ARGV: now, claim ('1'|'0'),
+ * KEYS: meta, versions, values, record, record index. ARGV: now, claim ('1'|'0'),
  * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token, key...
- * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}.
+ * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}, or
+ * {false, 'rotated', tombstone} (nothing claimed or touched).
  */
 export const BEGIN_WRITE = `#!lua
 ${helpers}
@@ -86,10 +108,16 @@ local function claim(fp, lease_until, lease_ms, token)
   redis.call('DEL', KEYS[4])
   redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until, 'token', token)
   redis.call('PEXPIRE', KEYS[4], lease_ms)
+  redis.call('SADD', KEYS[5], record_name(KEYS[4]))
+  if redis.call('PTTL', KEYS[5]) < tonumber(lease_ms) then redis.call('PEXPIRE', KEYS[5], lease_ms) end
   return 'claimed', 0
 end
 
 local epoch, exp = live_epoch(now)
+if not epoch then
+  local t = tombstone(now)
+  if t then return {false, 'rotated', t} end
+end
 local status, arg = 'none', 0
 if ARGV[2] == '1' then status, arg = claim(ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
 if epoch and ARGV[6] == '1' then
@@ -104,18 +132,22 @@ return out
 
 /**
  * commit: one compare-and-swap of the whole change, with the record.
- * KEYS: meta, versions, values, record.
+ * KEYS: meta, versions, values, record, record index; then the new id's
+ * meta, versions, values, record, record index (when rotating; else the old ones again).
  * ARGV: now, mode, epoch, destroy, exp, idleTtlMs, hasRecord, fingerprint,
- * answer, state, leaseUntil, recordExp, retentionMs, token, nExpect,
+ * answer, state, leaseUntil, recordExp, retentionMs, token, rotate ('1'|'0'),
+ * newEpoch, keepKeys ('1'|'0'), replayUntil, newId, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
- * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'}.
+ * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'}.
  */
 export const COMMIT = `#!lua
 ${helpers}
 local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
-local n_expect = tonumber(ARGV[15])
-local first_change = 16 + 2 * n_expect
+local n_expect = tonumber(ARGV[20])
+local first_expect = 21
+local first_change = first_expect + 2 * n_expect
+local rotate = ARGV[15] == '1'
 
 local function fail(result)
   -- The claim goes back, so that the same Idempotency-Key may return with a rebased body; only this attempt's claim.
@@ -129,7 +161,7 @@ end
 local function stale()
   local out = {'stale'}
   if epoch then
-    for i = 16, first_change - 1, 2 do
+    for i = first_expect, first_change - 1, 2 do
       out[#out + 1] = ARGV[i]
       read_entries(out, i, i, 1)
     end
@@ -137,12 +169,14 @@ local function stale()
   return fail(out)
 end
 
+-- A tombstone is never written to (nor created over): its id was rotated away.
+if not epoch and tombstone(now) then return fail({'gone', 'rotated'}) end
 if ARGV[2] == 'existing' then
   if not epoch or epoch ~= ARGV[3] then return fail({'gone'}) end
 elseif epoch then
   return stale()
 end
-for i = 16, first_change - 1, 2 do
+for i = first_expect, first_change - 1, 2 do
   local current = 0
   if epoch then current = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') end
   if current ~= tonumber(ARGV[i + 1]) then return stale() end
@@ -167,10 +201,42 @@ else
   end
   expire_session(ARGV[6])
 end
+local record, index = KEYS[4], KEYS[5]
+if rotate and ARGV[4] ~= '1' then
+  -- The session moves whole to the new id (same hash slot), then the old id becomes a tombstone.
+  for i = 6, 10 do redis.call('DEL', KEYS[i]) end
+  if ARGV[17] == '1' then
+    if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[7]) end
+    if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[8]) end
+  else
+    redis.call('DEL', KEYS[2], KEYS[3])
+  end
+  redis.call('HSET', KEYS[6], 'epoch', ARGV[16], 'exp', ARGV[5])
+  local old_base, new_base = base_of(KEYS[1]), base_of(KEYS[6])
+  for _, name in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+    local from = old_base .. ':r:' .. name
+    if redis.call('EXISTS', from) == 1 then
+      redis.call('RENAME', from, new_base .. ':r:' .. name)
+      redis.call('SADD', KEYS[10], name)
+    end
+  end
+  local index_ttl = redis.call('PTTL', KEYS[5])
+  if index_ttl > 0 then redis.call('PEXPIRE', KEYS[10], index_ttl) end
+  redis.call('DEL', KEYS[5])
+  local tkey = ''
+  if ARGV[7] == '1' then tkey = record_name(KEYS[4]) end
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'tomb', ARGV[19], 'tepoch', ARGV[16], 'tkey', tkey, 'tuntil', ARGV[18], 'exp', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  for i = 6, 8 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
+  record, index = KEYS[9], KEYS[10]
+end
 if ARGV[7] == '1' then
-  redis.call('DEL', KEYS[4])
-  redis.call('HSET', KEYS[4], 'fp', ARGV[8], 'answer', ARGV[9], 'state', ARGV[10], 'lease', ARGV[11], 'exp', ARGV[12])
-  redis.call('PEXPIRE', KEYS[4], ARGV[13])
+  redis.call('DEL', KEYS[4], record)
+  redis.call('HSET', record, 'fp', ARGV[8], 'answer', ARGV[9], 'state', ARGV[10], 'lease', ARGV[11], 'exp', ARGV[12])
+  redis.call('PEXPIRE', record, ARGV[13])
+  redis.call('SADD', index, record_name(KEYS[4]))
+  if redis.call('PTTL', index) < tonumber(ARGV[13]) then redis.call('PEXPIRE', index, ARGV[13]) end
 end
 return out
 `;

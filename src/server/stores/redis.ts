@@ -11,6 +11,7 @@ import {
   type StoredEntry,
   type TouchInput,
 } from '../store.js';
+import { sameSlotId } from './redis-slots.js';
 import { BEGIN_READ, BEGIN_WRITE, COMMIT, RELEASE, TOUCH } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
@@ -102,16 +103,18 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   }
 
   client.defineCommand('sessionLanesBeginRead', { lua: BEGIN_READ, numberOfKeys: 3, readOnly: true });
-  client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 4 });
-  client.defineCommand('sessionLanesCommit', { lua: COMMIT, numberOfKeys: 4 });
+  client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 5 });
+  client.defineCommand('sessionLanesCommit', { lua: COMMIT, numberOfKeys: 10 });
   client.defineCommand('sessionLanesRelease', { lua: RELEASE, numberOfKeys: 1 });
   client.defineCommand('sessionLanesTouch', { lua: TOUCH, numberOfKeys: 3 });
   const scripts = client as unknown as ScriptedClient;
 
   const keysOf = (sessionId: string) => {
     const base = `${prefix}{${hashTag(sessionId)}}`;
-    return { meta: `${base}:s`, versions: `${base}:v`, values: `${base}:d`, record: (key: string) => `${base}:r:${key}` };
+    return { meta: `${base}:s`, versions: `${base}:v`, values: `${base}:d`, record: (key: string) => `${base}:r:${key}`, index: `${base}:ri` };
   };
+  // On a Cluster a script may only touch one hash slot: a rotated session's new id is drawn in its old id's slot.
+  const cluster = (client as { isCluster?: boolean }).isCluster === true;
 
   // Admission: the last INFO memory reading, refreshed every 100 ms and every 16 admissions, so that a burst
   // overshoots the limit by no more than what is admitted meanwhile.
@@ -125,6 +128,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
 
   return {
     shared: true,
+    ...(cluster ? { rotationId: (from: string) => sameSlotId(hashTag(from)) } : {}),
     admitSession(): Promise<boolean> {
       if (share >= 1) return Promise.resolve(true);
       const at = Date.now(); // the real clock: this is about Redis's memory now, not the validator's (movable) time
@@ -147,6 +151,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
                 k.values,
                 // Without a claim the record key is never touched, but a script declares every key it may use.
                 k.record(claim?.key ?? ''),
+                k.index,
                 now,
                 claim ? '1' : '0',
                 claim?.fingerprint ?? '',
@@ -160,6 +165,10 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
             )
           : await call('begin', () => scripts.sessionLanesBeginRead(k.meta, k.versions, k.values, now, ...keys));
       const [epoch, status, arg] = reply;
+      if (status === 'rotated') {
+        const [to, toEpoch, recordKey, replayUntil] = arg as string[];
+        return { session: null, entries: new Map(), rotated: { sessionId: to!, epoch: toEpoch!, recordKey: recordKey!, replayUntil: Number(replayUntil) } };
+      }
       const entries = new Map<string, StoredEntry>();
       if (typeof epoch === 'string') keys.forEach((key, index) => entries.set(key, entry(reply[3 + 2 * index], reply[4 + 2 * index])));
       return {
@@ -172,11 +181,19 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     async commit(input: CommitInput): Promise<CommitResult> {
       const { sessionId, session, expect, changes, record, now } = input;
       const k = keysOf(sessionId);
+      const { rotate } = input;
+      const n = rotate ? keysOf(rotate.sessionId) : k;
       const args: (string | number)[] = [
         k.meta,
         k.versions,
         k.values,
         k.record(record?.key ?? ''),
+        k.index,
+        n.meta,
+        n.versions,
+        n.values,
+        n.record(record?.key ?? ''),
+        n.index,
         now,
         session.mode,
         session.epoch,
@@ -191,13 +208,18 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         record ? now + record.retentionMs : 0,
         record?.retentionMs ?? 0,
         record?.token ?? '',
+        rotate ? '1' : '0',
+        rotate?.epoch ?? '',
+        rotate?.keepKeys === false ? '0' : '1',
+        rotate ? now + rotate.replayWindowMs : 0,
+        rotate?.sessionId ?? '',
         expect.size,
       ];
       for (const [key, version] of expect) args.push(key, version);
       for (const [key, value] of changes) args.push(key, value === null ? 'd' : 's', value ?? '');
       const reply = await call('commit', () => scripts.sessionLanesCommit(...args));
       const [status] = reply;
-      if (status === 'gone') return { status: 'gone' };
+      if (status === 'gone') return reply[1] === 'rotated' ? { status: 'gone', rotated: true } : { status: 'gone' };
       if (status === 'stale') {
         const entries = new Map<string, StoredEntry>();
         for (let i = 1; i + 2 < reply.length; i += 3) entries.set(String(reply[i]), entry(reply[i + 1], reply[i + 2]));

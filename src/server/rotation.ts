@@ -1,0 +1,47 @@
+import { serializeStringItem } from '../protocol/versions.js';
+import { randomToken } from './encoding.js';
+import type { ResolvedOptions } from './options.js';
+import { sessionCookie } from './session-cookie.js';
+import type { BeginResult, IdempotencyClaim, RotateInput } from './store.js';
+
+/** What `session.rotate()` asked for, kept until the final commit applies it. */
+export interface RotationRequest {
+  readonly keepKeys: boolean;
+  /** Under an app's `sessionId()` resolver: the id the app moves the session to. */
+  readonly id?: string;
+}
+
+/** A rotation about to commit: the store's input, and what its answer says. */
+export interface RotationPlan {
+  readonly input: RotateInput;
+  /** The new cookie; null under a `sessionId()` resolver (the app owns the id). */
+  readonly cookie: string | null;
+  /** Session-Rotated: the epoch rotated from, and whether the keys came along. */
+  readonly header: string;
+}
+
+export function planRotation(options: ResolvedOptions, request: Request, sessionId: string, fromEpoch: string, wanted: RotationRequest): RotationPlan {
+  const newId = wanted.id ?? options.store.rotationId?.(sessionId) ?? randomToken(32);
+  if (newId === sessionId) throw new TypeError('session.rotate({ id }): the new id must differ from the current one');
+  return {
+    input: { sessionId: newId, epoch: randomToken(16), keepKeys: wanted.keepKeys, replayWindowMs: options.replayWindowMs },
+    cookie: options.sessionId ? null : sessionCookie(options.cookie, request, newId),
+    header: serializeStringItem(fromEpoch) + (wanted.keepKeys ? '' : ';keys=?0'),
+  };
+}
+
+/**
+ * A request whose id was rotated away. Only the rotating request's own resend
+ * (same Idempotency-Key and fingerprint: its answer was lost, so the browser
+ * never got the new cookie) replays its recorded answer, and only within the
+ * replay window and while the session still has the epoch it rotated to.
+ * Everything else gets 410: null here.
+ */
+export async function tombstoneReplay(options: ResolvedOptions, begun: BeginResult, claim: IdempotencyClaim | undefined): Promise<string | null> {
+  const tombstone = begun.rotated;
+  if (!tombstone || !claim || claim.key !== tombstone.recordKey || options.now() >= tombstone.replayUntil) return null;
+  const moved = await options.store.begin({ sessionId: tombstone.sessionId, keys: [], claim, now: options.now() });
+  if (moved.claim?.status === 'claimed') await options.store.release({ sessionId: tombstone.sessionId, key: claim.key, token: claim.token });
+  if (moved.session?.epoch !== tombstone.epoch || moved.claim?.status !== 'replay') return null;
+  return moved.claim.answer;
+}
