@@ -5,7 +5,7 @@ import { ConflictError, OutcomeUnknownError, SessionEndedError } from './errors.
 import { createEmitter, type Emitter, type SessionClientEvent } from './events.js';
 import { createLanes } from './lanes.js';
 import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionRequestInit } from './options.js';
-import { orphanFate, outbox } from './outbox.js';
+import { orphanFate, outbox, storedHeader } from './outbox.js';
 import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
 import { initialRequest, stepRequest, type RequestAction } from './request-machine.js';
 import { sleep } from './retry.js';
@@ -68,7 +68,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     lanes: () => (locks ? webLocksLanes(locks, 'session-lanes:key:') : inTab()),
     firstWrite: () => (locks ? webLocksLanes(locks, 'session-lanes:first-write') : inTab()),
     cache: () => (shared ? sharedVersionCache(storage(), new BroadcastChannel('session-lanes'), ended) : memoryVersionCache()),
-    pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs')) : memoryPendingWrites()),
+    pending: () => (shared && locks ? outbox(storage(), locks, new BroadcastChannel('session-lanes:tabs'), undefined, options.outboxHeaders) : memoryPendingWrites()),
   });
   // Called without a receiver: a browser's fetch refuses any `this` but the global ("Illegal invocation").
   const { cache, pending, fetch, tag } = o;
@@ -91,14 +91,23 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     tell(to ? { type: 'rotated', from: epoch!, to } : { type: 'sessionended', epoch });
   }
 
+  // The outbox is no persistence vector: an entry is replayed only if this client could have written it: its headers
+  // [name, value] pairs of the allowlist, and a write route of the table (without one: same origin, a write method, Session-Write).
+  const permitted = ({ input, init: { method, headers } }: PendingWrite) =>
+    (headers as string[][]).every((pair) => pair.length == 2 && storedHeader(pair[0]!, o.outboxHeaders)) &&
+    (tag
+      ? ((route) => !!route && !!(route.writes?.length || route.rotates || route.ends))(tag(input, { method: method! }))
+      : (!globalThis.location || new URL(input as string).origin == location.origin) && /^(POST|PUT|PATCH|DELETE)$/.test(method!) && new Headers(headers).has(HEADER.write));
+
   // A write left by a tab that is gone: replayed as sent, sent as queued, or dropped.
   pending.adopt?.(async (entry) => {
-    const fate = orphanFate(entry, Date.now(), o.maxAge);
-    if (fate == 'expired' || fate == 'rebase') {
+    const fate = (entry as { invalid?: true }).invalid || !permitted(entry) ? 'invalid' : orphanFate(entry, Date.now(), o.maxAge);
+    if (fate == 'expired' || fate == 'rebase' || fate == 'invalid') {
       tell({ type: 'dropped', reason: fate, entry });
       return pending.delete(entry.key);
     }
-    return run(entry.input, entry.sent ?? entry.init, { reads: entry.reads, writes: entry.writes, blind: entry.blind, rebase: undefined }, entry, true);
+    // The entry is its own declaration: its rebase is false (a never-sent one that needed it is dropped above) or never called (a replay is sent as it was).
+    return run(entry.input, entry.sent ?? entry.init, entry as never, entry, true);
   });
 
   async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
@@ -118,7 +127,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
    * `adopted` for a write of a gone tab: no app waits for it, so when its outcome stays unknown (offline) it
    * is kept for a later claim (on the next load, or when another tab adopts it), `maxAge` bounding it.
    */
-  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind, rotates, ends }: ResolvedDeclaration, entry: PendingWrite | undefined, adopted?: boolean): Promise<Response> {
+  async function run(input: RequestInfo | URL, rest: RequestInit, { reads, writes, rebase, blind, rotates, ends, outbox: durable }: ResolvedDeclaration, entry: PendingWrite | undefined, adopted?: boolean): Promise<Response> {
     const id = ++ids;
     const emit = (body: Body) => tell({ id, reads, writes, ...body } as Without<SessionClientEvent, 'at'>);
     // The caller's signal (init's, else a Request input's), as it is: no controller of our own (creating one costs more than the rest of a request).
@@ -128,6 +137,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const key = entry?.key;
     // Replayed from the outbox exactly as it was sent: never rebuilt, never re-stored.
     const replayed = entry?.sent;
+    // Stored before each attempt, unless the caller opted out (`outbox: false`) or it is a replay.
+    const store = entry && !replayed && durable !== false;
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
     let state = initialRequest(replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static', !!key || method == 'GET' || method == 'HEAD');
@@ -136,7 +147,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     let keep: boolean | undefined;
     emit({ type: 'queued' });
     try {
-      if (entry && !replayed) await pending.put(entry);
+      if (store) await pending.put(entry);
       // Lane '' (no key has that name) is the session-wide one, first in the sorted order: shared by every
       // request, exclusive for a login or logout, so that none of this browser's requests overlaps them.
       releases.push(await o.lanes.acquire([{ key: '', write: !!(rotates || ends) }, ...reads.map((k) => ({ key: k, write: false })), ...writes.map((k) => ({ key: k, write: true }))], signal));
@@ -161,7 +172,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       let sent = replayed;
       for (;;) {
         if (!sent || state.rebuild) sent = await build(epoch);
-        if (entry && !replayed) await pending.put({ ...entry, epoch, sent });
+        if (store) await pending.put({ ...entry, epoch, sent });
         step({ type: 'send', at: Date.now() });
         emit({ type: 'sent', attempt: state.attempt });
         let response: Response | undefined;
@@ -184,7 +195,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           if (!epoch && !known()) unknownEnded++;
         }
         // Learned from every answer that carries them, also one that rejects (a 500 partly committed changed versions).
-        else if (answer && answer.epoch !== null) await learn(epoch, answer);
+        else if (answer && answer.epoch !== null) await learn(epoch, answer, [...reads, ...writes]);
         step({ type: 'answered', answer, at: Date.now(), random: Math.random() });
         if (answer?.kind == 'stale') emit({ type: 'conflict', attempt: state.attempt });
         const { phase } = state;
@@ -252,10 +263,12 @@ export function createSessionClient<Keys extends object = Record<string, unknown
 
   }
 
-  async function learn(sentEpoch: string | undefined, answer: Answer): Promise<void> {
+  /** Only the keys the request declared: a value the server sent of another key is never stored. */
+  async function learn(sentEpoch: string | undefined, answer: Answer, declared: readonly string[]): Promise<void> {
     const keys: [string, KnownKey][] = [];
     for (const [key, version] of answer.versions ?? []) keys.push([key, { version, known: version == 0 }]);
     for (const [key, state] of Object.entries(answer.keys ?? {})) {
+      if (!declared.includes(key)) continue;
       keys.push([key, 'value' in state ? { version: state.version, known: true, value: state.value } : { version: state.version, known: true }]);
     }
     await cache.learn(sentEpoch, answer.epoch!, keys, answer.rotated);

@@ -55,6 +55,15 @@ export interface SessionClientOptions<Keys extends object = Record<string, unkno
    * @default 86_400_000 (24 h)
    */
   maxAge?: number;
+  /**
+   * Headers, besides the session headers and Content-Type, that the outbox
+   * stores with a write and replays (say `['x-csrf-token']`): lower-case
+   * names. Any other header is not stored, so not replayed; Authorization,
+   * Cookie and Proxy-* never are, even listed. An entry found in the outbox
+   * with another header is dropped (`dropped`, reason `invalid`).
+   * @default []
+   */
+  outboxHeaders?: readonly string[];
   /** Replaceable part: the lane manager. @default Web Locks across tabs (`webLocksLanes()`), else in-tab lanes (`createLanes()`) */
   lanes?: Lanes;
   /** Replaceable part: the lane that lets the first write run alone while no epoch is known. @default the Web Lock `session-lanes:first-write`, else in-tab */
@@ -92,6 +101,13 @@ export type SessionDeclaration<Keys extends object = Record<string, unknown>> = 
   readonly rotates?: boolean;
   /** The request ends the session (logout): carried for the session-wide lane. @default false (or the route's) */
   readonly ends?: boolean;
+  /**
+   * `false`: this write is never stored in the durable outbox (a login that
+   * carries a password): nothing of it reaches IndexedDB, and a tab closed
+   * or crashed before its answer loses it, as a plain fetch would.
+   * @default true
+   */
+  readonly outbox?: boolean;
 } & (
   | {
       /**
@@ -130,6 +146,7 @@ export interface SessionRequestInit<Keys extends object = Record<string, unknown
 export interface ResolvedOptions extends RetryPolicy {
   readonly fetch: typeof globalThis.fetch;
   readonly maxAge: number;
+  readonly outboxHeaders: readonly string[];
   readonly lanes: Lanes;
   readonly firstWrite: Lanes;
   readonly cache: VersionCache;
@@ -145,6 +162,7 @@ export interface ResolvedDeclaration {
   readonly blind: boolean;
   readonly rotates?: boolean | undefined;
   readonly ends?: boolean | undefined;
+  readonly outbox?: boolean | undefined;
 }
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
@@ -161,6 +179,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     backoff: options.backoff ?? 50,
     maxBackoff: options.maxBackoff ?? 2_000,
     maxAge: options.maxAge ?? 86_400_000,
+    outboxHeaders: options.outboxHeaders ?? [],
   } satisfies Omit<ResolvedOptions, keyof Parts | 'tag'>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
@@ -180,7 +199,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
 
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
 export function normalizeDeclaration(session: SessionDeclaration): ResolvedDeclaration {
-  const { reads = [], writes = [], rebase, blind = !rebase, rotates, ends } = session;
+  const { reads = [], writes = [], rebase, blind = !rebase, rotates, ends, outbox } = session;
   const seen = new Set<string>();
   for (const list of [reads, writes]) {
     if (!Array.isArray(list)) throw new TypeError('session.reads and session.writes must be arrays of key names');
@@ -192,5 +211,5 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   }
   if (rebase !== undefined && typeof rebase !== 'function') throw new TypeError('session.rebase must be a function');
   if (rebase && blind) throw new TypeError('session.rebase and session.blind exclude each other');
-  return { reads, writes, rebase, blind, rotates, ends };
+  return { reads, writes, rebase, blind, rotates, ends, outbox };
 }

@@ -16,6 +16,7 @@
  *
  * What happens to an orphan is the pure `orphanFate()`.
  */
+import { HEADER } from '../protocol/headers.js';
 import { randomKey, type PendingWrite, type PendingWrites } from './pending.js';
 import type { Channel } from './shared-cache.js';
 import { request, type Storage } from './storage.js';
@@ -26,7 +27,7 @@ export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads
   readonly tab: string;
   readonly url: string;
   readonly method: string;
-  /** Lower-case names; never Authorization or Cookie (nor Proxy-Authorization, which fetch forbids). */
+  /** Lower-case names, only those of `storedHeader()`: never Authorization, Cookie or Proxy-*. */
   readonly headers: [string, string][];
   readonly body?: string | Blob | ArrayBuffer | ArrayBufferView<ArrayBuffer>;
   /** Whether `method`, `headers` and `body` are what went on the wire (with the session headers); else the caller's request, never sent. */
@@ -39,21 +40,52 @@ export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads
  * `rebase` built ('rebase': nothing can build it without its tab), and one
  * queued more than `maxAge` ms ago ('expired').
  */
-export function orphanFate(entry: Pick<PendingWrite, 'at' | 'rebase' | 'sent'>, now: number, maxAge: number): 'replay' | 'send' | 'rebase' | 'expired' {
-  return now - entry.at > maxAge ? 'expired' : entry.sent ? 'replay' : entry.rebase ? 'rebase' : 'send';
+export function orphanFate(entry: Pick<PendingWrite, 'at' | 'rebase' | 'sent'> & { readonly epoch?: string | undefined }, now: number, maxAge: number): 'replay' | 'send' | 'rebase' | 'expired' {
+  // A session-creating write that was sent replays its cookie only within the server's window (120 s): past it, not durable.
+  const age = now - entry.at;
+  return age > maxAge || (entry.sent && !entry.epoch && age > 12e4) ? 'expired' : entry.sent ? 'replay' : entry.rebase ? 'rebase' : 'send';
 }
 
-const CREDENTIALS = /^(authorization|cookie)$/;
+/**
+ * Whether a header goes into the outbox (and may come out of it): the session
+ * headers, Content-Type, and the names the app lists (`outboxHeaders`) — never
+ * Authorization, Cookie or a Proxy-* header, even listed.
+ */
+export const storedHeader = (name: string, listed: readonly string[]): boolean =>
+  [...Object.values(HEADER), 'content-type', ...listed].includes(name) && !/^(authorization|cookie|proxy-)/.test(name);
+
+/** A body the outbox can store (and a stored entry may hold). */
+const storable = (body: unknown) => body == null || typeof body == 'string' || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+export const strings = (list: unknown): boolean => Array.isArray(list) && list.every((item) => typeof item == 'string');
+
+/**
+ * Whether a stored entry is one this client could have written: every field
+ * present with its type (each field's name and the first letter of its
+ * typeof, in order), no other field, `at` not in the future, a body it could
+ * store. Anything else was planted (or corrupted) and is dropped with reason
+ * `invalid`.
+ */
+export const wellFormed = (entry: Record<string, any>, now: number): boolean =>
+  /^atnblindb(body[so])?(epoch[su])?headersokeysmethodsreadsorebasebsentbtabsurlswriteso$/.test(
+    Object.keys(entry)
+      .sort()
+      .map((field) => field + (typeof entry[field])[0])
+      .join(''),
+  ) &&
+  entry.at <= now &&
+  storable(entry.body) &&
+  // concat, not a spread: headers that are no array must not throw.
+  [entry.reads, entry.writes].concat(entry.headers).every(strings);
 
 /**
  * The entry as stored, or undefined when its body cannot be stored (a
  * FormData, URLSearchParams or stream body, or a Request input with a body):
  * such a write is not durable.
  */
-export function toStored(entry: PendingWrite, tab: string): StoredWrite | undefined {
+export function toStored(entry: PendingWrite, tab: string, listed: readonly string[] = []): StoredWrite | undefined {
   const { input, init: caller, sent, ...rest } = entry;
   const { body, signal, ...init } = sent ?? caller;
-  if ((input instanceof Request && input.body) || !(body == null || typeof body == 'string' || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body))) return;
+  if ((input instanceof Request && input.body) || !storable(body)) return;
   // Its URL made absolute, its method and headers as fetch reads them (which drops the Cookie header).
   const request = new Request(input, init);
   return {
@@ -61,7 +93,7 @@ export function toStored(entry: PendingWrite, tab: string): StoredWrite | undefi
     tab,
     url: request.url,
     method: request.method,
-    headers: [...request.headers].filter(([name]) => !CREDENTIALS.test(name)),
+    headers: [...request.headers].filter(([name]) => storedHeader(name, listed)),
     ...(body == null ? {} : { body }),
     sent: !!sent,
   };
@@ -73,8 +105,11 @@ export function fromStored({ url, method, headers, body, sent, tab, ...entry }: 
   return { ...entry, input: url, init, ...(sent ? { sent: init } : {}) };
 }
 
-/** The outbox of this tab, on `use`; `locks` and `channel` are the browser's (a test passes its own). */
-export function outbox(use: Storage, locks: LockManager, channel: Channel, tab = randomKey()): Required<PendingWrites> {
+/**
+ * The outbox of this tab, on `use`; `locks` and `channel` are the browser's (a test passes its own);
+ * `listed`: the headers besides the session ones and Content-Type that it stores (`outboxHeaders`).
+ */
+export function outbox(use: Storage, locks: LockManager, channel: Channel, tab = randomKey(), listed: readonly string[] = []): Required<PendingWrites> {
   const tabLock = (id: string) => 'session-lanes:tab:' + id;
   const id = (key: string) => ['outbox', key];
   // Resolved once this tab holds its lifetime lock, never released while the tab lives.
@@ -84,15 +119,24 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
   const remove = async (key: string) => void (await request(use, 'readwrite', (store) => store.delete(id(key))));
   const watched = new Set([tab]);
   let replay: (entry: PendingWrite) => Promise<unknown>;
+  let announced = false;
 
-  /** Replays the entries of the tab `other`, gone; called holding its lock, so that no other tab replays them meanwhile. */
+  /**
+   * Replays the entries of the tab `other`, gone; called holding its lock, so that no other tab replays them
+   * meanwhile. An entry this client could not have written goes to `replay` marked `invalid`, to be dropped.
+   */
   async function claim(other: string) {
-    for (const entry of await all()) if (entry.tab == other) await replay(fromStored(entry)).catch(() => {});
+    for (const entry of await all()) {
+      if (entry.tab == other) await replay(wellFormed(entry as never, Date.now()) ? fromStored(entry) : ({ ...entry, invalid: true } as never)).catch(() => {});
+    }
   }
 
-  /** Waits for another tab's lock, free once that tab is gone (or once another tab has claimed its entries); says hello back. */
-  function watch(other: string) {
-    if (watched.has(other)) return;
+  /**
+   * Waits for another tab's lock, free once that tab is gone (or once another tab has claimed its entries), and says
+   * hello back — only for a tab that holds entries: a hello, forged or not, for a tab without any triggers nothing.
+   */
+  async function watch(other: string) {
+    if (watched.has(other) || !(await all()).some((entry) => entry.tab == other)) return;
     watched.add(other);
     channel.postMessage(tab);
     void locks.request(tabLock(other), () => claim(other));
@@ -100,9 +144,11 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
 
   return {
     async put(entry) {
-      const stored = toStored(entry, tab);
+      const stored = toStored(entry, tab, listed);
       await ready;
       if (stored) await request(use, 'readwrite', (store) => store.put(stored, id(entry.key)));
+      // Other tabs watch only a tab that holds entries: say hello once there is one.
+      if (stored && !announced) channel.postMessage(tab), (announced = true);
     },
     // Awaited before the claim is let go: no other tab may find an entry once it is replayed.
     delete: remove,
@@ -111,12 +157,12 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
     },
     adopt(fn) {
       replay = fn;
-      channel.onmessage = (event) => watch(event.data as string);
+      channel.onmessage = (event) => void watch(String(event.data));
       void ready.then(async () => {
         channel.postMessage(tab);
         // An entry is stored only once its tab holds its lock: a tab whose lock is free is gone.
         for (const other of new Set((await all()).map((entry) => entry.tab))) {
-          if (other != tab) await locks.request(tabLock(other), { ifAvailable: true }, (lock) => (lock ? claim(other) : watch(other)));
+          if (other != tab) await locks.request(tabLock(other), { ifAvailable: true }, (lock) => (lock ? claim(other) : void watch(other)));
         }
       });
     },

@@ -49,6 +49,11 @@ describeEachStore('a session-creating request is no bearer credential', (kind) =
         return Response.json({ noted: true });
       }),
       '/whoami': validator.route({ reads: ['user'] }, async (_request, session) => Response.json({ user: session.get('user') ?? null })),
+      // A privilege change: the session moves to a new id and epoch.
+      '/elevate': validator.route({ writes: ['user'], rotates: true }, async (_request, session) => {
+        session.rotate();
+        return Response.json({ elevated: true });
+      }),
     });
   });
   afterAll(async () => {
@@ -128,6 +133,31 @@ describeEachStore('a session-creating request is no bearer credential', (kind) =
     const third = await login(new Browser(server.url), key);
     expect(third.status).toBe(200);
     expect([firstId, againId]).not.toContain(cookieOf(third));
+  });
+
+  it('after a rotation: no replay of the creating answer (another epoch), and never the old or the rotated id again', async () => {
+    const key = idemKey();
+    const first = await login(new Browser(server.url), key, 'right');
+    const firstId = cookieOf(first);
+    const browser = new Browser(server.url);
+    browser.cookie = firstId;
+    const elevated = await browser.send('/elevate', { headers: { 'session-write': '"user"', 'idempotency-key': idemKey() } });
+    expect(elevated.status).toBe(200);
+    const rotatedId = browser.cookie;
+    expect(rotatedId).not.toBe(firstId);
+
+    // Within the window, but the session moved to another id and epoch: right body or wrong, the same 410 without a cookie.
+    clock += 1_000;
+    const right = await login(new Browser(server.url), key, 'right');
+    const wrong = await login(new Browser(server.url), key, 'wrong');
+    expect(right.status).toBe(410);
+    expect(right.response.headers.get('set-cookie')).toBeNull();
+    expect(bytes(wrong)).toEqual(bytes(right));
+
+    clock += RETENTION + 1;
+    const again = await login(new Browser(server.url), key);
+    expect(again.status).toBe(200);
+    expect([firstId, rotatedId]).not.toContain(cookieOf(again));
   });
 
   it('finds the record of a resend that crossed into the next window, so it never applies twice', async () => {
