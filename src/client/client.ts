@@ -163,8 +163,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       // Made for an epoch a login rotated away: it goes out in the new one (a replay keeps the epoch it was sent with).
       while (!replayed && madeFor && movedTo.has(madeFor)) madeFor = movedTo.get(madeFor);
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
-      if (madeFor && cache.epoch() !== madeFor) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
-      if (key && !madeFor && era !== unknownEnded) throw new SessionEndedError('Made while no epoch was known, for the session the cookie named, which ended (410) first; it was not sent');
+      // Made while no epoch was known: for the session the cookie named, which a 410 ended first.
+      if ((madeFor && cache.epoch() !== madeFor) || (key && !madeFor && era !== unknownEnded)) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
       step({ type: 'hold' });
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
@@ -210,14 +210,14 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           throw phase == 'ended'
             ? new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem: answer!.problem })
             : phase == 'lost'
-              ? new OutcomeUnknownError('The request failed on the network; it is not resent (not a write, not GET or HEAD)', { cause: failure })
+              ? new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure })
               : phase == 'deadline'
-                ? new OutcomeUnknownError(`No answer within the deadline of ${o.deadline} ms; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key })
+                ? new OutcomeUnknownError(`No answer within the ${o.deadline} ms deadline; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key })
                 : new ConflictError(
                     phase == 'dropped'
-                      ? '412: a write replayed as sent is stale; it is not resent'
+                      ? '412: a replayed write is stale; not resent'
                       : phase == 'conflict'
-                        ? '412: a declared key moved, and the request is blind: false without rebase'
+                        ? '412: a key moved; blind: false without rebase'
                         : `412: still stale after ${o.retries} retries`,
                     { response, problem: answer!.problem },
                   );
