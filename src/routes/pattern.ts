@@ -23,7 +23,7 @@ export const COMPILED: unique symbol = Symbol.for('session-lanes.routes') as nev
  */
 export function pathSegments(path: string): string[] | undefined {
   // By hand, not by regular expression: this runs on every fetch.
-  const trimmed = path.slice(path[0] == '/' ? 1 : 0, path.length - (path.length > 1 && path.endsWith('/') ? 1 : 0));
+  const trimmed = path.replace(/^\/|\/$/g, '');
   if (!trimmed) return [];
   const segments = trimmed.split('/');
   if (trimmed.includes('%')) {
