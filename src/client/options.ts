@@ -158,7 +158,7 @@ export interface ResolvedOptions extends RetryPolicy {
 export interface ResolvedDeclaration {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
-  readonly rebase: ((current: CurrentValues) => RebaseResult | Promise<RebaseResult>) | undefined;
+  readonly rebase?: ((current: CurrentValues) => RebaseResult | Promise<RebaseResult>) | undefined;
   readonly blind: boolean;
   readonly rotates?: boolean | undefined;
   readonly ends?: boolean | undefined;
@@ -199,7 +199,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
 
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
 export function normalizeDeclaration(session: SessionDeclaration): ResolvedDeclaration {
-  const { reads = [], writes = [], rebase, blind = !rebase, rotates, ends, outbox } = session;
+  const { reads = [], writes = [], rebase, blind = !rebase } = session;
   const seen = new Set<string>();
   for (const list of [reads, writes]) {
     if (!Array.isArray(list)) throw new TypeError('session.reads and session.writes must be arrays of key names');
@@ -211,5 +211,6 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   }
   if (rebase !== undefined && typeof rebase !== 'function') throw new TypeError('session.rebase must be a function');
   if (rebase && blind) throw new TypeError('session.rebase and session.blind exclude each other');
-  return { reads, writes, rebase, blind, rotates, ends, outbox };
+  // rotates, ends and outbox as given.
+  return { ...session, reads, writes, blind };
 }
