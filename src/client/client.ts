@@ -102,7 +102,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
   // A write left by a tab that is gone: replayed as sent, sent as queued, or dropped.
   pending.adopt?.(async (entry) => {
     const fate = (entry as { invalid?: true }).invalid || !permitted(entry) ? 'invalid' : orphanFate(entry, Date.now(), o.maxAge);
-    if (fate == 'expired' || fate == 'rebase' || fate == 'invalid') {
+    // Not sent or replayed: 'expired', 'rebase' or 'invalid'.
+    if (fate != 'send' && fate != 'replay') {
       tell({ type: 'dropped', reason: fate, entry });
       return pending.delete(entry.key);
     }
