@@ -187,14 +187,11 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number of milliseconds`);
   }
   if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
-  return {
-    ...resolved,
-    tag: options.routes && routeTagger(options.routes, options.base),
-    lanes: options.lanes ?? parts.lanes(),
-    firstWrite: options.firstWrite ?? parts.firstWrite(),
-    cache: options.cache ?? parts.cache(),
-    pending: options.pending ?? parts.pending(),
-  };
+  const tag = options.routes && routeTagger(options.routes, options.base);
+  // Made in this order (the Web Locks lanes before the caches that may fall back on their own), each only when not given.
+  const made = {} as Parts;
+  for (const part of ['lanes', 'firstWrite', 'cache', 'pending'] as const) (made as Record<string, unknown>)[part] = options[part] ?? parts[part]();
+  return { ...resolved, tag, ...made };
 }
 
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
