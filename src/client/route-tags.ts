@@ -22,6 +22,6 @@ export function routeTagger(routes: RouteTable, base = globalThis.location?.orig
       // Not a URL: fetch rejects it, untagged.
     }
     // Field by field, the call's over the route's (a field the call gives as undefined is given: its default).
-    return entry && session ? ({ ...entry, ...session } as SessionDeclaration) : entry ?? session;
+    return entry ? ({ ...entry, ...session } as SessionDeclaration) : session;
   };
 }
