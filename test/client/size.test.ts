@@ -11,6 +11,7 @@ import { expect, test } from 'vitest';
 // the output minifier is asked for it explicitly.
 // Issue 11's outbox checks measured +377 B against their 200 B share (main's 7,081 → 7,458 B): over the
 // 7,168 B budget, raised here to 7,464 B until the lead decides what gives (see BENCHMARKS.md).
+// Trimmed without behaviour changes to 7,328 B (wt/size); the last 160 B need that decision.
 const BUDGET = 7464;
 
 test('the client bundle fits its size budget', async () => {
