@@ -95,3 +95,43 @@ describe('memoryStore bounds', () => {
     expect(() => memoryStore({ sweepBatch: 1.5 })).toThrow(new TypeError('memoryStore(): sweepBatch must be a positive integer, got 1.5'));
   });
 });
+
+describe('memoryStore bounds: tombstones', () => {
+  /** A login as the validator makes it: the session's final commit rotates it to a new id. */
+  async function login(store: MemoryStore, from: string, to: string, now: number): Promise<void> {
+    const begun = await store.begin({ sessionId: from, keys: ['k'], now });
+    const result = await store.commit({
+      sessionId: from,
+      session: { mode: 'existing', epoch: begun.session!.epoch },
+      expect: new Map(),
+      changes: new Map(),
+      destroy: false,
+      rotate: { sessionId: to, epoch: `e-${to}`, keepKeys: true, replayWindowMs: 120_000 },
+      idleTtlMs: HOUR,
+      now,
+    });
+    expect(result.status).toBe('committed');
+  }
+
+  it('a flood of logins (each leaves a tombstone) stays within maxEntries; tombstones go only after every session that can go', async () => {
+    const store = memoryStore({ maxEntries: 100 });
+    await create(store, 'user', T0);
+    await store.begin({ sessionId: 'user', keys: ['k'], now: T0 + 1 });
+    await login(store, 'user', 'user-2', T0 + 2);
+    // An attacker logs in over and over on one session: every rotation leaves a tombstone behind.
+    await create(store, 'bot', T0 + 3);
+    let id = 'bot';
+    for (let i = 0; i < 1_000; i++) {
+      const next = `bot-${i}`;
+      await login(store, id, next, T0 + 4 + i);
+      id = next;
+    }
+    const stats = store.stats();
+    expect(stats.sessions + stats.records + stats.tombstones).toBeLessThanOrEqual(100);
+    // The user's session survived: tombstones went before any session that came back, oldest first,
+    // so the newest ones (those a late request of a rotated id may still hit) are kept.
+    expect((await store.begin({ sessionId: 'user-2', keys: ['k'], now: T0 + 2_000 })).session).toEqual({ epoch: 'e-user-2' });
+    expect((await store.begin({ sessionId: 'bot-998', keys: [], now: T0 + 2_000 })).rotated?.sessionId).toBe('bot-999');
+    expect(stats.tombstones).toBeGreaterThan(0);
+  });
+});

@@ -47,11 +47,12 @@ interface Slot {
 
 export interface MemoryStoreOptions {
   /**
-   * The most sessions and idempotency records held together (each counts
-   * one). Above it, whole sessions are evicted, records with them: first
-   * those that served a single request (a bot's, a flood's), least recently
-   * used first; then the least recently used of the others. An evicted
-   * session's next request is a 410, as after an expiry.
+   * The most sessions, idempotency records and tombstones (ids rotated away)
+   * held together (each counts one). Above it, whole sessions are evicted,
+   * records with them: first those that served a single request (a bot's, a
+   * flood's), least recently used first; then tombstones, oldest first; then
+   * the least recently used of the others. An evicted session's next request
+   * is a 410, as after an expiry.
    * @default 100_000
    */
   maxEntries?: number;
@@ -67,6 +68,8 @@ export interface MemoryStoreOptions {
 export interface MemoryStoreStats {
   readonly sessions: number;
   readonly records: number;
+  /** Ids rotated away (login) and still answered as tombstones. */
+  readonly tombstones: number;
   /** Sessions evicted (with their records) to stay within maxEntries, since the store was made. */
   readonly evicted: number;
   /** The last call's sweep: sessions visited, and how many of them it removed as expired. */
@@ -99,6 +102,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const returning = new Map<string, Slot>();
   let sessionCount = 0;
   let recordCount = 0;
+  /** Ids rotated away and kept as tombstones: they count toward maxEntries, as a flood of logins would otherwise grow them without bound. */
+  let tombstoneCount = 0;
   let evicted = 0;
   let lastSweep = { visited: 0, removed: 0 };
   let sweepCursor: Iterator<[string, Slot]> | null = null;
@@ -110,6 +115,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (!fresh.delete(id)) returning.delete(id);
     if (slot.epoch !== null) sessionCount--;
     recordCount -= recordsIn(slot);
+    if (slot.tombstone) tombstoneCount--;
   }
 
   function endSession(slot: Slot): void {
@@ -128,7 +134,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return undefined;
     }
     if (slot.epoch !== null && slot.sessionExpiresAt <= now) endSession(slot);
-    if (slot.tombstone && slot.tombstone.expiresAt <= now) slot.tombstone = null;
+    if (slot.tombstone && slot.tombstone.expiresAt <= now) {
+      slot.tombstone = null;
+      tombstoneCount--;
+    }
     return slot;
   }
 
@@ -142,6 +151,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     tombstone.begins = slot.begins;
     tombstone.tombstone = { sessionId: to.sessionId, epoch: to.epoch, recordKey, replayUntil: now + to.replayWindowMs, expiresAt: now + idleTtlMs };
     extend(tombstone, tombstone.tombstone.expiresAt);
+    tombstoneCount++;
   }
 
   function newSlot(id: string): Slot {
@@ -175,12 +185,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   /** Evicts whole slots, single-request ones first, until the store is within maxEntries; never `keep`. */
+  /**
+   * Evicts whole slots until the store is within maxEntries, never `keep`:
+   * single-request sessions first; then tombstones, oldest first (a late
+   * request of a rotated-away id comes soon after the login, and an evicted
+   * tombstone's late request is a 410 that clears the cookie); then returning
+   * sessions, least recently used first.
+   */
   function evict(keep: string): void {
-    for (const map of [fresh, returning]) {
+    const passes = [
+      [fresh, false],
+      [fresh, true],
+      [returning, true],
+      [returning, false],
+    ] as const;
+    for (const [map, tombstones] of passes) {
       for (const [id, slot] of map) {
-        if (sessionCount + recordCount <= maxEntries) return;
-        // A tombstone counts toward no bound; evicting it would make a late request of the old id clear the new cookie.
-        if (id === keep || slot.tombstone) continue;
+        if (sessionCount + recordCount + tombstoneCount <= maxEntries) return;
+        if (id === keep || (slot.tombstone !== null) !== tombstones) continue;
         removeSlot(id, slot);
         evicted++;
       }
@@ -381,7 +403,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     stats(): MemoryStoreStats {
-      return { sessions: sessionCount, records: recordCount, evicted, lastSweep };
+      return { sessions: sessionCount, records: recordCount, tombstones: tombstoneCount, evicted, lastSweep };
     },
 
     async close(): Promise<void> {
@@ -389,6 +411,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       returning.clear();
       sessionCount = 0;
       recordCount = 0;
+      tombstoneCount = 0;
       sweepCursor = null;
     },
   };
