@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createValidator, REPLAYED_HEADER } from '../../src/server/index.js';
-import { describeEveryStore, type StoreUnderTest } from '../support/every-store.js';
+import type { SessionStore } from '../../src/server/store.js';
+import { describeEachStore } from '../support/each-store.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
 
@@ -9,13 +10,14 @@ import { Browser, idemKey } from '../support/session-http.js';
  * session to the id the app gives (express-session's regenerate() at login),
  * atomically in the commit, over real HTTP on every store.
  */
-describeEveryStore('rotate({ id }) under a resolver', (open) => {
-  let opened: StoreUnderTest;
+describeEachStore('rotate({ id }) under a resolver', (kind) => {
+  let opened: { store: SessionStore; cleanup(): Promise<void> };
   let server: TestServer;
   let events: { type: string; error?: unknown }[];
 
   beforeEach(async () => {
-    opened = open();
+    const store = kind.open();
+    opened = { store, cleanup: async () => (await store.close(), await kind.cleanup()) };
     events = [];
     // The app's session layer: the id is the X-Sid header (express-session's cookie, in real life).
     const validator = createValidator({ store: opened.store, sessionId: (request) => request.headers.get('x-sid'), onEvent: (event) => void events.push(event) });
