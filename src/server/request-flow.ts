@@ -417,6 +417,12 @@ export class RequestFlow {
       if (!this.partial) this.claimLost = failure;
       throw failure;
     }
+    if (result.status === 'occupied') {
+      this.claimed = null; // the store released it
+      throw new TypeError(
+        `session.rotate({ id }): the id the app gave already holds a session (or one rotated away from it); nothing was applied. Rotate to a fresh id, such as the one express-session's regenerate() gives`,
+      );
+    }
     if (result.status !== 'committed') {
       if (result.status === 'gone' && result.rotated) this.rotatedAway = true;
       const failure = result.status === 'gone' ? new SessionCommitError('gone') : new SessionCommitError('stale', result.entries);

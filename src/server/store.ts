@@ -147,7 +147,14 @@ export type CommitResult =
   /** Nothing applied: a key moved (or, in 'create' mode, the session exists). `entries` is the current state of every expected key. */
   | { readonly status: 'stale'; readonly entries: ReadonlyMap<string, StoredEntry> }
   /** Nothing applied: the session is gone, or has another epoch; `rotated`: its id is a tombstone (rotated away). */
-  | { readonly status: 'gone'; readonly rotated?: boolean };
+  | { readonly status: 'gone'; readonly rotated?: boolean }
+  /**
+   * Nothing applied: `rotate.sessionId` already holds something (a session,
+   * a tombstone, idempotency records). Only an id the app gives
+   * (`session.rotate({ id })` under a resolver) can; the store never moves a
+   * session over another.
+   */
+  | { readonly status: 'occupied' };
 
 export interface ReleaseInput {
   readonly sessionId: string;

@@ -353,6 +353,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           return fail({ status: 'stale', entries: live ? entriesOf(live, input.expect.keys()) : new Map() });
         }
       }
+      // An id the app gives may already be in use: never move a session over another (nor over its tombstone or records).
+      if (input.rotate && !input.destroy && liveSlot(input.rotate.sessionId, now)) return fail({ status: 'occupied' });
 
       const versions = new Map<string, number>();
       if (input.destroy) {

@@ -288,6 +288,14 @@ SELECT count(*)::int AS moved FROM moved`;
   return { text, values: p.values };
 }
 
+/** Whether an id holds anything a rotation must not move over: a session, a live tombstone, idempotency records. */
+export function occupiedSql(t: Tables, sessionId: string, now: number) {
+  return {
+    text: `SELECT 1 FROM ${t.sessions} WHERE id = $1 UNION ALL SELECT 1 FROM ${t.tombstones} WHERE id = $1 AND expires_at > $2::bigint UNION ALL SELECT 1 FROM ${t.records} WHERE session_id = $1 LIMIT 1`,
+    values: [sessionId, now],
+  };
+}
+
 /** Whether an id is a live tombstone (asked again when a commit found its session gone: the rotation may have committed during the statement). */
 export function tombstoneSql(t: Tables, sessionId: string, now: number) {
   return { text: `SELECT 1 FROM ${t.tombstones} WHERE id = $1 AND expires_at > $2::bigint`, values: [sessionId, now] };

@@ -11,7 +11,7 @@ import {
   type StoredEntry,
   type TouchInput,
 } from '../store.js';
-import { beginSql, commitSql, readSql, releaseSql, rotateSql, schema, sweepSql, tables, tombstoneSql, touchSql } from './postgres-sql.js';
+import { beginSql, commitSql, occupiedSql, readSql, releaseSql, rotateSql, schema, sweepSql, tables, tombstoneSql, touchSql } from './postgres-sql.js';
 
 /** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
 export interface PostgresPool {
@@ -120,14 +120,23 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
    * the session waiting until both are in). Rotations are logins: rare
    * enough for the extra round trips.
    */
-  async function commitAndRotate(statement: { text: string; values: unknown[] }, rotate: Parameters<typeof rotateSql>[1]): Promise<CommitRow> {
+  async function commitAndRotate(statement: { text: string; values: unknown[] }, rotate: Parameters<typeof rotateSql>[1] & { now: number }): Promise<CommitRow | 'occupied'> {
     const attempt = async () => {
       const client = await pool.connect();
       let failed = true;
       try {
         await client.query('BEGIN');
         const row = ((await client.query(statement.text, statement.values)) as { rows: CommitRow[] }).rows[0]!;
-        if (row.committed) await client.query(rotateSql(t, rotate).text, rotateSql(t, rotate).values);
+        if (row.committed) {
+          // An id the app gives may already be in use: never move a session over another; undo the commit instead.
+          const occupied = occupiedSql(t, rotate.to, rotate.now);
+          if (((await client.query(occupied.text, occupied.values)) as { rows: unknown[] }).rows.length > 0) {
+            await client.query('ROLLBACK');
+            failed = false;
+            return 'occupied' as const;
+          }
+          await client.query(rotateSql(t, rotate).text, rotateSql(t, rotate).values);
+        }
         await client.query('COMMIT');
         failed = false;
         return row;
@@ -237,8 +246,14 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
             recordKey: record?.key ?? '',
             replayUntil: now + rotate.replayWindowMs,
             expiresAt: now + input.idleTtlMs,
+            now,
           })
         : ((await run('commit', statement)).rows[0] as CommitRow);
+      if (row === 'occupied') {
+        // The rolled-back commit wrote nothing, so the pending claim is still there: give it back, as any failed commit does.
+        if (record) await run('commit', releaseSql(t, sessionId, record.key, record.token));
+        return { status: 'occupied' };
+      }
       if (row.committed) return { status: 'committed', versions: new Map(input.destroy ? [] : Object.entries(newVersions)) };
       if (row.verdict === 'gone') {
         // A rotation that committed while this statement waited for the row lock is not in the statement's snapshot: ask again.

@@ -138,7 +138,7 @@ return out
  * answer, state, leaseUntil, recordExp, retentionMs, token, rotate ('1'|'0'),
  * newEpoch, keepKeys ('1'|'0'), replayUntil, newId, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
- * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'}.
+ * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}.
  */
 export const COMMIT = `#!lua
 ${helpers}
@@ -181,6 +181,9 @@ for i = first_expect, first_change - 1, 2 do
   if epoch then current = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') end
   if current ~= tonumber(ARGV[i + 1]) then return stale() end
 end
+
+-- An id the app gives may already be in use: never move a session over another (nor over its tombstone or records).
+if rotate and ARGV[4] ~= '1' and (redis.call('EXISTS', KEYS[6]) == 1 or redis.call('EXISTS', KEYS[10]) == 1) then return fail({'occupied'}) end
 
 local out = {'committed'}
 if ARGV[4] == '1' then

@@ -220,6 +220,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const reply = await call('commit', () => scripts.sessionLanesCommit(...args));
       const [status] = reply;
       if (status === 'gone') return reply[1] === 'rotated' ? { status: 'gone', rotated: true } : { status: 'gone' };
+      if (status === 'occupied') return { status: 'occupied' };
       if (status === 'stale') {
         const entries = new Map<string, StoredEntry>();
         for (let i = 1; i + 2 < reply.length; i += 3) entries.set(String(reply[i]), entry(reply[i + 1], reply[i + 2]));
