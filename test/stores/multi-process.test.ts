@@ -2,9 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deleteRedisPrefix, dropPostgresTables } from '../support/each-store.js';
 import { Browser, idemKey } from '../support/session-http.js';
 import { describeWithServer, POSTGRES_URL, REDIS_URL, tcpUnreachable, uniqueSuffix } from '../support/stores.js';
 
@@ -105,27 +104,13 @@ function sharedStoreSuite(store: 'redis' | 'postgres', url: string, prefix: stri
 describe('multi-process', () => {
   describeWithServer('two app servers on one Redis', `Redis at ${REDIS_URL}`, redisUnreachable, () => {
     const prefix = `sl-mp-${uniqueSuffix()}:`;
-    afterAll(async () => {
-      const admin = new Redis(REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await admin.del(...keys);
-      } while (cursor !== '0');
-      admin.disconnect();
-    });
+    afterAll(() => deleteRedisPrefix(prefix));
     sharedStoreSuite('redis', REDIS_URL, prefix);
   });
 
   describeWithServer('two app servers on one PostgreSQL', `PostgreSQL at ${POSTGRES_URL}`, postgresUnreachable, () => {
     const prefix = `sl_mp${uniqueSuffix()}_`;
-    afterAll(async () => {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
-      await admin.end();
-    });
+    afterAll(() => dropPostgresTables(prefix));
     sharedStoreSuite('postgres', POSTGRES_URL, prefix);
   });
 });

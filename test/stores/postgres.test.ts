@@ -5,26 +5,17 @@ import { postgresStore, type PostgresPool } from '../../src/server/stores/postgr
 import { startServer } from '../support/server.js';
 import { Browser, idemKey } from '../support/session-http.js';
 import { storeConformance } from '../store-conformance.js';
+import { dropPostgresTables } from '../support/each-store.js';
 import { describeWithServer, POSTGRES_URL, tcpUnreachable, uniqueSuffix } from '../support/stores.js';
 
 const unreachable = await tcpUnreachable(POSTGRES_URL);
-
-async function dropTables(prefix: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP TABLE IF EXISTS "${prefix}sessions", "${prefix}entries", "${prefix}records", "${prefix}tombstones"`);
-  } finally {
-    await admin.end();
-  }
-}
 
 describeWithServer('postgresStore', `PostgreSQL at ${POSTGRES_URL}`, unreachable, () => {
   const prefix = `sl_t${uniqueSuffix()}_`;
   // Each open() has its own pool: the suite's two stores act as two app servers. Tables are created on first use.
   storeConformance('postgresStore', {
     open: () => postgresStore({ pool: new pg.Pool({ connectionString: POSTGRES_URL, max: 10 }), tablePrefix: prefix }),
-    cleanup: () => dropTables(prefix),
+    cleanup: () => dropPostgresTables(prefix),
   });
 });
 
@@ -63,7 +54,7 @@ describeWithServer('postgresStore specifics', `PostgreSQL at ${POSTGRES_URL}`, u
 
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.end().catch(() => {})));
-    for (const prefix of prefixes) await dropTables(prefix);
+    for (const prefix of prefixes) await dropPostgresTables(prefix);
   });
 
   const tableCount = async (prefix: string) =>

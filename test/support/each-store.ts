@@ -30,7 +30,8 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
-async function dropPostgresTables(prefix: string): Promise<void> {
+/** Drops every table of a store's `tablePrefix` (sessions, entries, records, tombstones). */
+export async function dropPostgresTables(prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
