@@ -28,6 +28,7 @@ import { createClient } from 'redis';
 import { createSessionClient } from '../../src/client/index.js';
 import { createValidator, memoryStore, type TrackedSession } from '../../src/server/index.js';
 import { toNodeListener } from '../../src/server/adapters/node.js';
+import { sessionLocks } from '../../demo/server/session-locks.js';
 import { createCookieJar } from '../../test/support/client-cookie-jar.js';
 
 export type Values = Record<string, unknown>;
@@ -122,23 +123,6 @@ export async function expressSessionPeer(store: 'memory' | 'redis', redisUrl: st
 }
 
 // --- whole-session save, with and without a lock per session ---
-
-/** A session mutex: each request of a session waits for the one before it (a promise chain per session). */
-function sessionLocks() {
-  const tails = new Map<string, Promise<void>>();
-  return async (sessionId: string): Promise<() => void> => {
-    const before = tails.get(sessionId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = before.then(() => mine);
-    tails.set(sessionId, tail);
-    await before;
-    return () => {
-      if (tails.get(sessionId) === tail) tails.delete(sessionId);
-      release();
-    };
-  };
-}
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   let text = '';

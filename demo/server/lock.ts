@@ -1,6 +1,7 @@
 import type { FetchHandler } from '../../src/server/adapters/node.js';
 import { API_BASE } from '../shop.js';
 import { naiveRoutes } from './naive.js';
+import { sessionLocks } from './session-locks.js';
 
 /**
  * The PHP file-session and Laravel `->block()` way: the naive routes (load
@@ -12,22 +13,6 @@ import { naiveRoutes } from './naive.js';
  */
 
 const COOKIE = 'lock_sid';
-
-/** One mutex per session id: each request waits for the one before it. */
-function sessionLocks() {
-  const tails = new Map<string, Promise<void>>();
-  return async (id: string): Promise<() => void> => {
-    const before = tails.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const tail = before.then(() => new Promise<void>((resolve) => (release = resolve)));
-    tails.set(id, tail);
-    await before;
-    return () => {
-      if (tails.get(id) === tail) tails.delete(id);
-      release();
-    };
-  };
-}
 
 function sessionIdOf(request: Request): string | undefined {
   for (const part of (request.headers.get('cookie') ?? '').split(';')) {
