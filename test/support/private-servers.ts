@@ -125,3 +125,29 @@ function shellQuote(text: string): string {
 }
 
 export { until };
+
+export interface PrivateRedisCluster {
+  /** The nodes, each a master holding a third of the 16384 slots. */
+  readonly nodes: readonly PrivateRedis[];
+  /** `{ host, port }` of every node, as ioredis's `Cluster` takes them. */
+  readonly startupNodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** A throwaway Redis Cluster of `size` masters (no replicas), made with `redis-cli --cluster create`. */
+export async function startRedisCluster(size = 3): Promise<PrivateRedisCluster> {
+  const nodes = await Promise.all(Array.from({ length: size }, () => startRedis(['--cluster-enabled', 'yes', '--cluster-node-timeout', '5000'])));
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const node of nodes) {
+      await until(`cluster state ok on port ${node.port}`, async () => /cluster_state:ok/.test(String(await node.admin.call('CLUSTER', 'INFO'))), 20_000);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, startupNodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), stop };
+}
