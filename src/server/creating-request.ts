@@ -1,7 +1,9 @@
 import { HEADER } from '../protocol/headers.js';
 import { parseStringItem } from '../protocol/versions.js';
 import { hmacBase64Url } from './encoding.js';
+import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
+import type { BeginResult } from './store.js';
 
 /**
  * A session-creating request (a write without a cookie) gets its session id
@@ -59,4 +61,45 @@ export function creatingReplayRefused(): Response {
   response.headers.set('vary', 'Cookie');
   response.headers.set(HEADER.epoch, '""');
   return response;
+}
+
+/** The store calls a creating request's claim makes, on the session id it names. */
+export interface ClaimCalls {
+  begin(sessionId: string): Promise<BeginResult>;
+  release(sessionId: string): Promise<void>;
+}
+
+/**
+ * A creating request's claim, once round trip 1 claimed or found its key
+ * under the current window's id: its record may be under the previous
+ * window's id instead (a resend across a window boundary), so a fresh claim
+ * looks there too and keeps the one that found something. It replays only
+ * within replayWindowMs of its commit and only while its session keeps the
+ * epoch it was created with; otherwise, right body or wrong, one fixed 410.
+ */
+export async function creatingClaim(
+  options: Pick<ResolvedOptions, 'now' | 'replayWindowMs'>,
+  ids: { current: string; previous: string },
+  begun: BeginResult,
+  calls: ClaimCalls,
+): Promise<{ sessionId: string; begun: BeginResult } | Response> {
+  let sessionId = ids.current;
+  if (begun.claim?.status === 'claimed') {
+    const earlier = await calls.begin(ids.previous);
+    if (earlier.claim?.status === 'claimed') {
+      await calls.release(ids.previous);
+    } else {
+      await calls.release(ids.current);
+      begun = earlier;
+      sessionId = ids.previous;
+    }
+  }
+  const outcome = begun.claim;
+  if (outcome?.status === 'replay') {
+    const recorded = recordedSession(outcome.answer);
+    const fresh = options.now() - recorded.at <= options.replayWindowMs;
+    if (!fresh || begun.session === null || begun.session.epoch !== recorded.epoch) return creatingReplayRefused();
+  }
+  if (outcome?.status === 'mismatch' && (sessionId !== ids.current || begun.session === null)) return creatingReplayRefused();
+  return { sessionId, begun };
 }

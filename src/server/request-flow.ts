@@ -1,5 +1,5 @@
 import { HEADER } from '../protocol/headers.js';
-import { creatingReplayRefused, recordedSession } from './creating-request.js';
+import { creatingClaim, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
@@ -102,9 +102,10 @@ export class RequestFlow {
     }
     let begun = await this.begin(claim);
     if (claim && identity.creates && identity.previousId) {
-      const creating = await this.creatingClaim(identity.previousId, claim, begun);
+      const calls = { begin: (sessionId: string) => this.begin(claim, sessionId), release: (sessionId: string) => this.releaseAt(sessionId, claim) };
+      const creating = await creatingClaim(options, { current: this.sessionId, previous: identity.previousId }, begun, calls);
       if (creating instanceof Response) return creating;
-      begun = creating;
+      ({ sessionId: this.sessionId, begun } = creating);
     }
     if (begun.rotated) {
       const answer = await tombstoneReplay(options, begun, claim).catch((error: unknown) => {
@@ -166,21 +167,21 @@ export class RequestFlow {
 
   // --- step 1: who, and round trip 1 ---
 
-  private async begin(claim: IdempotencyClaim | undefined) {
+  private async begin(claim: IdempotencyClaim | undefined, sessionId = this.sessionId): Promise<BeginResult> {
     const { options } = this;
     const now = options.now();
     // The store touches only a live session, so asking for a session about to be created costs nothing.
-    const touch = this.touches.due(this.sessionId, now) ? { idleTtlMs: options.idleTimeoutMs } : undefined;
-    const input = { sessionId: this.sessionId, keys: this.route.keys.all, now, ...(claim ? { claim } : {}) };
+    const touch = this.touches.due(sessionId, now) ? { idleTtlMs: options.idleTimeoutMs } : undefined;
+    const input = { sessionId, keys: this.route.keys.all, now, ...(claim ? { claim } : {}) };
     try {
       const result = await options.store.begin(touch ? { ...input, touch } : input);
-      if (touch) this.touches.done(this.sessionId, now);
+      if (touch) this.touches.done(sessionId, now);
       return result;
     } catch (error) {
       if (touch) {
         // The touch is what a read-only store refuses; the request must not fail for it.
         options.onEvent({ type: 'touch-failed', error, url: this.request.url });
-        this.touches.done(this.sessionId, now);
+        this.touches.done(sessionId, now);
       } else {
         options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
       }
@@ -189,42 +190,10 @@ export class RequestFlow {
       try {
         return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
-        if (claim) await this.releaseQuietly({ sessionId: this.sessionId, key: claim.key, token: claim.token });
+        if (claim) await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
       }
     }
-  }
-
-  /**
-   * A creating request's claim: its record may be under the previous window's
-   * id (a resend across a window boundary). It replays only within
-   * replayWindowMs of its commit and only while its session keeps the epoch
-   * it was created with; otherwise, right body or wrong, one fixed 410.
-   */
-  private async creatingClaim(previousId: string, claim: IdempotencyClaim, begun: BeginResult): Promise<BeginResult | Response> {
-    const { options } = this;
-    let current = true;
-    if (begun.claim?.status === 'claimed') {
-      const currentId = this.sessionId;
-      this.sessionId = previousId;
-      const earlier = await this.begin(claim);
-      if (earlier.claim?.status === 'claimed') {
-        await this.releaseAt(previousId, claim);
-        this.sessionId = currentId;
-      } else {
-        await this.releaseAt(currentId, claim);
-        begun = earlier;
-        current = false;
-      }
-    }
-    const outcome = begun.claim;
-    if (outcome?.status === 'replay') {
-      const recorded = recordedSession(outcome.answer);
-      const fresh = options.now() - recorded.at <= options.replayWindowMs;
-      if (!fresh || begun.session === null || begun.session.epoch !== recorded.epoch) return creatingReplayRefused();
-    }
-    if (outcome?.status === 'mismatch' && (!current || begun.session === null)) return creatingReplayRefused();
-    return begun;
   }
 
   private async releaseAt(sessionId: string, claim: IdempotencyClaim): Promise<void> {
