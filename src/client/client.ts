@@ -165,7 +165,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       while (!replayed && madeFor && movedTo.has(madeFor)) madeFor = movedTo.get(madeFor);
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       // Made while no epoch was known: for the session the cookie named, which a 410 ended first.
-      if ((madeFor && cache.epoch() !== madeFor) || (key && !madeFor && era !== unknownEnded)) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
+      if ((madeFor && cache.epoch() !== madeFor) || (key && !madeFor && era !== unknownEnded)) throw new SessionEndedError('Session ended; not sent');
       step({ type: 'hold' });
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
@@ -209,11 +209,11 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase != 'retry') {
           keep = phase == 'deadline' && adopted;
           throw phase == 'ended'
-            ? new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem: answer!.problem })
+            ? new SessionEndedError('410: session ended; nothing applied', { response, problem: answer!.problem })
             : phase == 'lost'
               ? new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure })
               : phase == 'deadline'
-                ? new OutcomeUnknownError(`No answer within the ${o.deadline} ms deadline; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key })
+                ? new OutcomeUnknownError(`No answer within ${o.deadline} ms; may have been applied`, { cause: failure ?? answer?.problem, response, key })
                 : new ConflictError(
                     phase == 'dropped'
                       ? '412: a replayed write is stale; not resent'
@@ -255,7 +255,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       let body = rest.body;
       if (rebase) {
         const result = await rebase(current);
-        if (Object(result) !== result) throw new TypeError('session.rebase must return an object: { body }');
+        if (Object(result) !== result) throw new TypeError('session.rebase must return { body }');
         // Its body only, never init's: no body is null.
         body = result.body ?? null;
       }
