@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, serializeKey, serializeMembers, staleKeys, type Member } from '../../src/client/codec.js';
+import { parseEpoch, parseVersions, PROBLEM_BASE, isProblem, serializeKey, serializeMembers, staleKeys, type Member } from '../../src/client/codec.js';
 import { MAX_VERSION } from '../../src/protocol/headers.js';
 import { PROBLEM } from '../../src/protocol/problems.js';
 import { problemSchema, staleProblemSchema } from '../../src/protocol/schemas.js';
@@ -183,11 +183,11 @@ describe('problem bodies: what zod rejects, the client rejects too', () => {
     expect(accepted).toBeGreaterThan(20);
   });
 
-  test('problemType agrees with problemSchema', () => {
+  test('isProblem agrees with problemSchema', () => {
     fc.assert(
       fc.property(body, (value) => {
         const json = JSON.parse(JSON.stringify(value)) as unknown;
-        expect(problemType(json) !== undefined).toBe(problemSchema.safeParse(json).success);
+        expect(isProblem(json)).toBe(problemSchema.safeParse(json).success);
       }),
       { numRuns: 5000 },
     );
