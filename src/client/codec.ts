@@ -48,14 +48,9 @@ export function readString(input: string): [key: string, rest: string] | undefin
   if (match) return [match[1]!.replace(/\\(.)/g, '$1'), input.slice(match[0].length)];
   match = DISPLAY.exec(input);
   if (!match) return;
-  const text = match[1]!;
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '%') bytes.push(parseInt(text.slice(i + 1, (i += 2) + 1), 16));
-    else bytes.push(text.charCodeAt(i));
-  }
+  // Its %xx are UTF-8 bytes (DISPLAY admits lowercase pairs only): decodeURIComponent throws on invalid UTF-8 (an overlong form, a surrogate), as a fatal TextDecoder does, and keeps a BOM.
   try {
-    return [new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes)), input.slice(match[0].length)];
+    return [decodeURIComponent(match[1]!), input.slice(match[0].length)];
   } catch {
     return;
   }

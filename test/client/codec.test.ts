@@ -97,6 +97,11 @@ describe('Session-Versions: what the server writes, the client reads identically
     expect(parseVersions('"a";v=1,')).toBeUndefined();
     expect(parseVersions('  "a";v=1 ,\t"b";v=2  ')).toEqual(new Map([['a', 1], ['b', 2]]));
   });
+
+  test('a display string of invalid UTF-8 (a lone continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short) or uppercase hex is malformed; a BOM is kept', () => {
+    for (const bytes of ['%80', '%c0%af', '%ed%a0%80', '%f4%90%80%80', '%e2%82', '%C3%A9']) expect(parseVersions(`%"${bytes}";v=1`)).toBeUndefined();
+    expect(parseVersions('%"%ef%bb%bfa%c3%a9%f0%9f%98%80";v=1')).toEqual(new Map([['\uFEFFa\u00e9\u{1F600}', 1]]));
+  });
 });
 
 describe('Session-Epoch', () => {
