@@ -5,7 +5,7 @@
  */
 import { HEADER } from '../protocol/headers.js';
 import { PROBLEM_CONTENT_TYPE } from '../protocol/problems.js';
-import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, readString, staleKeys, type StaleKey } from './codec.js';
+import { parseEpoch, parseVersions, PROBLEM_BASE, isProblem, readString, staleKeys, type StaleKey } from './codec.js';
 import { InvalidAnswerError, InvalidValueError, RequestRejectedError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import type { Rotation } from './version-cache.js';
@@ -38,34 +38,34 @@ export interface Answer {
 
 export async function readAnswer(response: Response): Promise<Answer> {
   const { headers, status } = response;
-  const invalid = (what: string) => new InvalidAnswerError(`The server's answer (${status}) has ${what}`, { response });
+  const invalid = (what: string) => new InvalidAnswerError(`Server answer ${status}: ${what}`, { response });
   const epoch = parseEpoch(headers.get(HEADER.epoch));
   const versions = parseVersions(headers.get(HEADER.versions));
-  if (epoch === undefined || versions === undefined) throw invalid('a malformed Session-Epoch or Session-Versions');
+  if (epoch === undefined || versions === undefined) throw invalid('malformed Session-Epoch or Session-Versions');
   let problem: Record<string, unknown> | undefined;
-  let type: string | undefined;
   if (status >= 400 && headers.get('content-type')?.startsWith(PROBLEM_CONTENT_TYPE)) {
     try {
       problem = (await response.clone().json()) as Record<string, unknown>;
     } catch {
-      throw invalid('a problem body that is not JSON');
+      throw invalid('problem body not JSON');
     }
-    type = problemType(problem);
   }
   // The name of a problem type of ours ('stale', 'session-ended'…); undefined for the app's own problems.
-  const ours = (value: unknown) => (typeof value == 'string' && value.startsWith(PROBLEM_BASE) ? value.slice(PROBLEM_BASE.length) : undefined);
-  const name = ours(type);
+  const type = problem?.type;
+  const name = typeof type == 'string' && type.startsWith(PROBLEM_BASE) ? type.slice(PROBLEM_BASE.length) : undefined;
+  // Ours, so it must be a valid problem.
+  if (name && !isProblem(problem)) throw invalid('malformed problem body');
   // A rotation's old epoch; the keys were kept unless it says `keys=?0` (anything else it says: not kept, the safe side).
   const from = readString(headers.get(HEADER.rotated)?.trim() ?? '');
   const base = { epoch, versions, problem, rotated: from && ([from[0], !from[1]] as const) };
   const busy = (reason: 'in-progress' | 'unavailable' | 'network'): Answer => ({ ...base, kind: 'busy', reason, retryAfter: parseRetryAfter(headers.get('retry-after')) });
   // A valid problem's detail is a string or absent.
-  const reject = (E: typeof RequestRejectedError): Answer => ({ ...base, kind: 'done', error: new E((problem!.detail as string | undefined) ?? `The server refused the request (${status})`, { response, problem }) });
+  const reject = (E: typeof RequestRejectedError): Answer => ({ ...base, kind: 'done', error: new E((problem!.detail as string | undefined) ?? `Server refused (${status})`, { response, problem }) });
 
   switch (name) {
     case 'stale': {
       const keys = staleKeys(problem);
-      if (!keys) throw invalid('a malformed 412 stale problem');
+      if (!keys) throw invalid('malformed stale problem');
       return { ...base, kind: 'stale', keys };
     }
     case 'in-progress':
@@ -81,9 +81,8 @@ export async function readAnswer(response: Response): Promise<Answer> {
       break;
     default:
       if (name) return reject(RequestRejectedError);
-      if (type === undefined && ours(problem?.type)) throw invalid('a malformed problem body');
       if (status > 501 && status < 505 && epoch === null) return busy('network');
   }
-  if (status < 300 && epoch === null) throw invalid('no Session-Epoch: is this route served by the validator?');
+  if (status < 300 && epoch === null) throw invalid('no Session-Epoch (route not behind the validator?)');
   return { ...base, kind: 'done' };
 }

@@ -53,9 +53,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
   // Once per part; deferred, as the caller subscribes after this returns.
   const fallback = (part: 'locks' | 'storage', error?: unknown) =>
     fell.has(part) || (fell.add(part), queueMicrotask(() => tell({ type: 'fallback', part, error })));
-  const endedEpochs = new Set<string>();
-  // Epochs a rotation moved on (login): old -> new. A write made for the old one goes out in the new one.
-  const movedTo = new Map<string, string>();
+  // Epochs that are over: old -> the one a rotation moved on to (login), where a write made for the old one goes out; undefined: ended.
+  const over = new Map<string, string | undefined>();
   // Bumped by a 410 to a write sent while no epoch was known: the cookie named a session that ended. Writes
   // made before it, also knowing no epoch, were made for that session.
   let unknownEnded = 0;
@@ -82,11 +81,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
 
   /** The session `epoch` is over, here or in another tab: tell once, and forget its writes, unless it was rotated `to` another. */
   function ended(epoch: string | undefined, to?: string): void {
-    if (epoch && endedEpochs.has(epoch)) return;
+    if (epoch && over.has(epoch)) return;
     if (epoch) {
-      endedEpochs.add(epoch);
-      if (to) movedTo.set(epoch, to);
-      else void pending.purge?.(epoch);
+      over.set(epoch, to);
+      if (!to) void pending.purge?.(epoch);
     }
     tell(to ? { type: 'rotated', from: epoch!, to } : { type: 'sessionended', epoch });
   }
@@ -162,10 +160,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         else releases.push(release);
       }
       // Made for an epoch a login rotated away: it goes out in the new one (a replay keeps the epoch it was sent with).
-      while (!replayed && madeFor && movedTo.has(madeFor)) madeFor = movedTo.get(madeFor);
+      while (!replayed && madeFor && over.get(madeFor)) madeFor = over.get(madeFor);
       // A write made for a session that ended meanwhile (here or in another tab) is rejected here, when its lanes come: unsent.
       // Made while no epoch was known: for the session the cookie named, which a 410 ended first.
-      if ((madeFor && cache.epoch() !== madeFor) || (key && !madeFor && era !== unknownEnded)) throw new SessionEndedError('The session this request was made for has ended; it was not sent');
+      if ((madeFor && cache.epoch() !== madeFor) || (key && !madeFor && era !== unknownEnded)) throw new SessionEndedError('Session ended; not sent');
       step({ type: 'hold' });
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
@@ -209,11 +207,11 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase != 'retry') {
           keep = phase == 'deadline' && adopted;
           throw phase == 'ended'
-            ? new SessionEndedError('410: the session this request was made for has ended; nothing was applied', { response, problem: answer!.problem })
+            ? new SessionEndedError('410: session ended; nothing applied', { response, problem: answer!.problem })
             : phase == 'lost'
               ? new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure })
               : phase == 'deadline'
-                ? new OutcomeUnknownError(`No answer within the ${o.deadline} ms deadline; the write may or may not have been applied`, { cause: failure ?? answer?.problem, response, key })
+                ? new OutcomeUnknownError(`No answer within ${o.deadline} ms; may have been applied`, { cause: failure ?? answer?.problem, response, key })
                 : new ConflictError(
                     phase == 'dropped'
                       ? '412: a replayed write is stale; not resent'
@@ -255,7 +253,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       let body = rest.body;
       if (rebase) {
         const result = await rebase(current);
-        if (Object(result) !== result) throw new TypeError('session.rebase must return an object: { body }');
+        if (Object(result) !== result) throw new TypeError('session.rebase must return { body }');
         // Its body only, never init's: no body is null.
         body = result.body ?? null;
       }
@@ -270,7 +268,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     for (const [key, version] of answer.versions ?? []) keys.push([key, { version, known: version == 0 }]);
     for (const [key, state] of Object.entries(answer.keys ?? {})) {
       if (!declared.includes(key)) continue;
-      keys.push([key, 'value' in state ? { version: state.version, known: true, value: state.value } : { version: state.version, known: true }]);
+      keys.push([key, { version: state.version, known: true, ...('value' in state && { value: state.value }) }]);
     }
     await cache.learn(sentEpoch, answer.epoch!, keys, answer.rotated);
     follow(cache.epoch(), answer.rotated?.[0]);

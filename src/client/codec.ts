@@ -48,14 +48,9 @@ export function readString(input: string): [key: string, rest: string] | undefin
   if (match) return [match[1]!.replace(/\\(.)/g, '$1'), input.slice(match[0].length)];
   match = DISPLAY.exec(input);
   if (!match) return;
-  const text = match[1]!;
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '%') bytes.push(parseInt(text.slice(i + 1, (i += 2) + 1), 16));
-    else bytes.push(text.charCodeAt(i));
-  }
+  // Its %xx are UTF-8 bytes (DISPLAY admits lowercase pairs only): decodeURIComponent throws on invalid UTF-8 (an overlong form, a surrogate), as a fatal TextDecoder does, and keeps a BOM.
   try {
-    return [new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes)), input.slice(match[0].length)];
+    return [decodeURIComponent(match[1]!), input.slice(match[0].length)];
   } catch {
     return;
   }
@@ -103,25 +98,19 @@ export const PROBLEM_BASE = 'https://session-lanes.dev/problems/';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** RFC 9457 members every problem of ours carries: the `type` when valid, else undefined. */
-export function problemType(body: unknown): string | undefined {
-  if (
-    isObject(body) &&
-    typeof body.type === 'string' &&
-    typeof body.title === 'string' &&
-    Number.isInteger(body.status) &&
-    (body.status as number) >= 400 &&
-    (body.status as number) < 600 &&
-    (body.detail === undefined || typeof body.detail === 'string')
-  ) {
-    return body.type;
-  }
-  return undefined;
-}
+/** Whether `body` has the RFC 9457 members every problem of ours carries, valid. */
+export const isProblem = (body: unknown): body is Record<string, unknown> & { readonly type: string; readonly status: number } =>
+  isObject(body) &&
+  typeof body.type === 'string' &&
+  typeof body.title === 'string' &&
+  Number.isInteger(body.status) &&
+  (body.status as number) >= 400 &&
+  (body.status as number) < 600 &&
+  (body.detail === undefined || typeof body.detail === 'string');
 
 /** The `keys` of a valid 412 stale problem (the checks of zod's staleProblemSchema), else undefined. */
 export function staleKeys(body: unknown): Record<string, StaleKey> | undefined {
-  if (problemType(body) !== PROBLEM_BASE + 'stale' || !isObject(body) || body.status !== 412 || !isObject(body.keys)) return;
+  if (!isProblem(body) || body.type !== PROBLEM_BASE + 'stale' || body.status !== 412 || !isObject(body.keys)) return;
   for (const key of Object.keys(body.keys)) {
     const state = body.keys[key];
     if (!isObject(state) || !Number.isInteger(state.version) || (state.version as number) < 0 || (state.version as number) > MAX_VERSION) return;

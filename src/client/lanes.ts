@@ -110,7 +110,7 @@ export function createLanes(): Lanes & { state(): LaneState } {
         dispatch({ type: 'request', entry: { id, claims } });
         // Listen only when the request has to wait: an abort listener costs more than the rest of a free acquire.
         waited = granted.has(id);
-        if (waited) signal?.addEventListener('abort', abort, { once: true });
+        if (waited) signal?.addEventListener('abort', abort); // no `once`: a signal aborts once
       }),
   };
 }

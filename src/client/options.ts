@@ -184,7 +184,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
   for (const name of ['deadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
-    if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number of milliseconds`);
+    if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number (ms)`);
   }
   if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
   const tag = options.routes && routeTagger(options.routes, options.base);
@@ -199,7 +199,7 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   const { reads = [], writes = [], rebase, blind = !rebase } = session;
   const seen = new Set<string>();
   for (const list of [reads, writes]) {
-    if (!Array.isArray(list)) throw new TypeError('session.reads and session.writes must be arrays of key names');
+    if (!Array.isArray(list)) throw new TypeError('session.reads and .writes must be arrays');
     for (const key of list) {
       if (typeof key !== 'string' || !key) throw new TypeError('session keys must be non-empty strings');
       if (seen.has(key)) throw new TypeError(`session key ${JSON.stringify(key)} is declared twice`);

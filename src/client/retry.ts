@@ -54,6 +54,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       else resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done);
   });
 }

@@ -17,12 +17,12 @@ const STANDARD = /^(delete|get|head|options|post|put)$/i;
  */
 export function createRouteMatcher(routes: RouteTable, base: string | URL): (method: string, url: string | URL) => CompiledRoute | undefined {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] })[COMPILED];
-  if (!compiled) throw new TypeError('routes must be a table made by defineRoutes() (from session-lanes/routes)');
+  if (!compiled) throw new TypeError('routes must come from defineRoutes() (session-lanes/routes)');
   let url: URL;
   try {
     url = new URL(base);
   } catch {
-    throw new TypeError(`base must be an absolute URL (origin and path prefix), not ${JSON.stringify(String(base))}`);
+    throw new TypeError(`base must be an absolute URL, not ${JSON.stringify(String(base))}`);
   }
   const { origin, pathname } = url;
   const prefix = pathname.replace(/\/$/, '');

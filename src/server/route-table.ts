@@ -55,7 +55,7 @@ export interface MountOptions {
  */
 export function mountTable(routes: RouteTable, served: Readonly<Record<string, FetchHandler>>, options: MountOptions = {}): (request: Request, ...args: unknown[]) => Promise<Response> {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] })[COMPILED];
-  if (!compiled) throw new TypeError('validator.mount(routes, handlers): routes must be a table made by defineRoutes() (from session-lanes/routes)');
+  if (!compiled) throw new TypeError('validator.mount(routes, handlers): routes must come from defineRoutes() (session-lanes/routes)');
   const { prefix = '', notFound } = options;
   if (typeof prefix !== 'string' || (prefix && !/^\/.*[^/]$/.test(prefix))) throw new TypeError(`validator.mount(): prefix must be a path such as "/shop", without a trailing slash (got ${JSON.stringify(prefix)})`);
   if (notFound !== undefined && typeof notFound !== 'function') throw new TypeError('validator.mount(): notFound must be a function');

@@ -107,7 +107,7 @@ test('errors: one base class, guards that match by name across realms', () => {
 test('options and declarations are checked with exact messages', async () => {
   expect(() => createSessionClient({ fetch: 1 as never })).toThrow(new TypeError('options.fetch must be a function'));
   expect(() => createSessionClient({ retries: -1 })).toThrow(new TypeError('options.retries must be a non-negative integer'));
-  expect(() => createSessionClient({ deadline: Infinity })).toThrow(new TypeError('options.deadline must be a non-negative number of milliseconds'));
+  expect(() => createSessionClient({ deadline: Infinity })).toThrow(new TypeError('options.deadline must be a non-negative number (ms)'));
   const client = createSessionClient({ fetch: stub().fetch });
   await expect(client.fetch('/', { session: { reads: ['a'], writes: ['a'] } })).rejects.toThrow(new TypeError('session key "a" is declared twice'));
   // @ts-expect-error blind: true and rebase exclude each other
@@ -237,6 +237,6 @@ test("rebase's result is the body: without `body` no body is sent (never init.bo
   await client.fetch('http://x/n', { method: 'POST', body: 'static', session: { writes: ['n'], rebase: () => ({}) } });
   expect(await requests[0]!.text()).toBe('');
   const error = await client.fetch('http://x/n', { method: 'POST', session: { writes: ['n'], rebase: () => undefined as never } }).catch((e: unknown) => e);
-  expect(error).toEqual(new TypeError('session.rebase must return an object: { body }'));
+  expect(error).toEqual(new TypeError('session.rebase must return { body }'));
   expect(requests).toHaveLength(1);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { parseEpoch, parseVersions, PROBLEM_BASE, problemType, serializeKey, serializeMembers, staleKeys, type Member } from '../../src/client/codec.js';
+import { parseEpoch, parseVersions, PROBLEM_BASE, isProblem, serializeKey, serializeMembers, staleKeys, type Member } from '../../src/client/codec.js';
 import { MAX_VERSION } from '../../src/protocol/headers.js';
 import { PROBLEM } from '../../src/protocol/problems.js';
 import { problemSchema, staleProblemSchema } from '../../src/protocol/schemas.js';
@@ -97,6 +97,11 @@ describe('Session-Versions: what the server writes, the client reads identically
     expect(parseVersions('"a";v=1,')).toBeUndefined();
     expect(parseVersions('  "a";v=1 ,\t"b";v=2  ')).toEqual(new Map([['a', 1], ['b', 2]]));
   });
+
+  test('a display string of invalid UTF-8 (a lone continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short) or uppercase hex is malformed; a BOM is kept', () => {
+    for (const bytes of ['%80', '%c0%af', '%ed%a0%80', '%f4%90%80%80', '%e2%82', '%C3%A9']) expect(parseVersions(`%"${bytes}";v=1`)).toBeUndefined();
+    expect(parseVersions('%"%ef%bb%bfa%c3%a9%f0%9f%98%80";v=1')).toEqual(new Map([['\uFEFFa\u00e9\u{1F600}', 1]]));
+  });
 });
 
 describe('Session-Epoch', () => {
@@ -183,11 +188,11 @@ describe('problem bodies: what zod rejects, the client rejects too', () => {
     expect(accepted).toBeGreaterThan(20);
   });
 
-  test('problemType agrees with problemSchema', () => {
+  test('isProblem agrees with problemSchema', () => {
     fc.assert(
       fc.property(body, (value) => {
         const json = JSON.parse(JSON.stringify(value)) as unknown;
-        expect(problemType(json) !== undefined).toBe(problemSchema.safeParse(json).success);
+        expect(isProblem(json)).toBe(problemSchema.safeParse(json).success);
       }),
       { numRuns: 5000 },
     );

@@ -158,8 +158,8 @@ describe('a call is tagged from the route its method and path match', () => {
 
 test('options: exact TypeErrors', () => {
   expect(() => createSessionClient({ base: ORIGIN })).toThrow(new TypeError('options.base needs options.routes'));
-  expect(() => createSessionClient({ routes: { r: { method: 'GET', path: '/' } }, base: ORIGIN })).toThrow(new TypeError('routes must be a table made by defineRoutes() (from session-lanes/routes)'));
-  expect(() => createSessionClient({ routes, base: '/shop' })).toThrow(new TypeError('base must be an absolute URL (origin and path prefix), not "/shop"'));
+  expect(() => createSessionClient({ routes: { r: { method: 'GET', path: '/' } }, base: ORIGIN })).toThrow(new TypeError('routes must come from defineRoutes() (session-lanes/routes)'));
+  expect(() => createSessionClient({ routes, base: '/shop' })).toThrow(new TypeError('base must be an absolute URL, not "/shop"'));
   // Node has no page: no origin to default to.
   expect(() => createSessionClient({ routes })).toThrow(new TypeError('options.base is needed outside a page'));
 });

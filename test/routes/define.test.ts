@@ -121,7 +121,7 @@ describe('matchRoute', () => {
 
   test('a table not made by defineRoutes is refused', () => {
     expect(() => matchRoute({ r: { method: 'GET', path: '/' } }, 'GET', 'https://x/', 'https://x')).toThrow(
-      new TypeError('routes must be a table made by defineRoutes() (from session-lanes/routes)'),
+      new TypeError('routes must come from defineRoutes() (session-lanes/routes)'),
     );
   });
 

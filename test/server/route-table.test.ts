@@ -141,7 +141,7 @@ describe('validator.mount(routes, handlers)', () => {
       new TypeError('validator.mount(): handler "extra" names no route of the table'),
     );
     expect(() => validator.mount({ r: { method: 'GET', path: '/' } }, { r: ok })).toThrow(
-      new TypeError('validator.mount(routes, handlers): routes must be a table made by defineRoutes() (from session-lanes/routes)'),
+      new TypeError('validator.mount(routes, handlers): routes must come from defineRoutes() (session-lanes/routes)'),
     );
     expect(() => validator.mount(routes, { addToCart: ok, viewItem: ok, showCart: ok, emptyCart: ok }, { prefix: 'shop/' })).toThrow(
       new TypeError('validator.mount(): prefix must be a path such as "/shop", without a trailing slash (got "shop/")'),
