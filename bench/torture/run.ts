@@ -34,7 +34,7 @@ import { toNodeListener } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
-import { createCookieJar } from '../../test/support/client-cookie-jar.js';
+import { createCookieJar, type CookieJar } from '../../test/support/client-cookie-jar.js';
 import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { startProxy, type Proxy } from './proxy.js';
 
@@ -145,7 +145,27 @@ const errors = new Map<string, number>();
 const started = Date.now();
 const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_SECONDS * 1000;
 
-const jars = Array.from({ length: JARS }, () => createCookieJar());
+/**
+ * Answers that clear the session cookie after the browser got a newer one (a late answer for the old
+ * session, the new cookie under the same name): each drops the browser's current session. What was sent,
+ * by path and status.
+ */
+const lateClears = new Map<string, number>();
+function browserJar(): CookieJar {
+  const watched: typeof fetch = async (input, init) => {
+    const sent = new Headers(init?.headers).get('cookie');
+    const response = await fetch(input, init);
+    const now = [...jar.cookies].map(([name, value]) => `${name}=${value}`).join('; ') || null;
+    if (now !== null && now !== sent && response.headers.getSetCookie().some((line) => /max-age=0/i.test(line))) {
+      const what = `${new URL(String(input)).pathname.split('/')[1]} ${response.status}${new Headers(init?.headers).has('session-epoch') ? ' with Session-Epoch' : ''}`;
+      lateClears.set(what, (lateClears.get(what) ?? 0) + 1);
+    }
+    return response;
+  };
+  const jar = createCookieJar(watched);
+  return jar;
+}
+const jars = Array.from({ length: JARS }, () => browserJar());
 const firstWriteLanes = jars.map(() => createLanes());
 const phases = jars.map(() => 0);
 let logouts = 0;
@@ -257,6 +277,7 @@ console.log(`| session ended (410, or rejected unsent) | ${tally.ended} |`);
 console.log(`| failed otherwise | ${tally.failed} |`);
 if (DESTROY) console.log(`| logouts / writes made before a logout found in the session after it | ${logouts} / ${laterEpoch} |`);
 console.log(`| faults injected | ${faults}: ${proxy.faults.requestCuts} cut before the commit, ${proxy.faults.answerCuts} cut after it, ${counts.storeFaults} store calls failed, ${storeCuts} store connections cut in ${storeProxy?.faults.flaps ?? 0} flaps; ${proxy.faults.slowed} answers slowed |`);
+console.log(`| answers that cleared a newer session's cookie | ${[...lateClears.values()].reduce((sum, n) => sum + n, 0)}${lateClears.size ? `: ${[...lateClears].map(([what, n]) => `${what} ×${n}`).join(', ')}` : ''} |`);
 console.log(`| lost | ${lost} |`);
 console.log(`| duplicated | ${duplicated} |`);
 console.log(`| rejected but applied / never sent but present | ${rejectedButApplied} / ${phantom} |`);
