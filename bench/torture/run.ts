@@ -223,12 +223,13 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
 console.log(`torture on the ${STORE} store: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
 // Each browser's session is made first, by one write (the cookie is the browser's, shared by its tabs).
 for (const [i, jar] of jars.entries()) {
-  // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe.
+  // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe, and so
+  // is a 409 (a cut store connection left the first attempt's claim pending until its lease ends).
   for (let attempt = 1; ; attempt++) {
     const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
     if (response.ok) break;
-    if (response.status !== 503 || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
-    await pause(200);
+    if ((response.status !== 503 && response.status !== 409) || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
+    await pause(response.status === 409 ? 1_000 : 200);
   }
 }
 const progress = setInterval(() => console.log(`  ${tally.operations} operations, ${Math.round((Date.now() - started) / 1000)} s`), 10_000);

@@ -10,8 +10,9 @@ import { expect, test } from 'vitest';
 // as an app's bundler would: lib mode keeps whitespace in ES output unless
 // the output minifier is asked for it explicitly.
 // The issues' budget is 7,168 B. Issue 11's outbox checks measured +377 B against their 200 B share
-// (7,081 → 7,458 B); trimmed without behaviour changes to 7,328 B. Until the last 160 B are found (or the
-// budget is changed by whoever plans the client), the test holds today's figure, so nothing grows unnoticed.
+// (7,081 → 7,458 B); trimmed without behaviour changes to 7,328 B; the late-410 fix's resend, +29 B, to 7,357 B.
+// Until the last 189 B are found (or the budget is changed by whoever plans the client), the test holds today's
+// figure, so nothing grows unnoticed.
 const BUDGET = 7360;
 
 test('the client bundle fits its size budget', async () => {
