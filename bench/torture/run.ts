@@ -139,7 +139,10 @@ const direct = `http://127.0.0.1:${serverPort}`;
 
 type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'ended' | 'failed';
 /** A token's phase: made before its browser's logout began (0), during it (0.5), after it was answered (1). */
-const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string }>();
+/** `epoch`: the Session-Epoch of the answer that acknowledged it, the session it landed in. */
+const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string; epoch?: string }>();
+/** Each browser's first session's epoch: the one its logout ends (what was acknowledged in it may go with it). */
+const firstEpochs: (string | null)[] = [];
 const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, ended: 0, failed: 0 };
 const errors = new Map<string, number>();
 const started = Date.now();
@@ -203,10 +206,12 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
     const token = `j${jarIndex}-t${tabIndex}-${n++}`;
     tally.operations++;
     let outcome: Outcome;
+    let epoch: string | null = null;
     try {
       const response = await client.fetch(`${viaProxy}/append/${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: [key], blind: true } });
       await response.text();
       outcome = response.ok ? 'acknowledged' : 'failed';
+      epoch = response.headers.get('session-epoch');
       if (!response.ok) errors.set(`HTTP ${response.status}`, (errors.get(`HTTP ${response.status}`) ?? 0) + 1);
     } catch (error) {
       outcome = isOutcomeUnknownError(error) ? 'unknown' : isConflictError(error) ? 'rejected' : isSessionEndedError(error) ? 'ended' : 'failed';
@@ -215,7 +220,7 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
     }
     // The session the browser's cookie named when the answer came: a lost write says where it went.
     const session = jars[jarIndex]!.cookies.values().next().value?.slice(0, 8);
-    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}) });
+    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}), ...(epoch ? { epoch } : {}) });
     tally[outcome]++;
   }
 }
@@ -227,6 +232,7 @@ for (const [i, jar] of jars.entries()) {
   // is a 409 (a cut store connection left the first attempt's claim pending until its lease ends).
   for (let attempt = 1; ; attempt++) {
     const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
+    firstEpochs[i] = response.headers.get('session-epoch');
     if (response.ok) break;
     if ((response.status !== 503 && response.status !== 409) || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
     await pause(response.status === 409 ? 1_000 : 200);
@@ -253,10 +259,11 @@ let lost = 0;
 let rejectedButApplied = 0;
 let unknownApplied = 0;
 let laterEpoch = 0;
-for (const [token, { outcome, phase }] of outcomes) {
+for (const [token, { jar, outcome, phase, epoch }] of outcomes) {
   const times = seen.get(token) ?? 0;
-  // A write acknowledged before its browser's logout is gone with the session it was in: that is the logout's job.
-  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) {
+  // A write acknowledged in the session its browser's logout ended is gone with it: that is the logout's job. One
+  // acknowledged in a later session (made after the logout, or while it ran) must be there.
+  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || epoch !== firstEpochs[jar] || phase === 1)) {
     lost++;
     if (lost <= 5) console.log(`lost: ${token} (${JSON.stringify(outcomes.get(token))}); the browser's session now: ${jars[outcomes.get(token)!.jar]!.cookies.values().next().value?.slice(0, 8)}`);
   }

@@ -374,11 +374,11 @@ export class RequestFlow {
     // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
     const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
     const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
-    const cookie = this.options.sessionId
+    // A logout clears no cookie: the browser's other tabs may have made the next session before its answer
+    // arrives, under the same name. The dead cookie goes with the 410 of the next request (clearEndedCookie).
+    const cookie = this.options.sessionId || destroy
       ? null
-      : destroy
-        ? clearedCookie(options.cookie, this.request, this.cookieName)
-        : rotation
+      : rotation
           ? rotation.cookie
           : creating
             ? sessionCookie(options.cookie, this.request, this.sessionId)
@@ -479,15 +479,14 @@ export class RequestFlow {
   }
 
   /**
-   * A 410 for the session the cookie names (destroyed, expired, unknown) clears the cookie only when the
-   * request names no Session-Epoch. Answers come back in any order: by the time this one arrives the browser
-   * may hold a newer session's cookie under the same name (logged out in one tab, a write in another made a
-   * new session), and a clearing Set-Cookie would drop it, and with it, out of the browser's reach, what was
-   * acknowledged in that session. A request that names the epoch was made for a session its client knew:
-   * whatever ended it told the browser (a logout's answer clears the cookie, a login's sets the new one). A
-   * request that knows no epoch is the client's first since it learned of the end (or a fresh page's), and
-   * the client sends such writes one at a time, as it sends the write that makes a new session: its 410 is
-   * the one that clears, so that the next write can start afresh after an expiry or a lost logout answer.
+   * What clears the cookie of an ended session (destroyed, expired, unknown): only a 410 to a request that
+   * names no Session-Epoch. Answers come back in any order: by the time one arrives, the browser may hold a
+   * newer session's cookie under the same name (logged out in one tab, a write in another made a new
+   * session), and a clearing Set-Cookie would drop it, and with it, out of the browser's reach, what was
+   * acknowledged in that session. A request that names the epoch was made for a session its client knew; one
+   * that knows no epoch is the client's first since it learned of the end (a 410, a logout's answer) or a fresh
+   * page's, and the client sends such writes one at a time, as it sends the write that makes a new session, so
+   * this clear cannot overtake a newer cookie. A client that sent it knowing there is no session resends it once.
    */
   private clearEndedCookie(): void {
     if (this.declaration.epoch === null) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);

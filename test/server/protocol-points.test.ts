@@ -142,19 +142,20 @@ describe('Session-Versions: which answers carry it', () => {
     expect(view.epoch()).toBe(epoch);
   });
 
-  it("a logout's answer: every declared key at 0, Session-Epoch \"\", the cookie cleared (4)", async () => {
+  it("a logout's answer: every declared key at 0, Session-Epoch \"\", no Set-Cookie (4)", async () => {
     const { browser } = await loggedIn();
     const logout = await write(browser, '/logout', '');
     expect(logout.status).toBe(200);
     expect(header(logout, 'session-versions')).toBe('"cart";v=0');
     expect(logout.epoch()).toBe('');
-    expect(header(logout, 'set-cookie')).toMatch(/^sl_session=; .*Max-Age=0/);
+    // The browser's other tabs may have made the next session by the time it arrives: the next request's 410 clears the dead cookie.
+    expect(header(logout, 'set-cookie')).toBeNull();
   });
 });
 
 describe('410s and cookies', () => {
-  // The logout's answer clears the cookie; a later answer that cleared it too could arrive after the browser got a new
-  // session's cookie, of the same name, and drop it (test/client/http-late-410.test.ts is that case, end to end).
+  // An answer that cleared the cookie could arrive after the browser got a new session's cookie, of the same name, and
+  // drop it (test/client/http-late-410.test.ts is that case, end to end).
   it('a 410 found at commit time (a logout during a slow write) clears no cookie, and has no Session-Versions (2)', async () => {
     const { browser } = await loggedIn();
     const cookie = browser.cookie;
@@ -164,7 +165,6 @@ describe('410s and cookies', () => {
     other.cookie = cookie;
     const logout = await write(other, '/logout', '');
     expect(logout.status).toBe(200);
-    expect(header(logout, 'set-cookie')).toMatch(/^sl_session=; .*Max-Age=0/);
     slow.open();
     const answer = await slowWrite;
     expect(answer.status).toBe(410);
