@@ -117,4 +117,11 @@ test('logout in one tab: the other tabs get sessionended and send none of their 
   const after = await stats(a.page);
   expect(after.requests['/e2e/inc']).toBe(before.requests['/e2e/inc']); // not one of the queued writes was sent
   expect(await a.page.evaluate(() => window.fixture.outbox())).toEqual([]);
+
+  // The logout's answer cleared no cookie (a late one could drop the next session's): the next write, in any tab,
+  // meets the dead cookie, whose 410 clears it, and is resent once as the new login; the other tabs join that session.
+  expect(await b.page.evaluate(() => window.fixture.inc())).toBe(200);
+  expect(await c.page.evaluate(() => window.fixture.inc())).toBe(200);
+  expect(await a.page.evaluate(() => window.fixture.inc())).toBe(200);
+  expect((await stats(a.page)).requests['/e2e/inc']).toBe(after.requests['/e2e/inc']! + 4);
 });

@@ -34,7 +34,7 @@ import { toNodeListener } from '../../src/server/adapters/node.js';
 import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
-import { createCookieJar } from '../../test/support/client-cookie-jar.js';
+import { createCookieJar, type CookieJar } from '../../test/support/client-cookie-jar.js';
 import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { startProxy, type Proxy } from './proxy.js';
 
@@ -139,13 +139,36 @@ const direct = `http://127.0.0.1:${serverPort}`;
 
 type Outcome = 'acknowledged' | 'rejected' | 'unknown' | 'ended' | 'failed';
 /** A token's phase: made before its browser's logout began (0), during it (0.5), after it was answered (1). */
-const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string }>();
+/** `epoch`: the Session-Epoch of the answer that acknowledged it, the session it landed in. */
+const outcomes = new Map<string, { jar: number; key: string; outcome: Outcome; phase: number; session?: string; epoch?: string }>();
+/** Each browser's first session's epoch: the one its logout ends (what was acknowledged in it may go with it). */
+const firstEpochs: (string | null)[] = [];
 const tally = { operations: 0, acknowledged: 0, rejected: 0, unknown: 0, ended: 0, failed: 0 };
 const errors = new Map<string, number>();
 const started = Date.now();
 const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_SECONDS * 1000;
 
-const jars = Array.from({ length: JARS }, () => createCookieJar());
+/**
+ * Answers that clear the session cookie after the browser got a newer one (a late answer for the old
+ * session, the new cookie under the same name): each drops the browser's current session. What was sent,
+ * by path and status.
+ */
+const lateClears = new Map<string, number>();
+function browserJar(): CookieJar {
+  const watched: typeof fetch = async (input, init) => {
+    const sent = new Headers(init?.headers).get('cookie');
+    const response = await fetch(input, init);
+    const now = [...jar.cookies].map(([name, value]) => `${name}=${value}`).join('; ') || null;
+    if (now !== null && now !== sent && response.headers.getSetCookie().some((line) => /max-age=0/i.test(line))) {
+      const what = `${new URL(String(input)).pathname.split('/')[1]} ${response.status}${new Headers(init?.headers).has('session-epoch') ? ' with Session-Epoch' : ''}`;
+      lateClears.set(what, (lateClears.get(what) ?? 0) + 1);
+    }
+    return response;
+  };
+  const jar = createCookieJar(watched);
+  return jar;
+}
+const jars = Array.from({ length: JARS }, () => browserJar());
 const firstWriteLanes = jars.map(() => createLanes());
 const phases = jars.map(() => 0);
 let logouts = 0;
@@ -183,10 +206,12 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
     const token = `j${jarIndex}-t${tabIndex}-${n++}`;
     tally.operations++;
     let outcome: Outcome;
+    let epoch: string | null = null;
     try {
       const response = await client.fetch(`${viaProxy}/append/${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: [key], blind: true } });
       await response.text();
       outcome = response.ok ? 'acknowledged' : 'failed';
+      epoch = response.headers.get('session-epoch');
       if (!response.ok) errors.set(`HTTP ${response.status}`, (errors.get(`HTTP ${response.status}`) ?? 0) + 1);
     } catch (error) {
       outcome = isOutcomeUnknownError(error) ? 'unknown' : isConflictError(error) ? 'rejected' : isSessionEndedError(error) ? 'ended' : 'failed';
@@ -195,7 +220,7 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
     }
     // The session the browser's cookie named when the answer came: a lost write says where it went.
     const session = jars[jarIndex]!.cookies.values().next().value?.slice(0, 8);
-    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}) });
+    outcomes.set(token, { jar: jarIndex, key, outcome, phase, ...(session ? { session } : {}), ...(epoch ? { epoch } : {}) });
     tally[outcome]++;
   }
 }
@@ -203,12 +228,14 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
 console.log(`torture on the ${STORE} store: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
 // Each browser's session is made first, by one write (the cookie is the browser's, shared by its tabs).
 for (const [i, jar] of jars.entries()) {
-  // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe.
+  // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe, and so
+  // is a 409 (a cut store connection left the first attempt's claim pending until its lease ends).
   for (let attempt = 1; ; attempt++) {
     const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
+    firstEpochs[i] = response.headers.get('session-epoch');
     if (response.ok) break;
-    if (response.status !== 503 || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
-    await pause(200);
+    if ((response.status !== 503 && response.status !== 409) || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
+    await pause(response.status === 409 ? 1_000 : 200);
   }
 }
 const progress = setInterval(() => console.log(`  ${tally.operations} operations, ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
@@ -232,10 +259,11 @@ let lost = 0;
 let rejectedButApplied = 0;
 let unknownApplied = 0;
 let laterEpoch = 0;
-for (const [token, { outcome, phase }] of outcomes) {
+for (const [token, { jar, outcome, phase, epoch }] of outcomes) {
   const times = seen.get(token) ?? 0;
-  // A write acknowledged before its browser's logout is gone with the session it was in: that is the logout's job.
-  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || phase === 1)) {
+  // A write acknowledged in the session its browser's logout ended is gone with it: that is the logout's job. One
+  // acknowledged in a later session (made after the logout, or while it ran) must be there.
+  if (outcome === 'acknowledged' && times === 0 && (!DESTROY || epoch !== firstEpochs[jar] || phase === 1)) {
     lost++;
     if (lost <= 5) console.log(`lost: ${token} (${JSON.stringify(outcomes.get(token))}); the browser's session now: ${jars[outcomes.get(token)!.jar]!.cookies.values().next().value?.slice(0, 8)}`);
   }
@@ -257,6 +285,7 @@ console.log(`| session ended (410, or rejected unsent) | ${tally.ended} |`);
 console.log(`| failed otherwise | ${tally.failed} |`);
 if (DESTROY) console.log(`| logouts / writes made before a logout found in the session after it | ${logouts} / ${laterEpoch} |`);
 console.log(`| faults injected | ${faults}: ${proxy.faults.requestCuts} cut before the commit, ${proxy.faults.answerCuts} cut after it, ${counts.storeFaults} store calls failed, ${storeCuts} store connections cut in ${storeProxy?.faults.flaps ?? 0} flaps; ${proxy.faults.slowed} answers slowed |`);
+console.log(`| answers that cleared a newer session's cookie | ${[...lateClears.values()].reduce((sum, n) => sum + n, 0)}${lateClears.size ? `: ${[...lateClears].map(([what, n]) => `${what} ×${n}`).join(', ')}` : ''} |`);
 console.log(`| lost | ${lost} |`);
 console.log(`| duplicated | ${duplicated} |`);
 console.log(`| rejected but applied / never sent but present | ${rejectedButApplied} / ${phantom} |`);

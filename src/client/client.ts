@@ -168,6 +168,9 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       // The epoch it goes out with. A replay's is the one it was sent with (stored with each attempt), never
       // the live one: its 410 or its recorded answer concerns that epoch only.
       const epoch = replayed ? madeFor : madeFor ?? known();
+      // Sent knowing there is no session (a 410 or a logout ended it): a 410 now is the ended session's cookie, which
+      // that answer clears (the server clears it only for a request that names no epoch). Resent once: a new login.
+      let lag = !replayed && !epoch && cache.epoch() == '';
       let sent = replayed;
       for (;;) {
         if (!sent || state.rebuild) sent = await build(epoch);
@@ -186,6 +189,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           failure = error;
         }
         const answer = response && (await readAnswer(response));
+        if (answer?.kind == 'ended' && lag) {
+          lag = false;
+          continue;
+        }
         if (answer?.kind == 'ended') {
           // Voided before the lanes go, so that the next holder, in any tab, sees it.
           await cache.void(epoch);

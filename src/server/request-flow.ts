@@ -45,8 +45,6 @@ export class RequestFlow {
   private readonly entries = new Map<string, StoredEntry>();
   /** A mid-request commit failed before any part applied: the store released the claim, so nothing may commit after it. */
   private claimLost: SessionCommitError | null = null;
-  /** A commit found the session's id rotated away: its 410 clears no cookie (the browser holds the new one). */
-  private rotatedAway = false;
   /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
   private cookieName: string | undefined;
 
@@ -116,7 +114,7 @@ export class RequestFlow {
     }
     if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
       // The session was destroyed (logout, expiry): its old cookie replays nothing of it but the logout's own answer (epoch "").
-      this.setCookie = clearedCookie(options.cookie, request, this.cookieName);
+      this.clearEndedCookie();
       throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
     }
     this.epoch = begun.session?.epoch ?? '';
@@ -130,7 +128,7 @@ export class RequestFlow {
     if (begun.session === null) {
       if (!identity.creates) {
         await this.releaseClaim();
-        if (identity.viaCookie) this.setCookie = clearedCookie(options.cookie, request, this.cookieName);
+        if (identity.viaCookie) this.clearEndedCookie();
         throw new ProblemError('sessionEnded', 'The session named by the cookie does not exist any more (logout or expiry)');
       }
       if (this.declaration.epoch !== null) {
@@ -345,11 +343,11 @@ export class RequestFlow {
     // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
     const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
     const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
-    const cookie = this.options.sessionId
+    // A logout clears no cookie: the browser's other tabs may have made the next session before its answer
+    // arrives, under the same name. The dead cookie goes with the 410 of the next request (clearEndedCookie).
+    const cookie = this.options.sessionId || destroy
       ? null
-      : destroy
-        ? clearedCookie(options.cookie, this.request, this.cookieName)
-        : rotation
+      : rotation
           ? rotation.cookie
           : creating
             ? sessionCookie(options.cookie, this.request, this.sessionId)
@@ -393,7 +391,6 @@ export class RequestFlow {
       );
     }
     if (result.status !== 'committed') {
-      if (result.status === 'gone' && result.rotated) this.rotatedAway = true;
       const failure = result.status === 'gone' ? new SessionCommitError('gone') : new SessionCommitError('stale', result.entries);
       if (!this.partial && this.claimed) {
         this.claimed = null; // the store released it
@@ -419,7 +416,8 @@ export class RequestFlow {
         return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
-        if (!this.options.sessionId && !this.rotatedAway) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);
+        // Live in round trip 1, ended while the request ran: by a logout, whose answer clears the cookie, or a login,
+        // whose answer sets the new one. Clearing here would drop what the browser holds by the time this arrives.
         this.epoch = '';
         return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
       case 'unavailable':
@@ -447,6 +445,20 @@ export class RequestFlow {
       this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'commit' });
     }
     return toSend;
+  }
+
+  /**
+   * What clears the cookie of an ended session (destroyed, expired, unknown): only a 410 to a request that
+   * names no Session-Epoch. Answers come back in any order: by the time one arrives, the browser may hold a
+   * newer session's cookie under the same name (logged out in one tab, a write in another made a new
+   * session), and a clearing Set-Cookie would drop it, and with it, out of the browser's reach, what was
+   * acknowledged in that session. A request that names the epoch was made for a session its client knew; one
+   * that knows no epoch is the client's first since it learned of the end (a 410, a logout's answer) or a fresh
+   * page's, and the client sends such writes one at a time, as it sends the write that makes a new session, so
+   * this clear cannot overtake a newer cookie. A client that sent it knowing there is no session resends it once.
+   */
+  private clearEndedCookie(): void {
+    if (this.declaration.epoch === null) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);
   }
 
   // --- answers (session-answers.ts) ---

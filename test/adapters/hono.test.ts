@@ -83,6 +83,8 @@ describe('withSession (Hono)', () => {
     expect(out.json()).toEqual({ bye: 'ada' });
     expect(out.epoch()).toBe('');
     expect(browser.jar.cookies.has('login')).toBe(false);
+    // The validator's own cookie goes with the next request's 410: a logout's answer clears none (PROTOCOL.md).
+    expect((await browser.send('/api/cart', { method: 'GET', headers: readCart })).status).toBe(410);
     expect(browser.jar.cookies.has('sl_session')).toBe(false);
   });
 

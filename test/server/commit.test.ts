@@ -246,10 +246,11 @@ describe('commit', () => {
     const logout = await browser.send('/logout', { headers: { 'session-write': '"user"', 'idempotency-key': idemKey() } });
     expect(logout.status).toBe(200);
     expect(logout.epoch()).toBe('');
-    expect(browser.cookie).toBeNull();
+    expect(browser.cookie).toBe(cookie); // no answer clears it but the next request's 410
     pause.open();
     const answer = await slow;
     expect(answer.status).toBe(410);
+    expect(browser.cookie).toBe(cookie);
     expect(answer.json().type).toBe('https://session-lanes.dev/problems/session-ended');
     // The store has no such session: a request with the old cookie is still 410, and creates nothing.
     const sessionId = cookie.split('=')[1]!;
