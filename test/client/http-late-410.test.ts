@@ -90,12 +90,17 @@ describeEachStore('a late 410 of an ended session', (kind) => {
   const logout = (tab: ReturnType<typeof createSessionClient>) => tab.fetch(`${server.url}/logout`, { method: 'POST', session: { writes: KEYS, blind: true } });
   const lists = async (jar: CookieJar) => (await (await jar.fetch(`${server.url}/lists`, { headers: { 'session-read': '"a", "b"' } })).json()) as Record<string, string[]>;
 
-  it('at commit: a write in flight when another tab logs out gets 410, and the session made after the logout keeps its cookie', async () => {
-    const { jar, tab } = browser();
-    const [writer, leaver] = [tab(), tab()];
+  /** A browser with two tabs, each having written to the session; `first` is its cookie. */
+  async function browserWithSession() {
+    const made = browser();
+    const [writer, leaver] = [made.tab(), made.tab()];
     expect((await append(writer, 'a', 'before')).status).toBe(200);
     expect((await append(leaver, 'b', 'before-b')).status).toBe(200);
-    const first = jar.cookies.get('sl_session');
+    return { ...made, writer, leaver, first: made.jar.cookies.get('sl_session') };
+  }
+
+  it('at commit: a write in flight when another tab logs out gets 410, and the session made after the logout keeps its cookie', async () => {
+    const { jar, writer, leaver, first } = await browserWithSession();
 
     // A write of the session is in its handler when another tab logs out…
     slowHandler = { started: gate(), release: gate() };
@@ -120,12 +125,8 @@ describeEachStore('a late 410 of an ended session', (kind) => {
   });
 
   it('in round trip 1: a write sent before the logout answer arrived, answered 410 late, leaves the new session its cookie', async () => {
-    const browserA = browser();
-    const { jar, tab } = browserA;
-    const [writer, leaver] = [tab(), tab()];
-    expect((await append(writer, 'a', 'before')).status).toBe(200);
-    expect((await append(leaver, 'b', 'before-b')).status).toBe(200);
-    const first = jar.cookies.get('sl_session');
+    const browserA = await browserWithSession();
+    const { jar, writer, leaver, first } = browserA;
 
     // The logout is applied, but its answer is slow to come: the jar still holds the old cookie.
     const logoutAnswer = browserA.holdAnswer('/logout');
@@ -153,12 +154,8 @@ describeEachStore('a late 410 of an ended session', (kind) => {
   // The bench's run that found this: the logout's own answer held back for seconds, while the other tabs learned of
   // the end (410), and one made the next session. Had the logout's answer cleared the cookie, it would have dropped that one.
   it("the logout's own answer, late: the session another tab made meanwhile keeps its cookie", async () => {
-    const browserA = browser();
-    const { jar, tab } = browserA;
-    const [writer, leaver] = [tab(), tab()];
-    expect((await append(writer, 'a', 'before')).status).toBe(200);
-    expect((await append(leaver, 'b', 'before-b')).status).toBe(200);
-    const first = jar.cookies.get('sl_session');
+    const browserA = await browserWithSession();
+    const { jar, writer, leaver, first } = browserA;
 
     const logoutAnswer = browserA.holdAnswer('/logout');
     const loggingOut = logout(leaver);
