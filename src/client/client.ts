@@ -152,9 +152,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       releases.push(await o.lanes.acquire([{ key: '', write: !!(rotates || ends) }, ...reads.map((k) => ({ key: k, write: false })), ...writes.map((k) => ({ key: k, write: true }))], signal));
       // Bases and the epoch as the previous holder of these lanes left them, in whichever tab.
       await cache.sync?.();
-      // While no epoch is known, the first write runs alone, so that concurrent first writes make one session.
-      if (key && !known()) {
-        const release = await o.firstWrite.acquire([{ key: '', write: true }], signal);
+      // While no epoch is known, the first write runs alone, so that concurrent first writes make one session; and
+      // not across a read, whose 410 clears the cookie: arriving after a new session's, it would clear that one.
+      if (!known()) {
+        const release = await o.firstWrite.acquire([{ key: '', write: !!key }], signal);
         await cache.sync?.();
         if (known()) release();
         else releases.push(release);

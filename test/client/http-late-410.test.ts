@@ -180,6 +180,41 @@ describeEachStore('a late 410 of an ended session', (kind) => {
     expect(await lists(jar)).toEqual({ a: ['later'], b: ['after'] });
   });
 
+  // A read that knows no epoch gets the clearing 410 (a read-only visitor must not keep a dead cookie forever); a
+  // first write in another tab must not make the next session while that answer is still on its way.
+  it('a read sent knowing no session, answered 410 late, does not clear the session a first write makes meanwhile', async () => {
+    const browserA = await browserWithSession();
+    const { jar, tab, first } = browserA;
+    // The session ends, and these tabs never heard of it (a logout in a tab long closed).
+    expect((await jar.fetch(`${server.url}/logout`, { method: 'POST', headers: { 'session-write': '"a", "b"', 'idempotency-key': `"${crypto.randomUUID()}"` } })).status).toBe(200);
+    const [reader, writer] = [tab(), tab()];
+
+    const readAnswer = browserA.holdAnswer('/lists');
+    const read = reader.fetch(`${server.url}/lists`, { session: { reads: KEYS } }).catch((error: unknown) => error);
+    await readAnswer.arrived.opened; // answered 410, clearing the dead cookie; the answer is on its way
+    // The writer makes the next session; had it gone out before the read's answer came, its first try would
+    // meet the dead cookie (410, as a fresh page learns of an end), and its second would make it.
+    const write = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await append(writer, 'b', 'after');
+        } catch (error) {
+          if (attempt === 2 || !isSessionEndedError(error)) throw error;
+        }
+      }
+    })();
+    // Time for the writes to make the next session if nothing holds them back (locally, far less than this).
+    await Promise.race([write, new Promise((resolve) => setTimeout(resolve, 500))]);
+    readAnswer.release.open();
+
+    expect(isSessionEndedError(await read)).toBe(true);
+    expect((await write).status).toBe(200);
+    const second = jar.cookies.get('sl_session');
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(await lists(jar)).toEqual({ a: [], b: ['after'] });
+  });
+
   // What keeping the cookie costs nothing: a session that expired (nobody told the browser) takes one 410, as before.
   it('after an expiry: the tab that knew the session gets one 410 (the cookie kept), and its next write starts a new session', async () => {
     const { jar, tab } = browser();
