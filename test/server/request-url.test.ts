@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathAndQuery } from '../../src/server/request-body.js';
+import { pathAndQuery, requestFingerprint } from '../../src/server/request-body.js';
 
 /**
  * A request's fingerprint reads the path and query off its URL without the
  * URL parser when the URL is written as the parser writes it. This checks
- * the shortcut against the parser, on and around its edges.
+ * the shortcut against the parser, on and around its edges, and the
+ * fingerprint against the formula records already stored were made with.
  */
 
 describe('the path and query of a request URL', () => {
@@ -50,6 +52,20 @@ describe('the path and query of a request URL', () => {
         expect(pathAndQuery(url)).toBe(general(url));
       }),
       { numRuns: 10000 },
+    );
+  });
+});
+
+describe('a request fingerprint', () => {
+  it('is SHA-256 of method, path and query, and body, as records already stored hold it', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('POST', 'PUT', 'DELETE'), fc.constantFrom('/cart', '/a/../b?x=1', "/it's?q='", '/é/%41'), fc.uint8Array({ maxLength: 64 }), (method, target, body) => {
+        const request = new Request(`http://127.0.0.1:3000${target}`, { method });
+        const url = new URL(request.url);
+        const expected = createHash('sha256').update(`${method}\n${url.pathname}${url.search}\n`).update(body).digest('hex');
+        expect(requestFingerprint(request, body)).toBe(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });
