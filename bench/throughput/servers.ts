@@ -10,7 +10,8 @@
  * Kinds: bare (a Fetch handler through the Node bridge, no session),
  * lanes-memory, lanes-redis (the validator), express-memory, express-redis
  * (express-session with its MemoryStore or connect-redis), baseline-memory,
- * baseline-redis (the validator from BENCH_BASELINE_SRC). Redis keys go under
+ * baseline-redis (the validator from BENCH_BASELINE_SRC; `baseline-memory:2`
+ * from the second of a comma-separated list). Redis keys go under
  * BENCH_REDIS_PREFIX, which run.ts makes unique and deletes afterwards.
  */
 import { createServer, type Server } from 'node:http';
@@ -22,7 +23,8 @@ import * as current from '../../src/server/index.js';
 import { toNodeListener as currentListener } from '../../src/server/adapters/node.js';
 import { redisStore as currentRedisStore } from '../../src/server/stores/redis.js';
 
-export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis' | 'baseline-memory' | 'baseline-redis';
+/** `baseline-memory:2`: the second copy of BENCH_BASELINE_SRC (a comma-separated list); without a number, the first. */
+export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis' | 'baseline-memory' | 'baseline-redis' | `baseline-${'memory' | 'redis'}:${number}`;
 
 /**
  * The validator's code: this checkout's, or for the baseline kinds an older
@@ -37,10 +39,10 @@ interface LanesCode {
   toNodeListener: typeof currentListener;
 }
 
-async function lanesCode(baseline: boolean): Promise<LanesCode> {
-  if (!baseline) return { createValidator: current.createValidator, memoryStore: current.memoryStore, redisStore: currentRedisStore, toNodeListener: currentListener };
-  const src = process.env.BENCH_BASELINE_SRC;
-  if (!src) throw new Error('the baseline kinds need BENCH_BASELINE_SRC: the src/ directory of the code to compare with');
+async function lanesCode(baseline: number | null): Promise<LanesCode> {
+  if (baseline === null) return { createValidator: current.createValidator, memoryStore: current.memoryStore, redisStore: currentRedisStore, toNodeListener: currentListener };
+  const src = process.env.BENCH_BASELINE_SRC?.split(',')[baseline - 1];
+  if (!src) throw new Error(`the baseline kinds need BENCH_BASELINE_SRC: the src/ directories of the code to compare with (copy ${baseline} is missing)`);
   const [index, node, redis] = await Promise.all([import(`${src}/server/index.ts`), import(`${src}/server/adapters/node.ts`), import(`${src}/server/stores/redis.ts`)]);
   return { createValidator: index.createValidator, memoryStore: index.memoryStore, redisStore: redis.redisStore, toNodeListener: node.toNodeListener };
 }
@@ -62,7 +64,7 @@ function bare(): Server {
   );
 }
 
-async function lanes(store: 'memory' | 'redis', baseline = false): Promise<Server> {
+async function lanes(store: 'memory' | 'redis', baseline: number | null = null): Promise<Server> {
   const { createValidator, memoryStore, redisStore, toNodeListener } = await lanesCode(baseline);
   const validator = createValidator({
     store: store === 'memory' ? memoryStore() : redisStore({ url: REDIS_URL, prefix: PREFIX }),
@@ -112,6 +114,8 @@ async function expressSession(store: 'memory' | 'redis'): Promise<Server> {
 }
 
 async function serverOf(kind: ServerKind): Promise<Server> {
+  const baseline = /^baseline-(memory|redis)(?::([0-9]+))?$/.exec(kind);
+  if (baseline) return lanes(baseline[1] as 'memory' | 'redis', Number(baseline[2] ?? 1));
   switch (kind) {
     case 'bare':
       return bare();
@@ -119,10 +123,6 @@ async function serverOf(kind: ServerKind): Promise<Server> {
       return lanes('memory');
     case 'lanes-redis':
       return lanes('redis');
-    case 'baseline-memory':
-      return lanes('memory', true);
-    case 'baseline-redis':
-      return lanes('redis', true);
     case 'express-memory':
       return expressSession('memory');
     case 'express-redis':
