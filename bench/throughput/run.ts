@@ -6,6 +6,7 @@
  *   npm run bench:throughput
  *   BENCH_ROUNDS=5 BENCH_SECONDS=8 BENCH_ONLY=lanes-memory,express-memory npm run bench:throughput
  *   BENCH_CPU_PROF=/tmp/prof npm run bench:throughput   # node --cpu-prof for every server
+ *   BENCH_BASELINE_SRC=/tmp/old/src BENCH_ONLY=baseline-memory,lanes-memory,express-memory npm run bench:throughput
  *
  * 16 connections, one session per connection. Every write carries a fresh
  * Idempotency-Key, and after each run every session's counter must have
@@ -28,7 +29,7 @@ const ALL: ServerKind[] = ['bare', 'lanes-memory', 'express-memory', 'lanes-redi
 const KINDS = process.env.BENCH_ONLY ? (process.env.BENCH_ONLY.split(',') as ServerKind[]) : ALL;
 const WORKLOADS: Workload[] = process.env.BENCH_WORKLOADS ? (process.env.BENCH_WORKLOADS.split(',') as Workload[]) : ['write', 'read'];
 
-const flavourOf = (kind: ServerKind): Flavour => (kind === 'bare' ? 'bare' : kind.startsWith('lanes') ? 'lanes' : 'express');
+const flavourOf = (kind: ServerKind): Flavour => (kind === 'bare' ? 'bare' : kind.startsWith('lanes') || kind.startsWith('baseline') ? 'lanes' : 'express');
 
 async function start(kind: ServerKind): Promise<{ child: ChildProcess; port: number }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -154,6 +155,8 @@ function report(figures: Figures): void {
     ratio('lanes-memory', 'express-memory', workload);
     ratio('lanes-redis', 'express-redis', workload);
     ratio('lanes-memory', 'bare', workload);
+    ratio('lanes-memory', 'baseline-memory', workload);
+    ratio('lanes-redis', 'baseline-redis', workload);
   }
 }
 

@@ -9,7 +9,9 @@
  *   GET  /counter  reads it
  * Kinds: bare (a Fetch handler through the Node bridge, no session),
  * lanes-memory, lanes-redis (the validator), express-memory, express-redis
- * (express-session with its MemoryStore or connect-redis). Redis keys go under
+ * (express-session with its MemoryStore or connect-redis), baseline-memory,
+ * baseline-redis (the validator from BENCH_BASELINE_SRC; `baseline-memory:2`
+ * from the second of a comma-separated list). Redis keys go under
  * BENCH_REDIS_PREFIX, which run.ts makes unique and deletes afterwards.
  */
 import { createServer, type Server } from 'node:http';
@@ -17,11 +19,33 @@ import express from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { createValidator, memoryStore } from '../../src/server/index.js';
-import { toNodeListener } from '../../src/server/adapters/node.js';
-import { redisStore } from '../../src/server/stores/redis.js';
+import * as current from '../../src/server/index.js';
+import { toNodeListener as currentListener } from '../../src/server/adapters/node.js';
+import { redisStore as currentRedisStore } from '../../src/server/stores/redis.js';
 
-export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis';
+/** `baseline-memory:2`: the second copy of BENCH_BASELINE_SRC (a comma-separated list); without a number, the first. */
+export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis' | 'baseline-memory' | 'baseline-redis' | `baseline-${'memory' | 'redis'}:${number}`;
+
+/**
+ * The validator's code: this checkout's, or for the baseline kinds an older
+ * copy of `src/` (BENCH_BASELINE_SRC, e.g. a `git archive` of the commit
+ * before a change, with a node_modules link beside it), so that a change is
+ * measured against the code before it in the same run.
+ */
+interface LanesCode {
+  createValidator: typeof current.createValidator;
+  memoryStore: typeof current.memoryStore;
+  redisStore: typeof currentRedisStore;
+  toNodeListener: typeof currentListener;
+}
+
+async function lanesCode(baseline: number | null): Promise<LanesCode> {
+  if (baseline === null) return { createValidator: current.createValidator, memoryStore: current.memoryStore, redisStore: currentRedisStore, toNodeListener: currentListener };
+  const src = process.env.BENCH_BASELINE_SRC?.split(',')[baseline - 1];
+  if (!src) throw new Error(`the baseline kinds need BENCH_BASELINE_SRC: the src/ directories of the code to compare with (copy ${baseline} is missing)`);
+  const [index, node, redis] = await Promise.all([import(`${src}/server/index.ts`), import(`${src}/server/adapters/node.ts`), import(`${src}/server/stores/redis.ts`)]);
+  return { createValidator: index.createValidator, memoryStore: index.memoryStore, redisStore: redis.redisStore, toNodeListener: node.toNodeListener };
+}
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = process.env.BENCH_REDIS_PREFIX ?? `bench-${process.pid}:`;
@@ -30,7 +54,7 @@ const json = (value: unknown) => Response.json(value);
 
 function bare(): Server {
   return createServer(
-    toNodeListener(async (request) => {
+    currentListener(async (request) => {
       if (request.method === 'POST') {
         const { by } = (await request.json()) as { by: number };
         return json({ counter: by });
@@ -40,7 +64,8 @@ function bare(): Server {
   );
 }
 
-function lanes(store: 'memory' | 'redis'): Server {
+async function lanes(store: 'memory' | 'redis', baseline: number | null = null): Promise<Server> {
+  const { createValidator, memoryStore, redisStore, toNodeListener } = await lanesCode(baseline);
   const validator = createValidator({
     store: store === 'memory' ? memoryStore() : redisStore({ url: REDIS_URL, prefix: PREFIX }),
     // A fixed secret so that every process of a cluster would derive the same ids; one process here.
@@ -89,6 +114,8 @@ async function expressSession(store: 'memory' | 'redis'): Promise<Server> {
 }
 
 async function serverOf(kind: ServerKind): Promise<Server> {
+  const baseline = /^baseline-(memory|redis)(?::([0-9]+))?$/.exec(kind);
+  if (baseline) return lanes(baseline[1] as 'memory' | 'redis', Number(baseline[2] ?? 1));
   switch (kind) {
     case 'bare':
       return bare();

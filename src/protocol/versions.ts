@@ -43,6 +43,46 @@ function outsideStrings(value: string): string {
   return value.replace(/%?"(?:[^"\\]|\\.)*"/g, '""');
 }
 
+/**
+ * The shape nearly every session header has: sf-strings without escapes,
+ * each with at most an integer `v`, one comma apart. It is read and written
+ * here without the general parser and serialiser (a few µs per request);
+ * anything else, including every malformed value, goes to them, so that the
+ * shortcut never accepts what they refuse nor reads a value otherwise.
+ */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const PLAIN_STRING_ITEM = /^"([\x20\x21\x23-\x5b\x5d-\x7e]*)"$/;
+const PLAIN_MEMBER = /"([\x20\x21\x23-\x5b\x5d-\x7e]*)"(?:;v=([0-9]{1,15}))?/y;
+const LIST_SEPARATOR = /[ \t]*,[ \t]*/y;
+
+/** The members of a list of plain members, each key once and each version in range; null for any other value. */
+function plainKeyVersions(value: string): KeyVersion[] | null {
+  const members: KeyVersion[] = [];
+  const seen = new Set<string>();
+  let at = 0;
+  for (;;) {
+    PLAIN_MEMBER.lastIndex = at;
+    const match = PLAIN_MEMBER.exec(value);
+    if (!match) return null;
+    const key = match[1]!;
+    if (seen.has(key)) return null;
+    seen.add(key);
+    if (match[2] === undefined) members.push({ key });
+    else {
+      const version = Number(match[2]);
+      if (version > MAX_VERSION) return null;
+      members.push({ key, version });
+    }
+    at = PLAIN_MEMBER.lastIndex;
+    if (at === value.length) return members;
+    LIST_SEPARATOR.lastIndex = at;
+    if (!LIST_SEPARATOR.test(value)) return null;
+    at = LIST_SEPARATOR.lastIndex;
+  }
+}
+
+const quotedPlain = (value: string) => (PLAIN_STRING.test(value) ? `"${value}"` : null);
+
 // structured-headers parses the decimal 1.0 to the number 1: only the text tells it from the integer 1.
 const DECIMAL = /[0-9]\.[0-9]/;
 const LEADING_BOM = /%"%ef%bb%bf/i;
@@ -54,7 +94,7 @@ export function serializeKeyVersions(members: readonly KeyVersion[]): string {
       if (version !== undefined && !(Number.isInteger(version) && version >= 0 && version <= MAX_VERSION)) {
         throw new RangeError(`version of ${JSON.stringify(key)} must be an integer from 0 to ${MAX_VERSION}, got ${version}`);
       }
-      const item = PRINTABLE_ASCII.test(key) ? serializeString(key) : serializeDisplayString(key);
+      const item = quotedPlain(key) ?? (PRINTABLE_ASCII.test(key) ? serializeString(key) : serializeDisplayString(key));
       return version === undefined ? item : `${item};v=${version}`;
     })
     .join(', ');
@@ -67,6 +107,8 @@ export function serializeKeyVersions(members: readonly KeyVersion[]): string {
  */
 export function parseKeyVersions(header: string, value: string | null): KeyVersion[] {
   if (value === null) return [];
+  const plain = plainKeyVersions(value);
+  if (plain) return plain;
   let list: List;
   try {
     list = parseList(value);
@@ -106,6 +148,8 @@ export function parseKeyVersions(header: string, value: string | null): KeyVersi
 /** Parses an sf-string header (Session-Epoch, Idempotency-Key); null when absent. */
 export function parseStringItem(header: string, value: string | null): string | null {
   if (value === null) return null;
+  const plain = PLAIN_STRING_ITEM.exec(value);
+  if (plain) return plain[1]!;
   let item;
   try {
     item = parseItem(value);
@@ -119,5 +163,5 @@ export function parseStringItem(header: string, value: string | null): string | 
 }
 
 export function serializeStringItem(value: string): string {
-  return serializeItem(value);
+  return quotedPlain(value) ?? serializeItem(value);
 }

@@ -1,5 +1,5 @@
 import { HEADER, IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_MIN_LENGTH } from '../protocol/headers.js';
-import { DeclarationSyntaxError, parseKeyVersions, parseStringItem, type KeyVersion } from '../protocol/versions.js';
+import { DeclarationSyntaxError, parseKeyVersions, parseStringItem } from '../protocol/versions.js';
 import { ProblemError } from './problem-response.js';
 
 /** A route's keys, as `validator.route()` was given them. */
@@ -24,14 +24,21 @@ export interface RequestDeclaration {
 
 const invalid = (header: string, detail: string) => new ProblemError('invalidDeclaration', detail, { header });
 
-function parse<T>(header: string, run: () => T): T {
+/** Reads one header with `parser`; a syntax error is the 400 problem naming the header. */
+function parse<T>(headers: Headers, header: string, parser: (header: string, value: string | null) => T): T {
   try {
-    return run();
+    return parser(header, headers.get(header));
   } catch (error) {
     if (error instanceof DeclarationSyntaxError) throw invalid(header, error.message);
     throw error;
   }
 }
+
+function refuse(header: string, key: string, why: string): never {
+  throw invalid(header, `${header} names ${JSON.stringify(key)}, ${why}`);
+}
+
+const NOT_A_ROUTE_KEY = 'which is not a key of this route';
 
 /**
  * Reads and checks a request's session headers against its route. Throws a
@@ -39,21 +46,22 @@ function parse<T>(header: string, run: () => T): T {
  * write route whose written keys are not all declared.
  */
 export function readDeclaration(headers: Headers, route: RouteKeys): RequestDeclaration {
-  const reads = parse(HEADER.read, () => parseKeyVersions(HEADER.read, headers.get(HEADER.read)));
-  const writes = parse(HEADER.write, () => parseKeyVersions(HEADER.write, headers.get(HEADER.write)));
-  const epoch = parse(HEADER.epoch, () => parseStringItem(HEADER.epoch, headers.get(HEADER.epoch)));
+  const readList = parse(headers, HEADER.read, parseKeyVersions);
+  const writeList = parse(headers, HEADER.write, parseKeyVersions);
+  const epoch = parse(headers, HEADER.epoch, parseStringItem);
 
-  const check = (header: string, members: KeyVersion[], allowed: (key: string) => boolean, why: string) => {
-    for (const { key } of members) if (!allowed(key)) throw invalid(header, `${header} names ${JSON.stringify(key)}, ${why}`);
-  };
-  check(HEADER.read, reads, (key) => route.reads.has(key) || route.writes.has(key), 'which is not a key of this route');
-  check(HEADER.write, writes, (key) => route.reads.has(key) || route.writes.has(key), 'which is not a key of this route');
-  check(HEADER.write, writes, (key) => route.writes.has(key), 'which this route only reads');
-  const written = new Set(writes.map((member) => member.key));
-  check(HEADER.read, reads, (key) => !written.has(key), 'which Session-Write also declares (a key written is not also declared read)');
+  // Loops rather than closures: this runs on every request. The checks and their order are the protocol's.
+  const inRoute = (key: string) => route.reads.has(key) || route.writes.has(key);
+  for (const { key } of readList) if (!inRoute(key)) refuse(HEADER.read, key, NOT_A_ROUTE_KEY);
+  for (const { key } of writeList) if (!inRoute(key)) refuse(HEADER.write, key, NOT_A_ROUTE_KEY);
+  for (const { key } of writeList) if (!route.writes.has(key)) refuse(HEADER.write, key, 'which this route only reads');
+  const writes = new Map<string, number | undefined>();
+  for (const { key, version } of writeList) writes.set(key, version);
+  for (const { key } of readList) if (writes.has(key)) refuse(HEADER.read, key, 'which Session-Write also declares (a key written is not also declared read)');
 
-  const missing = [...route.writes].filter((key) => !written.has(key));
-  if (route.writes.size > 0 && missing.length > 0) {
+  // Every declared write is one of the route's (checked above): fewer means some are missing.
+  if (writes.size < route.writes.size) {
+    const missing = [...route.writes].filter((key) => !writes.has(key));
     throw new ProblemError('declarationRequired', `This route writes ${missing.map((key) => JSON.stringify(key)).join(', ')}: declare every written key in Session-Write`, {
       keys: missing,
     });
@@ -61,7 +69,7 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
 
   let idempotencyKey: string | null = null;
   if (route.writes.size > 0 || route.rotates || route.ends) {
-    idempotencyKey = parse(HEADER.idempotencyKey, () => parseStringItem(HEADER.idempotencyKey, headers.get(HEADER.idempotencyKey)));
+    idempotencyKey = parse(headers, HEADER.idempotencyKey, parseStringItem);
     if (idempotencyKey === null) throw invalid(HEADER.idempotencyKey, 'A request that declares a write needs an Idempotency-Key');
     if (idempotencyKey.length < IDEMPOTENCY_KEY_MIN_LENGTH || idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
       throw invalid(
@@ -71,8 +79,9 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
     }
   }
 
-  const toMap = (members: KeyVersion[]) => new Map(members.map(({ key, version }) => [key, version] as const));
-  return { reads: toMap(reads), writes: toMap(writes), epoch, idempotencyKey };
+  const reads = new Map<string, number | undefined>();
+  for (const { key, version } of readList) reads.set(key, version);
+  return { reads, writes, epoch, idempotencyKey };
 }
 
 /** The highest base a request declared: above 0 means it was made from an existing session. */

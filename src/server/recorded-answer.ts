@@ -1,3 +1,4 @@
+import type { AnswerHeaders } from './answer-headers.js';
 import { markBufferedBody } from './buffered-body.js';
 import { fromBase64, toBase64 } from './encoding.js';
 
@@ -37,12 +38,12 @@ const SESSION_HEADERS = new Set(['session-epoch', 'session-versions', 'cache-con
  */
 export async function recordAnswer(
   response: Response,
-  responseHeaders: Headers,
+  responseHeaders: AnswerHeaders,
   maxBodyBytes = DEFAULT_MAX_RECORDED_ANSWER_BYTES,
   recordedAt?: number,
 ): Promise<{ answer: string; response: Response }> {
   const body = new Uint8Array(await response.arrayBuffer());
-  const all = headerList(responseHeaders);
+  const all = responseHeaders.list;
   const sent: Recorded = { s: response.status, h: all, b: '', ...(recordedAt === undefined ? {} : { t: recordedAt }) };
   if (body.byteLength <= maxBodyBytes) {
     const recorded: Recorded = { ...sent, b: toBase64(body) };
@@ -54,25 +55,14 @@ export async function recordAnswer(
   return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
 }
 
-/** Every header as [name, value], each Set-Cookie on its own (Headers would join them). */
-function headerList(source: Headers): [string, string][] {
-  const headers: [string, string][] = [];
-  source.forEach((value, name) => {
-    if (name !== 'set-cookie') headers.push([name, value]);
-  });
-  for (const cookie of source.getSetCookie()) headers.push(['set-cookie', cookie]);
-  return headers;
-}
-
 export function replayAnswer(answer: string): Response {
   const recorded = JSON.parse(answer) as Recorded;
   return rebuild(recorded, fromBase64(recorded.b), true);
 }
 
 function rebuild(recorded: Recorded, body: Uint8Array, replayed: boolean): Response {
-  const headers = new Headers();
-  for (const [name, value] of recorded.h) headers.append(name, value);
-  if (replayed) headers.set(REPLAYED_HEADER, 'true');
+  // The list goes into the Response as it is (names are lowercase, as a record has always kept them).
+  const headers = replayed ? [...recorded.h.filter(([name]) => name !== REPLAYED_HEADER), [REPLAYED_HEADER, 'true'] as [string, string]] : recorded.h;
   // Statuses that forbid a body (204, 304) must get null, not an empty buffer.
   const nullBody = recorded.s === 204 || recorded.s === 304 || body.length === 0;
   if (nullBody) return new Response(null, { status: recorded.s, headers });

@@ -1,4 +1,5 @@
 import { HEADER } from '../protocol/headers.js';
+import type { AnswerHeaders } from './answer-headers.js';
 import { creatingClaim, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
@@ -486,7 +487,7 @@ export class RequestFlow {
     return answers.decorate(this.answerContext(), response, overrides);
   }
 
-  private sessionHeaders(response: Response, overrides: SessionHeaderOverrides = {}): Headers {
+  private sessionHeaders(response: Response, overrides: SessionHeaderOverrides = {}): AnswerHeaders {
     return answers.sessionHeaders(this.answerContext(), response, overrides);
   }
 

@@ -1,5 +1,6 @@
 import { HEADER } from '../protocol/headers.js';
 import { serializeKeyVersions, serializeStringItem } from '../protocol/versions.js';
+import { AnswerHeaders } from './answer-headers.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import type { StoredEntry } from './store.js';
 
@@ -23,10 +24,10 @@ export interface SessionHeaderOverrides {
 }
 
 /** The answer's headers with the session headers added; by default the request's epoch, versions and cookie. */
-export function sessionHeaders(context: AnswerContext, response: Response, overrides: SessionHeaderOverrides = {}): Headers {
+export function sessionHeaders(context: AnswerContext, response: Response, overrides: SessionHeaderOverrides = {}): AnswerHeaders {
   const { epoch = context.epoch, cookie = context.cookie } = overrides;
   const versionOf = overrides.versionOf === undefined ? context.versionOf : overrides.versionOf;
-  const headers = new Headers(response.headers);
+  const headers = new AnswerHeaders(response.headers);
   // An answer made from one user's session must not be served to another from a shared cache.
   if (!headers.has('cache-control')) headers.set('cache-control', 'private, no-store');
   headers.append('vary', 'Cookie');
@@ -40,7 +41,7 @@ export function sessionHeaders(context: AnswerContext, response: Response, overr
 /** Adds Session-Epoch, Session-Versions (declared keys) and Set-Cookie to an answer. */
 export function decorate(context: AnswerContext, response: Response, overrides: SessionHeaderOverrides = {}): Response {
   const headers = sessionHeaders(context, response, overrides);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: headers.list });
 }
 
 export function withCookie(response: Response, cookie: string | null): Response {
