@@ -417,8 +417,8 @@ export class RequestFlow {
         return this.staleAnswer(entries, 'A key changed while the request ran');
       }
       case 'gone':
-        // Live in round trip 1, ended while the request ran: by a logout, whose answer clears the cookie, or a login,
-        // whose answer sets the new one. Clearing here would drop what the browser holds by the time this arrives.
+        // Live in round trip 1, ended while the request ran: by a logout (the next request's 410 clears the dead cookie)
+        // or a login (whose answer sets the new one). Clearing here would drop what the browser holds by the time this arrives.
         this.epoch = '';
         return this.problem(new ProblemError('sessionEnded', 'The session ended while the request ran; nothing was applied'));
       case 'unavailable':
@@ -455,8 +455,8 @@ export class RequestFlow {
    * session), and a clearing Set-Cookie would drop it, and with it, out of the browser's reach, what was
    * acknowledged in that session. A request that names the epoch was made for a session its client knew; one
    * that knows no epoch is the client's first since it learned of the end (a 410, a logout's answer) or a fresh
-   * page's, and the client sends such writes one at a time, as it sends the write that makes a new session, so
-   * this clear cannot overtake a newer cookie. A client that sent it knowing there is no session resends it once.
+   * page's, and the client sends such writes one at a time, as it sends the write that makes a new session (and
+   * no such read beside them), so this clear cannot overtake a newer cookie. A client that sent it knowing there is no session resends it once.
    */
   private clearEndedCookie(): void {
     if (this.declaration.epoch === null) this.setCookie = clearedCookie(this.options.cookie, this.request, this.cookieName);

@@ -51,27 +51,25 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   return resolved;
 }
 
-/** Every value of the named cookie, in header order. A pair that does not parse names nothing. */
-function cookieValues(headers: Headers, name: string): string[] {
-  const values: string[] = [];
-  for (const pair of (headers.get('cookie') ?? '').split(';')) {
-    const at = pair.indexOf('=');
-    if (at >= 0 && pair.slice(0, at).trim() === name) values.push(pair.slice(at + 1).trim());
-  }
-  return values;
-}
-
 /**
  * The session cookie: `__Host-<name>` when present, else `<name>` (so that
  * sessions begun before the cookie qualified for the prefix live on). Two
  * cookies of that name (a sibling subdomain can plant one with a longer
  * Path, which the browser sends first) are 'ambiguous': neither is used.
+ * A pair that does not parse names nothing. One pass over the header: this
+ * runs on every request.
  */
 export function readSessionCookie(headers: Headers, name: string): FoundCookie {
-  for (const candidate of [`__Host-${name}`, name]) {
-    const values = cookieValues(headers, candidate);
-    if (values.length > 1) return 'ambiguous';
-    if (values.length === 1) return { value: values[0]!, name: candidate };
+  const names = [`__Host-${name}`, name] as const;
+  const values: [string[], string[]] = [[], []];
+  for (const pair of (headers.get('cookie') ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    const index = at < 0 ? -1 : names.indexOf(pair.slice(0, at).trim() as (typeof names)[number]);
+    if (index >= 0) values[index]!.push(pair.slice(at + 1).trim());
+  }
+  for (const [index, found] of values.entries()) {
+    if (found.length > 1) return 'ambiguous';
+    if (found.length === 1) return { value: found[0]!, name: names[index]! };
   }
   return null;
 }

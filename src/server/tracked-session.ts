@@ -21,7 +21,7 @@ export interface TrackedSession<Values extends Record<string, unknown> = Record<
   set<K extends Written>(key: K, value: Values[K]): void;
   /** Deletes a key this route writes: a versioned change, like a set. */
   delete(key: Written): void;
-  /** Ends the session (logout) when the request commits: every key goes, the cookie is cleared. */
+  /** Ends the session (logout) when the request commits: every key goes, and the id answers 410 from then on (the browser's next request's 410 clears its cookie). */
   destroy(): void;
   /**
    * Gives the session a new unguessable id and a new epoch when the request

@@ -119,31 +119,28 @@ describeEachStore('server-only keys never leave the server', (kind) => {
     expect(answer.json().keys).toEqual({ role: { version: 1 }, csrfSecret: { version: 1 }, name: { version: 1, value: 'ada' } });
   });
 
-  it('answers a commit-time 412 with exactly the declared keys: never one the handler read besides them', async () => {
+  /** Sends a slow request, moves `role` while its handler waits, then lets it commit: its answer. */
+  async function withRoleMovedMeanwhile(path: string, headers: Record<string, string>) {
     const browser = await loggedIn();
     pause = gate();
     paused = gate();
-    const slow = send(browser, '/rename', { headers: { 'session-write': '"name";v=1', 'idempotency-key': idemKey() }, body: 'slow' });
+    const slow = send(browser, path, { headers: { ...headers, 'idempotency-key': idemKey() }, body: 'slow' });
     await paused.opened;
     paused = null;
-    // Meanwhile role, which the handler read but the request did not declare, moves.
     expect((await send(browser, '/set-role', { headers: { 'session-write': '"role"', 'idempotency-key': idemKey() }, body: 'admin' })).status).toBe(200);
     pause.open();
-    const answer = await slow;
+    return slow;
+  }
+
+  it('answers a commit-time 412 with exactly the declared keys: never one the handler read besides them', async () => {
+    // Meanwhile role, which the handler read but the request did not declare, moves.
+    const answer = await withRoleMovedMeanwhile('/rename', { 'session-write': '"name";v=1' });
     expect(answer.status).toBe(412);
     expect(answer.json().keys).toEqual({ name: { version: 1, value: 'ada' } });
   });
 
   it('answers a commit-time 412 on a read server-only key without its value', async () => {
-    const browser = await loggedIn();
-    pause = gate();
-    paused = gate();
-    const slow = send(browser, '/promote', { headers: { 'session-read': '"role", "csrfSecret"', 'session-write': '"name"', 'idempotency-key': idemKey() }, body: 'slow' });
-    await paused.opened;
-    paused = null;
-    expect((await send(browser, '/set-role', { headers: { 'session-write': '"role"', 'idempotency-key': idemKey() }, body: 'admin' })).status).toBe(200);
-    pause.open();
-    const answer = await slow;
+    const answer = await withRoleMovedMeanwhile('/promote', { 'session-read': '"role", "csrfSecret"', 'session-write': '"name"' });
     expect(answer.status).toBe(412);
     expect(answer.json().keys).toEqual({ role: { version: 2 }, csrfSecret: { version: 1 }, name: { version: 1, value: 'ada' } });
   });

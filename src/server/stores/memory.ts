@@ -184,12 +184,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     lastSweep = { visited, removed };
   }
 
-  /** Evicts whole slots, single-request ones first, until the store is within maxEntries; never `keep`. */
   /**
    * Evicts whole slots until the store is within maxEntries, never `keep`:
    * single-request sessions first; then tombstones, oldest first (a late
    * request of a rotated-away id comes soon after the login, and an evicted
-   * tombstone's late request is a 410 that clears the cookie); then returning
+   * tombstone's late request is a plain 410, which clears the cookie when it
+   * names no epoch); then returning
    * sessions, least recently used first.
    */
   function evict(keep: string): void {
