@@ -120,7 +120,10 @@ async function send(step: VectorStep, run: VectorRun, options: Required<Omit<Con
     headers.set('cookie', fill(cookie.header, run));
   }
   let body: string | undefined;
-  if (request.body !== undefined) {
+  if (request.bodyBytes !== undefined) {
+    body = 'x'.repeat(request.bodyBytes);
+    headers.set('content-type', 'text/plain');
+  } else if (request.body !== undefined) {
     body = typeof request.body === 'string' ? fill(request.body, run) : JSON.stringify(request.body);
     if (!headers.has('content-type')) headers.set('content-type', typeof request.body === 'string' ? 'text/plain' : 'application/json');
   }

@@ -32,6 +32,8 @@ export interface VectorRequest {
   readonly headers?: Readonly<Record<string, Template>>;
   /** A string is sent as it is (placeholders filled); anything else as JSON. */
   readonly body?: unknown;
+  /** Instead of `body`: a text body of this many bytes (`x` repeated), for the size limit. */
+  readonly bodyBytes?: number;
   /**
    * `jar` (default): the vector's cookie jar is sent, and the answer's
    * Set-Cookie updates it; `none`: no Cookie header, and the jar is left as it
