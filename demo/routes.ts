@@ -1,5 +1,5 @@
 import { defineRoutes } from '../src/routes/index.js';
-import type { ShopSessionKeys } from './server/lanes.js';
+import type { ShopSessionKeys } from './server/keys.js';
 import { API_BASE } from './shop.js';
 
 /**

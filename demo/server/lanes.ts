@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { FetchHandler } from '../../src/server/adapters/node.js';
-import { createValidator, memoryStore, type SessionKeysOf, type SessionStore } from '../../src/server/index.js';
+import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
 import { shopRoutes } from '../routes.js';
 import { API_BASE, LIST_KEYS, SHOP_KEYS, appendItem, delayOf, itemOf, normalizeState, problem, sleep, type ListKey } from '../shop.js';
+import { shopKeys } from './keys.js';
 
 /**
  * The same shop through the validator: each route declares the keys it reads
@@ -11,22 +11,11 @@ import { API_BASE, LIST_KEYS, SHOP_KEYS, appendItem, delayOf, itemOf, normalizeS
  * routes: between reading the session and writing it.
  */
 
-const keys = {
-  cart: z.array(z.string()),
-  wishlist: z.array(z.string()),
-  recent: z.array(z.string()),
-  visits: z.number().int().nonnegative(),
-  prefs: z.object({ theme: z.enum(['light', 'dark']) }),
-};
-
-/** The session's key types, for the route table (a type-only import on the browser's side). */
-export type ShopSessionKeys = SessionKeysOf<typeof keys>;
-
 /** The session-lanes routes, keyed for `sessionLanes({ routes })`. */
 export function lanesRoutes(store: SessionStore = memoryStore()): Record<string, FetchHandler> {
   const validator = createValidator({
     store,
-    keys,
+    keys: shopKeys,
     // Redis and PostgreSQL stores need one secret for every server that shares them; the demo runs one.
     secret: process.env.SESSION_LANES_SECRET ?? 'session-lanes demo secret: never use this one in production',
     onEvent(event) {
