@@ -48,6 +48,8 @@ export class RequestFlow {
   private claimLost: SessionCommitError | null = null;
   /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
   private cookieName: string | undefined;
+  /** A plain cookie read under `cookie.migratePlain`: the final commit of a write moves the session to a fresh `__Host-` id. */
+  private migrating = false;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -91,6 +93,7 @@ export class RequestFlow {
     }
     this.sessionId = identity.id;
     this.cookieName = identity.cookieName;
+    this.migrating = identity.migrate === true && this.writes;
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
@@ -286,7 +289,7 @@ export class RequestFlow {
   private async finish(response: Response): Promise<Response> {
     const tracker = this.tracker!;
     const changes = tracker.changes();
-    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation)) {
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation && !this.migrating)) {
       if (!this.partial) {
         await this.releaseClaim();
         return this.decorate(response);
@@ -342,7 +345,8 @@ export class RequestFlow {
     const creating = this.sessionMode === 'create';
     const epoch = creating ? randomToken(16) : this.epoch;
     // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
-    const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
+    const wanted = tracker.rotation ?? (this.migrating && !destroy ? { keepKeys: true } : null);
+    const rotation = state === 'done' && wanted ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, wanted) : null;
     const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
     // A logout clears no cookie: the browser's other tabs may have made the next session before its answer
     // arrives, under the same name. The dead cookie goes with the 410 of the next request (clearEndedCookie).
