@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import { recordAnswer, replayAnswer } from './recorded-answer.js';
 import { readBody, requestFingerprint } from './request-body.js';
-import { planRotation, tombstoneReplay } from './rotation.js';
+import { planRotation, tombstoneClears, tombstoneReplay } from './rotation.js';
 import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
@@ -114,6 +114,7 @@ export class RequestFlow {
         throw this.storeFailure(error, 'begin');
       });
       if (answer !== null) return replayAnswer(answer);
+      if (tombstoneClears(options, begun.rotated)) this.clearEndedCookie();
       throw new ProblemError('sessionEnded', 'The session id was rotated away (a login or a privilege change); nothing was applied');
     }
     if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
