@@ -336,18 +336,21 @@ export class RequestFlow {
     response: Response | null,
   ): Promise<Response | null> {
     const { options, tracker } = { options: this.options, tracker: this.tracker! };
-    const expect = new Map<string, number>();
-    // A logout checks only the epoch (it is never stale), and a final commit with nothing left to change only records the answer.
-    if (!destroy && changes.size > 0) {
-      for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
-    }
-    const nextVersions = new Map([...changes.keys()].map((key) => [key, (tracker.base.get(key)?.version ?? 0) + 1]));
-
     const creating = this.sessionMode === 'create';
     const epoch = creating ? randomToken(16) : this.epoch;
     // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
     const wanted = tracker.rotation ?? (this.migrating && !destroy ? { keepKeys: true } : null);
-    const rotation = state === 'done' && wanted ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, wanted) : null;
+    const rotation = state === 'done' && wanted ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, wanted, changes.keys()) : null;
+    // The keys from before that a rotation carries over by name: their versions are checked and answered.
+    const carried = Array.isArray(wanted?.keepKeys) && rotation ? wanted.keepKeys : [];
+
+    const expect = new Map<string, number>();
+    // A logout checks only the epoch (it is never stale), and a final commit with nothing left to change only records the answer.
+    if (!destroy && (changes.size > 0 || carried.length > 0)) {
+      for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
+    }
+    const nextVersions = new Map([...changes.keys()].map((key) => [key, (tracker.base.get(key)?.version ?? 0) + 1]));
+
     const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
     // A logout clears no cookie: the browser's other tabs may have made the next session before its answer
     // arrives, under the same name. The dead cookie goes with the 410 of the next request (clearEndedCookie).
@@ -358,10 +361,12 @@ export class RequestFlow {
           : creating
             ? sessionCookie(options.cookie, this.request, this.sessionId)
             : this.setCookie;
-    const dropped = destroy || rotation?.input.keepKeys === false;
-    const versionsAfter = (key: string) => (dropped ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
+    // What the new session holds: every key (keepKeys: true), or only the kept ones (the request's own changes among them).
+    const kept = rotation && !rotation.input.keepKeys ? new Set(rotation.input.keptKeys ?? []) : null;
+    const dropped = (key: string) => destroy || (kept !== null && !kept.has(key));
+    const versionsAfter = (key: string) => (dropped(key) ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie });
+    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie, alsoKeys: carried });
     if (rotation) {
       headers.set(HEADER.rotated, rotation.header);
       // A session begun under the unprefixed name moves to __Host-<name>: the old cookie (now a tombstone) goes.

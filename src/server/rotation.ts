@@ -6,7 +6,8 @@ import type { BeginResult, IdempotencyClaim, RotateInput, Tombstone } from './st
 
 /** What `session.rotate()` asked for, kept until the final commit applies it. */
 export interface RotationRequest {
-  readonly keepKeys: boolean;
+  /** `true`: every key moves; `false` or a list: only the listed keys from before (and what the request changed). */
+  readonly keepKeys: boolean | readonly string[];
   /** Under an app's `sessionId()` resolver: the id the app moves the session to. */
   readonly id?: string;
 }
@@ -20,13 +21,22 @@ export interface RotationPlan {
   readonly header: string;
 }
 
-export function planRotation(options: ResolvedOptions, request: Request, sessionId: string, fromEpoch: string, wanted: RotationRequest): RotationPlan {
+/** The keys a rotation keeps besides every key (`keepKeys: true`): the request's own changes and the app's list. */
+export function keptKeys(wanted: RotationRequest, changed: Iterable<string>): readonly string[] | null {
+  if (wanted.keepKeys === true) return null;
+  return [...new Set([...(wanted.keepKeys === false ? [] : wanted.keepKeys), ...changed])];
+}
+
+/** `changed`: the keys the rotating request sets or deletes, which always land in the new session. */
+export function planRotation(options: ResolvedOptions, request: Request, sessionId: string, fromEpoch: string, wanted: RotationRequest, changed: Iterable<string>): RotationPlan {
   const newId = wanted.id ?? options.store.rotationId?.(sessionId) ?? randomToken(32);
   if (newId === sessionId) throw new TypeError('session.rotate({ id }): the new id must differ from the current one');
+  const kept = keptKeys(wanted, changed);
   return {
-    input: { sessionId: newId, epoch: randomToken(16), keepKeys: wanted.keepKeys, replayWindowMs: options.replayWindowMs },
+    input: { sessionId: newId, epoch: randomToken(16), keepKeys: kept === null, keptKeys: kept ?? [], replayWindowMs: options.replayWindowMs },
     cookie: options.sessionId ? null : sessionCookie(options.cookie, request, newId),
-    header: serializeStringItem(fromEpoch) + (wanted.keepKeys ? '' : ';keys=?0'),
+    // Not every key came along: the client starts the new epoch empty and learns the kept ones from Session-Versions.
+    header: serializeStringItem(fromEpoch) + (kept === null ? '' : ';keys=?0'),
   };
 }
 
