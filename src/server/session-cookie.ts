@@ -30,7 +30,9 @@ export interface CookieOptions {
    * that session to a fresh id under `__Host-<name>` (keys kept, the plain
    * cookie cleared, `Session-Rotated` on the answer), so whoever else holds
    * the plain id (a sibling subdomain that planted it) is left with a
-   * tombstone. A malformed or duplicated plain cookie is ignored. Without it,
+   * tombstone. A malformed or duplicated plain cookie is ignored; a
+   * well-formed one that names no live session gets the 410 of PROTOCOL.md
+   * (whose clear cannot remove a sibling's Domain cookie). Without it,
    * a plain cookie is never read once the cookie qualifies for the prefix
    * (no sibling can fix or lock out a user who holds no `__Host-` cookie
    * yet), and sessions begun under the plain name are lost on the upgrade.

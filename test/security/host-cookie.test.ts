@@ -178,6 +178,18 @@ describeEachStore('__Host- protects a user who holds none yet (HTTPS)', (kind) =
     expect((await holder.read()).status).toBe(410);
   });
 
+  it('with migratePlain, a well-formed plain cookie naming no live session still gets its 410 (what the docs say the option costs)', async () => {
+    await serve({ migratePlain: true });
+    const victim = browser();
+    victim.planted = [`sl_session=${'A'.repeat(43)}`];
+    const write = await victim.write('mine');
+    expect(write.status).toBe(410);
+    expect(write.headers.getSetCookie()).toEqual(['sl_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax; Secure']);
+    // The clear removes a host-only cookie, not the sibling's: turned off after the upgrade, the option costs nothing.
+    await serve({});
+    expect((await victim.write('mine')).status).toBe(200);
+  });
+
   it('with migratePlain, a malformed or duplicated plain cookie is still ignored (no lock-out during the migration)', async () => {
     await serve({ migratePlain: true });
     for (const planted of [['sl_session=not-a-session'], ['sl_session=a', 'sl_session=b']]) {
