@@ -178,6 +178,21 @@ describeEachStore('__Host- protects a user who holds none yet (HTTPS)', (kind) =
     expect((await holder.read()).status).toBe(410);
   });
 
+  it("with migratePlain, the migrating write's lost answer: its resend with the plain cookie replays it, __Host- cookie included", async () => {
+    await serve({ migratePlain: true });
+    const legacy = browser();
+    expect((await legacy.write('legacy')).status).toBe(200);
+    const id = legacy.own.get('__Host-sl_session')!;
+    const headers = { cookie: `sl_session=${id}`, 'session-write': '"cart"', 'idempotency-key': idemKey() };
+    const first = await httpsFetch(tls, `${server!.url}/cart`, { method: 'POST', headers, body: 'moved' });
+    expect(first.status).toBe(200);
+    const resent = await httpsFetch(tls, `${server!.url}/cart`, { method: 'POST', headers, body: 'moved' });
+    expect(resent.status).toBe(200);
+    expect(resent.headers.get('idempotent-replayed')).toBe('true');
+    expect(resent.headers.getSetCookie()).toEqual(first.headers.getSetCookie());
+    expect(JSON.parse(resent.text).cart).toEqual(['legacy', 'moved']);
+  });
+
   it('with migratePlain, a well-formed plain cookie naming no live session still gets its 410 (what the docs say the option costs)', async () => {
     await serve({ migratePlain: true });
     const victim = browser();

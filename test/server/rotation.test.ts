@@ -167,6 +167,38 @@ describeEachStore('login rotation and logout', (kind) => {
     expect(setCookies(late)).toEqual([expect.stringMatching(/^sl_session=; Max-Age=0; /)]);
   });
 
+  it("a tombstone's 410 clears the cookie only past the replay window, and only for a request that names no epoch (reads and writes alike)", async () => {
+    const { victim } = await plantedCookie();
+    const old = victim.cookie!;
+    const before = await me(victim);
+    expect((await login(victim, 'victim')).status).toBe(200);
+    const probe = (path: string, epoch?: string) =>
+      fetch(server.url + path, {
+        method: path === '/me' ? 'GET' : 'POST',
+        headers: {
+          cookie: old,
+          ...(path === '/me' ? { 'session-read': '"user", "cart"' } : { 'session-write': '"cart"', 'idempotency-key': idemKey() }),
+          ...(epoch ? { 'session-epoch': `"${epoch}"` } : {}),
+        },
+        ...(path === '/me' ? {} : { body: 'x' }),
+      });
+    clock += 119_000;
+    for (const path of ['/me', '/cart']) {
+      const within = await probe(path);
+      expect(within.status, path).toBe(410);
+      expect(within.headers.getSetCookie(), path).toEqual([]);
+    }
+    clock += 2_000;
+    for (const path of ['/me', '/cart']) {
+      const named = await probe(path, before.epoch()!);
+      expect(named.status, path).toBe(410);
+      expect(named.headers.getSetCookie(), path).toEqual([]);
+      const unnamed = await probe(path);
+      expect(unnamed.status, path).toBe(410);
+      expect(unnamed.headers.getSetCookie(), path).toEqual(['sl_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
+    }
+  });
+
   it("the replay of the rotating answer stops once the new session's epoch ends (logout)", async () => {
     const { victim } = await plantedCookie();
     const old = victim.cookie;
