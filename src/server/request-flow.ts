@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options.js';
 import { ProblemError, problemResponse } from './problem-response.js';
 import { recordAnswer, replayAnswer } from './recorded-answer.js';
 import { readBody, requestFingerprint } from './request-body.js';
-import { planRotation, tombstoneReplay } from './rotation.js';
+import { planRotation, tombstoneClears, tombstoneReplay } from './rotation.js';
 import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
@@ -48,6 +48,8 @@ export class RequestFlow {
   private claimLost: SessionCommitError | null = null;
   /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
   private cookieName: string | undefined;
+  /** A plain cookie read under `cookie.migratePlain`: the final commit of a write moves the session to a fresh `__Host-` id. */
+  private migrating = false;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -91,6 +93,7 @@ export class RequestFlow {
     }
     this.sessionId = identity.id;
     this.cookieName = identity.cookieName;
+    this.migrating = identity.migrate === true && this.writes;
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
@@ -111,6 +114,7 @@ export class RequestFlow {
         throw this.storeFailure(error, 'begin');
       });
       if (answer !== null) return replayAnswer(answer);
+      if (tombstoneClears(options, begun.rotated)) this.clearEndedCookie();
       throw new ProblemError('sessionEnded', 'The session id was rotated away (a login or a privilege change); nothing was applied');
     }
     if (claim && begun.claim?.status === 'replay' && begun.session === null && identity.viaCookie && recordedSession(begun.claim.answer).epoch !== '') {
@@ -286,7 +290,7 @@ export class RequestFlow {
   private async finish(response: Response): Promise<Response> {
     const tracker = this.tracker!;
     const changes = tracker.changes();
-    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation)) {
+    if (!this.writes || (changes.size === 0 && !tracker.destroyed && !tracker.rotation && !this.migrating)) {
       if (!this.partial) {
         await this.releaseClaim();
         return this.decorate(response);
@@ -332,17 +336,21 @@ export class RequestFlow {
     response: Response | null,
   ): Promise<Response | null> {
     const { options, tracker } = { options: this.options, tracker: this.tracker! };
+    const creating = this.sessionMode === 'create';
+    const epoch = creating ? randomToken(16) : this.epoch;
+    // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
+    const wanted = tracker.rotation ?? (this.migrating && !destroy ? { keepKeys: true } : null);
+    const rotation = state === 'done' && wanted ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, wanted, changes.keys()) : null;
+    // The keys from before that a rotation carries over by name: their versions are checked and answered.
+    const carried = Array.isArray(wanted?.keepKeys) && rotation ? wanted.keepKeys : [];
+
     const expect = new Map<string, number>();
     // A logout checks only the epoch (it is never stale), and a final commit with nothing left to change only records the answer.
-    if (!destroy && changes.size > 0) {
+    if (!destroy && (changes.size > 0 || carried.length > 0)) {
       for (const key of [...this.declaredKeys(), ...tracker.touched(), ...changes.keys()]) expect.set(key, tracker.base.get(key)?.version ?? 0);
     }
     const nextVersions = new Map([...changes.keys()].map((key) => [key, (tracker.base.get(key)?.version ?? 0) + 1]));
 
-    const creating = this.sessionMode === 'create';
-    const epoch = creating ? randomToken(16) : this.epoch;
-    // Only the final commit rotates: a mid-request commit's part lands in the session as it is.
-    const rotation = state === 'done' && tracker.rotation ? planRotation(options, this.request, this.sessionId, creating ? '' : epoch, tracker.rotation) : null;
     const answerEpoch = destroy ? '' : (rotation?.input.epoch ?? epoch);
     // A logout clears no cookie: the browser's other tabs may have made the next session before its answer
     // arrives, under the same name. The dead cookie goes with the 410 of the next request (clearEndedCookie).
@@ -353,10 +361,12 @@ export class RequestFlow {
           : creating
             ? sessionCookie(options.cookie, this.request, this.sessionId)
             : this.setCookie;
-    const dropped = destroy || rotation?.input.keepKeys === false;
-    const versionsAfter = (key: string) => (dropped ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
+    // What the new session holds: every key (keepKeys: true), or only the kept ones (the request's own changes among them).
+    const kept = rotation && !rotation.input.keepKeys ? new Set(rotation.input.keptKeys ?? []) : null;
+    const dropped = (key: string) => destroy || (kept !== null && !kept.has(key));
+    const versionsAfter = (key: string) => (dropped(key) ? 0 : (nextVersions.get(key) ?? tracker.base.get(key)?.version ?? 0));
     const toRecord = state === 'done' ? response! : problemResponse('partlyCommitted', 'The request applied part of its changes, then failed; it is not retried');
-    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie });
+    const headers = this.sessionHeaders(toRecord, { epoch: answerEpoch, versionOf: versionsAfter, cookie, alsoKeys: carried });
     if (rotation) {
       headers.set(HEADER.rotated, rotation.header);
       // A session begun under the unprefixed name moves to __Host-<name>: the old cookie (now a tombstone) goes.

@@ -2,11 +2,12 @@ import { serializeStringItem } from '../protocol/versions.js';
 import { randomToken } from './encoding.js';
 import type { ResolvedOptions } from './options.js';
 import { sessionCookie } from './session-cookie.js';
-import type { BeginResult, IdempotencyClaim, RotateInput } from './store.js';
+import type { BeginResult, IdempotencyClaim, RotateInput, Tombstone } from './store.js';
 
 /** What `session.rotate()` asked for, kept until the final commit applies it. */
 export interface RotationRequest {
-  readonly keepKeys: boolean;
+  /** `true`: every key moves; `false` or a list: only the listed keys from before (and what the request changed). */
+  readonly keepKeys: boolean | readonly string[];
   /** Under an app's `sessionId()` resolver: the id the app moves the session to. */
   readonly id?: string;
 }
@@ -20,13 +21,22 @@ export interface RotationPlan {
   readonly header: string;
 }
 
-export function planRotation(options: ResolvedOptions, request: Request, sessionId: string, fromEpoch: string, wanted: RotationRequest): RotationPlan {
+/** The keys a rotation keeps besides every key (`keepKeys: true`): the request's own changes and the app's list. */
+export function keptKeys(wanted: RotationRequest, changed: Iterable<string>): readonly string[] | null {
+  if (wanted.keepKeys === true) return null;
+  return [...new Set([...(wanted.keepKeys === false ? [] : wanted.keepKeys), ...changed])];
+}
+
+/** `changed`: the keys the rotating request sets or deletes, which always land in the new session. */
+export function planRotation(options: ResolvedOptions, request: Request, sessionId: string, fromEpoch: string, wanted: RotationRequest, changed: Iterable<string>): RotationPlan {
   const newId = wanted.id ?? options.store.rotationId?.(sessionId) ?? randomToken(32);
   if (newId === sessionId) throw new TypeError('session.rotate({ id }): the new id must differ from the current one');
+  const kept = keptKeys(wanted, changed);
   return {
-    input: { sessionId: newId, epoch: randomToken(16), keepKeys: wanted.keepKeys, replayWindowMs: options.replayWindowMs },
+    input: { sessionId: newId, epoch: randomToken(16), keepKeys: kept === null, keptKeys: kept ?? [], replayWindowMs: options.replayWindowMs },
     cookie: options.sessionId ? null : sessionCookie(options.cookie, request, newId),
-    header: serializeStringItem(fromEpoch) + (wanted.keepKeys ? '' : ';keys=?0'),
+    // Not every key came along: the client starts the new epoch empty and learns the kept ones from Session-Versions.
+    header: serializeStringItem(fromEpoch) + (kept === null ? '' : ';keys=?0'),
   };
 }
 
@@ -44,4 +54,17 @@ export async function tombstoneReplay(options: ResolvedOptions, begun: BeginResu
   if (moved.claim?.status === 'claimed') await options.store.release({ sessionId: tombstone.sessionId, key: claim.key, token: claim.token });
   if (moved.session?.epoch !== tombstone.epoch || moved.claim?.status !== 'replay') return null;
   return moved.claim.answer;
+}
+
+/**
+ * Whether a tombstone's 410 may clear the cookie (to a request that names no
+ * Session-Epoch, as an ended session's): only once the rotation is older
+ * than the replay window, when no answer of the login can still set the new
+ * cookie. Before, the browser may be about to get the login's cookie (its
+ * resend replays it), which a clear would drop; after, a browser whose login
+ * answer was lost would otherwise keep the dead cookie, and a 410 on every
+ * request, until the tombstone expires.
+ */
+export function tombstoneClears(options: Pick<ResolvedOptions, 'now'>, tombstone: Tombstone): boolean {
+  return options.now() >= tombstone.replayUntil;
 }

@@ -21,6 +21,8 @@ export interface SessionHeaderOverrides {
   /** null: no Session-Versions (a 410: the versions of an ended session mean nothing). */
   versionOf?: ((key: string) => number) | null;
   cookie?: string | null;
+  /** Keys Session-Versions names besides the declared ones (the keys a rotation carried over by name). */
+  alsoKeys?: readonly string[];
 }
 
 /** The answer's headers with the session headers added; by default the request's epoch, versions and cookie. */
@@ -32,7 +34,7 @@ export function sessionHeaders(context: AnswerContext, response: Response, overr
   if (!headers.has('cache-control')) headers.set('cache-control', 'private, no-store');
   headers.append('vary', 'Cookie');
   headers.set(HEADER.epoch, serializeStringItem(epoch));
-  const declared = context.declaredKeys;
+  const declared = overrides.alsoKeys?.length ? [...new Set([...context.declaredKeys, ...overrides.alsoKeys])] : context.declaredKeys;
   if (declared.length > 0 && versionOf) headers.set(HEADER.versions, serializeKeyVersions(declared.map((key) => ({ key, version: versionOf(key) }))));
   if (cookie) headers.append('set-cookie', cookie);
   return headers;

@@ -1,7 +1,7 @@
 import { highestBase, type RequestDeclaration } from './declarations.js';
 import { assertCreatingKey, creatingIds } from './creating-request.js';
 import type { ResolvedOptions } from './options.js';
-import { readSessionCookie } from './session-cookie.js';
+import { cookieName, readSessionCookie } from './session-cookie.js';
 import { unstorable } from './storable-text.js';
 
 /** Where a request's session comes from, before the store is asked. */
@@ -19,6 +19,8 @@ export type Identity =
       previousId?: string;
       /** Where the id came from: `__Host-<name>` or `<name>`. */
       cookieName?: string;
+      /** A plain cookie read under `cookie.migratePlain` where `__Host-` is due: a write rotates it to a `__Host-` session. */
+      migrate?: true;
     };
 
 // Session ids the validator issues: base64url of an HMAC-SHA256.
@@ -36,12 +38,15 @@ export async function identify(options: ResolvedOptions, request: Request, decla
     if (fault) throw new TypeError(`options.sessionId() returned ${JSON.stringify(id)}, which ${fault}: return well-formed text without U+0000 (encode binary ids, e.g. as hex)`);
     return { kind: 'session', id, creates: true, viaCookie: false };
   }
-  const cookie = readSessionCookie(request.headers, options.cookie.name);
+  const prefixed = cookieName(options.cookie, request) !== options.cookie.name;
+  let cookie = readSessionCookie(request.headers, options.cookie.name, prefixed, options.cookie.migratePlain);
+  // A plain cookie that names nothing is no session to migrate, and not the user's to be locked out by: ignored.
+  if (cookie !== null && cookie !== 'ambiguous' && cookie.legacy && !ISSUED_ID.test(cookie.value)) cookie = null;
   // Clearing would delete the user's own cookie too, and using either could be the planted one: neither, and nothing cleared.
   if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one?)` };
   if (cookie !== null) {
     if (!ISSUED_ID.test(cookie.value)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: cookie.name };
-    return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name };
+    return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name, ...(cookie.legacy ? { migrate: true as const } : {}) };
   }
   if (declaration.epoch !== null || highestBase(declaration) > 0) {
     return { kind: 'ended', detail: 'The request was made for a session (Session-Epoch or a base above 0) but carries no session cookie' };

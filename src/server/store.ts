@@ -117,7 +117,7 @@ export interface CommitInput {
   /**
    * Rotate the session (login), after this commit's changes, in the same
    * atomic operation: it moves to `sessionId` with `epoch`, with its versions
-   * and values (unless `keepKeys` is false: then it starts empty) and its
+   * and values (unless `keepKeys` is false: then only `keptKeys` move) and its
    * idempotency records, `record` included; the old id becomes a tombstone
    * (see BeginResult.rotated) until `idleTtlMs` from now. Never with `destroy`.
    */
@@ -136,7 +136,14 @@ export interface RotateInput {
   /** The new id: unguessable, never issued before (see SessionStore.rotationId). */
   readonly sessionId: string;
   readonly epoch: string;
+  /** true: every key moves with its value and version; false: only `keptKeys` do, and the rest are dropped. */
   readonly keepKeys: boolean;
+  /**
+   * With `keepKeys` false: the keys that move anyway, with their values and
+   * versions as this commit leaves them (the rotating request's own changes,
+   * and the keys the app asked to carry over). Absent or empty: none; ignored with `keepKeys` true.
+   */
+  readonly keptKeys?: readonly string[];
   /** How long the rotating request's resend with the old id replays its answer. */
   readonly replayWindowMs: number;
 }

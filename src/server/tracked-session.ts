@@ -50,8 +50,21 @@ function canonicalValue(key: string, value: unknown): string {
 }
 
 export interface RotateOptions {
-  /** Keep the session's keys (with their versions); false starts the new session empty. @default true */
-  keepKeys?: boolean;
+  /**
+   * Which of the session's keys from before the rotating request move to the
+   * new session, with their values and versions: `true` all of them, `false`
+   * none, or a list of key names (each a key of the route: declare it in
+   * `reads`). The keys the rotating request itself sets or deletes always
+   * land in the new session, before or after `rotate()` alike. A key from
+   * before may have been written by whoever planted the session (a fixation
+   * attempt): carry what is harmless to inherit (a cart), never what steers a
+   * redirect or grants (a `returnTo`, a role). With `false` or a list the
+   * answer's `Session-Rotated` says `keys=?0`, and its `Session-Versions`
+   * name the kept keys.
+   * @default true
+   * @example session.set('user', user.id); session.rotate({ keepKeys: ['cart'] });
+   */
+  keepKeys?: boolean | readonly string[];
   /** With an app's own `sessionId()` resolver (only then): the id the session moves to. */
   id?: string;
 }
@@ -172,7 +185,12 @@ export class SessionTracker {
         if (!tracker.route.rotates) throw new TypeError('session.rotate(): declare the route `rotates: true` (validator.route({ writes: [...], rotates: true }, handler))');
         if (tracker.destroyed) throw new TypeError('session.rotate(): the session was destroyed in this request');
         const { keepKeys = true, id } = options;
-        if (typeof keepKeys !== 'boolean') throw new TypeError('session.rotate({ keepKeys }): keepKeys must be a boolean');
+        if (typeof keepKeys !== 'boolean') {
+          if (!Array.isArray(keepKeys) || !keepKeys.every((key) => typeof key === 'string')) throw new TypeError('session.rotate({ keepKeys }): keepKeys must be true, false or a list of key names');
+          // Kept keys are read (their versions go into the compare-and-swap and the answer): the route must declare them.
+          for (const key of keepKeys) assertReadable(key);
+          for (const key of keepKeys) tracker.read.add(key);
+        }
         if (tracker.appIds) {
           if (typeof id !== 'string' || id.length === 0) throw new TypeError('session.rotate({ id }): with options.sessionId the app owns session ids; pass the new id');
           tracker.rotation = { keepKeys, id };

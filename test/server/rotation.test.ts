@@ -36,11 +36,26 @@ describeEachStore('login rotation and logout', (kind) => {
         return Response.json({ cart: session.get('cart') });
       }),
       '/login': validator.route({ writes: ['user'], rotates: true }, async (request, session) => {
-        const { user, keepKeys = true } = await request.json();
+        const { user, keepKeys = true, rotateFirst = false } = await request.json();
+        if (rotateFirst) session.rotate({ keepKeys });
+        session.set('user', user);
+        if (!rotateFirst) session.rotate({ keepKeys });
+        return Response.json({ welcome: user });
+      }),
+      // A login that carries some keys from before by name (issue 20 §7): they must be keys of the route.
+      '/login-carrying': validator.route({ writes: ['user'], reads: ['cart', 'returnTo'], rotates: true }, async (request, session) => {
+        const { user, keepKeys } = await request.json();
         session.set('user', user);
         session.rotate({ keepKeys });
         return Response.json({ welcome: user });
       }),
+      '/return-to': validator.route({ writes: ['returnTo'] }, async (request, session) => {
+        session.set('returnTo', await request.text());
+        return Response.json({});
+      }),
+      '/me-all': validator.route({ reads: ['user', 'cart', 'returnTo'] }, (_request, session) =>
+        Response.json({ user: session.get('user') ?? null, cart: session.get('cart') ?? null, returnTo: session.get('returnTo') ?? null }),
+      ),
       // The login of the old code: no rotation. The fixation attack below succeeds against it.
       '/login-without-rotation': validator.route({ writes: ['user'] }, async (request, session) => {
         session.set('user', (await request.json()).user);
@@ -143,12 +158,45 @@ describeEachStore('login rotation and logout', (kind) => {
     expect(resend.epoch()).toBe(first.epoch());
     expect(victim.cookie).toBe(rotated);
 
-    // Past the window, the same resend is a 410 that sets nothing.
+    // Past the window, the same resend is a 410 that sets no new cookie; it names no epoch, so it clears the
+    // tombstone's (issue 20 §6: no answer of the login can set the new one any more).
     victim.cookie = old;
     clock += 2_000;
     const late = await login(victim, 'victim', key);
     expect(late.status).toBe(410);
-    expect(setCookies(late)).toEqual([]);
+    expect(setCookies(late)).toEqual([expect.stringMatching(/^sl_session=; Max-Age=0; /)]);
+  });
+
+  it("a tombstone's 410 clears the cookie only past the replay window, and only for a request that names no epoch (reads and writes alike)", async () => {
+    const { victim } = await plantedCookie();
+    const old = victim.cookie!;
+    const before = await me(victim);
+    expect((await login(victim, 'victim')).status).toBe(200);
+    const probe = (path: string, epoch?: string) =>
+      fetch(server.url + path, {
+        method: path === '/me' ? 'GET' : 'POST',
+        headers: {
+          cookie: old,
+          ...(path === '/me' ? { 'session-read': '"user", "cart"' } : { 'session-write': '"cart"', 'idempotency-key': idemKey() }),
+          ...(epoch ? { 'session-epoch': `"${epoch}"` } : {}),
+        },
+        ...(path === '/me' ? {} : { body: 'x' }),
+      });
+    clock += 119_000;
+    for (const path of ['/me', '/cart']) {
+      const within = await probe(path);
+      expect(within.status, path).toBe(410);
+      expect(within.headers.getSetCookie(), path).toEqual([]);
+    }
+    clock += 2_000;
+    for (const path of ['/me', '/cart']) {
+      const named = await probe(path, before.epoch()!);
+      expect(named.status, path).toBe(410);
+      expect(named.headers.getSetCookie(), path).toEqual([]);
+      const unnamed = await probe(path);
+      expect(unnamed.status, path).toBe(410);
+      expect(unnamed.headers.getSetCookie(), path).toEqual(['sl_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
+    }
   });
 
   it("the replay of the rotating answer stops once the new session's epoch ends (logout)", async () => {
@@ -175,15 +223,67 @@ describeEachStore('login rotation and logout', (kind) => {
     expect((await me(victim)).json().cart).toEqual(['bait', 'milk']);
   });
 
-  it('rotate({ keepKeys: false }) starts the new session empty and says so', async () => {
+  // Issue 20 §6: before the fix the login's own `user` was dropped too (the user looked logged in and was not).
+  for (const rotateFirst of [false, true]) {
+    it(`rotate({ keepKeys: false }) drops the keys from before, never what the login sets (rotate() called ${rotateFirst ? 'before' : 'after'} set())`, async () => {
+      const { victim } = await plantedCookie();
+      const before = await me(victim);
+      const answer = await victim.send('/login', {
+        headers: { 'session-write': '"user"', 'idempotency-key': idemKey(), 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'victim', keepKeys: false, rotateFirst }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.response.headers.get('session-rotated')).toBe(`"${before.epoch()}";keys=?0`);
+      expect(answer.versions()).toEqual({ user: 1 });
+      const mine = await me(victim);
+      expect(mine.json()).toEqual({ user: 'victim', cart: null });
+      expect(mine.versions()).toEqual({ user: 1, cart: 0 });
+    });
+  }
+
+  it("rotate({ keepKeys: false }) over a session that held the key already: the login's value, at the next version", async () => {
     const { victim } = await plantedCookie();
-    const before = await me(victim);
+    expect((await login(victim, 'attacker')).status).toBe(200);
     const answer = await login(victim, 'victim', idemKey(), '/login', false);
-    expect(answer.response.headers.get('session-rotated')).toBe(`"${before.epoch()}";keys=?0`);
-    expect(answer.versions()).toEqual({ user: 0 });
+    expect(answer.versions()).toEqual({ user: 2 });
     const mine = await me(victim);
-    expect(mine.json()).toEqual({ user: null, cart: null });
-    expect(mine.versions()).toEqual({ user: 0, cart: 0 });
+    expect(mine.json()).toEqual({ user: 'victim', cart: null });
+    expect(mine.versions()).toEqual({ user: 2, cart: 0 });
+  });
+
+  it("rotate({ keepKeys: ['cart'] }) carries the cart and drops the planted returnTo; Session-Versions name the kept keys", async () => {
+    const { attacker, victim } = await plantedCookie();
+    expect((await attacker.send('/return-to', { headers: { 'session-write': '"returnTo"', 'idempotency-key': idemKey() }, body: 'https://evil.example/' })).status).toBe(200);
+    const before = await me(victim);
+    const answer = await victim.send('/login-carrying', {
+      headers: { 'session-write': '"user"', 'idempotency-key': idemKey(), 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'victim', keepKeys: ['cart'] }),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.response.headers.get('session-rotated')).toBe(`"${before.epoch()}";keys=?0`);
+    // Declared: user only; the kept cart is named too, at the version it moved with.
+    expect(answer.versions()).toEqual({ user: 1, cart: 1 });
+    const mine = await victim.send('/me-all', { method: 'GET', headers: { 'session-read': '"user", "cart", "returnTo"' } });
+    expect(mine.json()).toEqual({ user: 'victim', cart: ['bait'], returnTo: null });
+    expect(mine.versions()).toEqual({ user: 1, cart: 1, returnTo: 0 });
+  });
+
+  it('rotate({ keepKeys: [...] }) refuses a key its route does not declare, and anything but a list of names', async () => {
+    const { victim } = await plantedCookie();
+    for (const [keepKeys, type] of [
+      [['secret'], 'undeclared-key'],
+      [['cart', 1], 'handler-failed'],
+      ['cart', 'handler-failed'],
+    ] as const) {
+      const answer = await victim.send('/login-carrying', {
+        headers: { 'session-write': '"user"', 'idempotency-key': idemKey(), 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'victim', keepKeys }),
+      });
+      expect(answer.status, JSON.stringify(keepKeys)).toBe(500);
+      expect(answer.json().type).toBe(`https://session-lanes.dev/problems/${type}`);
+    }
+    // Nothing rotated: the session serves on under its cookie.
+    expect((await me(victim)).json().cart).toEqual(['bait']);
   });
 
   it('a write whose round trip 1 came before the rotation and whose commit came after gets 410 and lands in neither id', async () => {

@@ -72,12 +72,22 @@ it('reads <name> only when no __Host-<name> is present, so sessions begun before
   expect((await before.me(`${modern}; sl_session=${legacyValue}`)).body.cart).toEqual(['modern']);
 });
 
-it('a login over a session of the unprefixed name sets __Host-<name> and clears the old one', async () => {
-  const { post } = await app({ trustProxy: true });
-  const legacy = pair((await post('/cart', 'a')).headers.get('set-cookie')!);
-  const login = await post('/login', '{}', { cookie: legacy, 'x-forwarded-proto': 'https' });
+it('a login over a session of the unprefixed name: with migratePlain it sets __Host-<name> and clears the old one; without, the plain cookie is not read', async () => {
+  const migrating = await app({ trustProxy: true, migratePlain: true });
+  const legacy = pair((await migrating.post('/cart', 'a')).headers.get('set-cookie')!);
+  const login = await migrating.post('/login', '{}', { cookie: legacy, 'x-forwarded-proto': 'https' });
   expect(login.status).toBe(200);
+  expect(login.headers.get('session-rotated')).toMatch(/^"[\w-]{22}"$/);
   expect(login.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-sl_session=[\w-]{43}; /), expect.stringMatching(/^sl_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Lax; Secure$/)]);
+  await server!.close();
+  server = undefined;
+  // Without it the plain cookie (maybe a sibling's) is ignored: the login makes a fresh session, and clears nothing it did not read.
+  const strict = await app({ trustProxy: true });
+  const plain = pair((await strict.post('/cart', 'a')).headers.get('set-cookie')!);
+  const fresh = await strict.post('/login', '{}', { cookie: plain, 'x-forwarded-proto': 'https' });
+  expect(fresh.status).toBe(200);
+  expect(fresh.headers.get('session-rotated')).toBe('""'); // a login that made the session rotates from no epoch
+  expect(fresh.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-sl_session=[\w-]{43}; /)]);
 });
 
 it('two cookies of the session name: uses neither (410), creates nothing and clears nothing; the user keeps the session', async () => {
@@ -102,4 +112,5 @@ it('rejects cookie options it cannot honour with exact messages', () => {
   expect(make({ name: '__Host-sl' })).toThrow('cookie.name must not carry a prefix ("__Host-sl"): the validator adds __Host- itself whenever the cookie qualifies');
   expect(make({ secure: 'yes' })).toThrow("cookie.secure must be true, false or 'auto'");
   expect(make({ trustProxy: 1 })).toThrow('cookie.trustProxy must be a boolean');
+  expect(make({ migratePlain: 'yes' })).toThrow('cookie.migratePlain must be a boolean');
 });

@@ -6,6 +6,7 @@ import type { Validator } from '../validator.js';
 import { captureResponse } from './express-capture.js';
 import { overlaySession } from './express-session-overlay.js';
 import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
+import { pinRequestScheme } from './node.js';
 
 /**
  * What an Express route hands a validator route after the request: the
@@ -178,6 +179,7 @@ function mount(handler: (request: Request, context: MountContext) => Response | 
     // Under app.use('/api', router) Express strips the mount path from req.url; the handler's request gets the whole URL.
     const url = req.url;
     req.url = req.originalUrl;
+    pinRequestScheme(req);
     let served: Promise<void>;
     try {
       // The bridge reads req.url synchronously, before its first await.

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { bufferedBodyOf, markBufferedBody } from '../buffered-body.js';
@@ -45,12 +46,31 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
     { overrideGlobalObjects: false },
   );
   return async (request, response) => {
+    pinRequestScheme(request);
     if (!(await bufferSmallBody(request))) {
       response.destroy(); // the client went away mid-body: nobody is left to answer
       return;
     }
     await listener(request, response);
   };
+}
+
+/**
+ * The request's scheme is the connection's: https exactly when the socket is
+ * TLS. An absolute-form target (`POST https://host/path HTTP/1.1`, which a
+ * client may send to an origin too) names a scheme the client chose, and the
+ * bridge would build the request URL from it, so that a plain-HTTP request
+ * got a Secure `__Host-` cookie: its scheme is replaced by the socket's (the
+ * authority stays, as RFC 9112 §3.2.2 says). Behind a TLS-terminating proxy,
+ * `cookie.trustProxy` reads `X-Forwarded-Proto` instead.
+ */
+export function pinRequestScheme(request: IncomingMessage): void {
+  const target = request.url ?? '';
+  const colon = target.indexOf(':');
+  // What the bridge takes as absolute-form: http:// or https://, as it matches them.
+  if (!(target.startsWith('http://') || target.startsWith('https://'))) return;
+  const scheme = (request.socket as Partial<TLSSocket> | undefined)?.encrypted === true ? 'https' : 'http';
+  request.url = scheme + target.slice(colon);
 }
 
 /**

@@ -145,7 +145,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function rotateSlot(from: string, slot: Slot, to: RotateInput, recordKey: string, now: number, idleTtlMs: number): void {
     if (!fresh.delete(from)) returning.delete(from);
     slot.epoch = to.epoch;
-    if (!to.keepKeys) slot.entries = new Map();
+    // Only the kept keys move (the rotating request's own changes among them): the rest of the old session stays behind.
+    if (!to.keepKeys) slot.entries = new Map((to.keptKeys ?? []).flatMap((key) => (slot.entries?.has(key) ? [[key, slot.entries.get(key)!] as const] : [])));
     returning.set(to.sessionId, slot);
     const tombstone = newSlot(from);
     tombstone.begins = slot.begins;

@@ -260,6 +260,8 @@ export interface RotateSqlInput {
   to: string;
   epoch: string;
   keepKeys: boolean;
+  /** With keepKeys false: the keys that move anyway. */
+  keptKeys: readonly string[];
   recordKey: string;
   replayUntil: number;
   expiresAt: number;
@@ -275,9 +277,14 @@ export function rotateSql(t: Tables, input: RotateSqlInput): { text: string; val
   const p = new Params();
   const from = p.add(input.from);
   const to = p.add(input.to);
+  // Without keepKeys only the kept keys move (the rotating request's own changes among them); the others are dropped.
+  const kept = input.keepKeys ? '' : p.add(input.keptKeys, '::text[]');
+  const keptVersions = `COALESCE((SELECT jsonb_object_agg(k, ${t.sessions}.versions -> k) FROM unnest(${kept}) AS k WHERE ${t.sessions}.versions ? k), '{}'::jsonb)`;
   const text = `WITH moved AS (
-  UPDATE ${t.sessions} SET id = ${to}, epoch = ${p.add(input.epoch)}${input.keepKeys ? '' : ", versions = '{}'"} WHERE id = ${from} RETURNING epoch),
-entries AS (${input.keepKeys ? `UPDATE ${t.entries} SET session_id = ${to}` : `DELETE FROM ${t.entries}`} WHERE session_id = ${from}),
+  UPDATE ${t.sessions} SET id = ${to}, epoch = ${p.add(input.epoch)}${input.keepKeys ? '' : `, versions = ${keptVersions}`} WHERE id = ${from} RETURNING epoch),
+entries AS (UPDATE ${t.entries} SET session_id = ${to} WHERE session_id = ${from}${input.keepKeys ? '' : ` AND key = ANY(${kept})`}),
+${input.keepKeys ? '' : `dropped AS (DELETE FROM ${t.entries} WHERE session_id = ${from} AND NOT (key = ANY(${kept}))),
+`}
 records AS (UPDATE ${t.records} SET session_id = ${to} WHERE session_id = ${from}),
 tomb AS (
   INSERT INTO ${t.tombstones} (id, rotated_to, epoch, record_key, replay_until, expires_at)

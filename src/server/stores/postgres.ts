@@ -243,6 +243,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
             to: rotate.sessionId,
             epoch: rotate.epoch,
             keepKeys: rotate.keepKeys,
+            keptKeys: rotate.keptKeys ?? [],
             recordKey: record?.key ?? '',
             replayUntil: now + rotate.replayWindowMs,
             expiresAt: now + input.idleTtlMs,

@@ -136,7 +136,7 @@ return out
  * meta, versions, values, record, record index (when rotating; else the old ones again).
  * ARGV: now, mode, epoch, destroy, exp, idleTtlMs, hasRecord, fingerprint,
  * answer, state, leaseUntil, recordExp, retentionMs, token, rotate ('1'|'0'),
- * newEpoch, keepKeys ('1'|'0'), replayUntil, newId, nExpect,
+ * newEpoch, keepKeys ('1', or a JSON list of the keys kept), replayUntil, newId, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
  * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}.
  */
@@ -212,6 +212,13 @@ if rotate and ARGV[4] ~= '1' then
     if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[7]) end
     if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[8]) end
   else
+    -- Only the kept keys move (the rotating request's own changes among them), with their versions and values.
+    for _, key in ipairs(cjson.decode(ARGV[17])) do
+      local version = redis.call('HGET', KEYS[2], key)
+      if version then redis.call('HSET', KEYS[7], key, version) end
+      local value = redis.call('HGET', KEYS[3], key)
+      if value then redis.call('HSET', KEYS[8], key, value) end
+    end
     redis.call('DEL', KEYS[2], KEYS[3])
   end
   redis.call('HSET', KEYS[6], 'epoch', ARGV[16], 'exp', ARGV[5])

@@ -210,7 +210,8 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         record?.token ?? '',
         rotate ? '1' : '0',
         rotate?.epoch ?? '',
-        rotate?.keepKeys === false ? '0' : '1',
+        // '1': every key moves; else the JSON list of the keys that do.
+        rotate?.keepKeys === false ? JSON.stringify(rotate.keptKeys ?? []) : '1',
         rotate ? now + rotate.replayWindowMs : 0,
         rotate?.sessionId ?? '',
         expect.size,
