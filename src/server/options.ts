@@ -28,8 +28,8 @@ export interface ValidatorOptions<Schemas extends SchemaMap = SchemaMap, Context
   /**
    * Keys whose values never leave the server (a CSRF secret, a role, a TOTP
    * secret). They are declared by name like any key (the 428 rule and the
-   * lanes are unchanged), but a 412 body carries only their version, never
-   * their value, so a client's `rebase` never sees them; and a 422 for such a
+   * lanes are unchanged), but a 412 body carries only their version (and
+   * `withheld: true` when they hold a value), never their value, so a client's `rebase` never sees them; and a 422 for such a
    * key names only the issue's path, never a schema message (which may quote
    * the value).
    * @default []

@@ -59,10 +59,13 @@ export function withCookie(response: Response, cookie: string | null): Response 
  * handler read besides them), and never the value of a server-only key.
  */
 export function staleAnswer(context: AnswerContext, entries: ReadonlyMap<string, StoredEntry>, why: string): Response {
-  const states: Record<string, { version: number; value?: unknown }> = Object.create(null);
+  const states: Record<string, { version: number; value?: unknown; withheld?: true }> = Object.create(null);
   for (const key of context.declaredKeys) {
     const entry = entries.get(key) ?? { version: 0 };
-    states[key] = entry.value === undefined || context.serverOnly.has(key) ? { version: entry.version } : { version: entry.version, value: JSON.parse(entry.value) };
+    if (entry.value === undefined) states[key] = { version: entry.version };
+    // A server-only key's value stays on the server; `withheld` tells it apart from an absent key.
+    else if (context.serverOnly.has(key)) states[key] = { version: entry.version, withheld: true };
+    else states[key] = { version: entry.version, value: JSON.parse(entry.value) };
   }
   return decorate(context, problemResponse('stale', `${why}: refresh, rebase and retry`, { keys: states }), { versionOf: (key) => entries.get(key)?.version ?? 0 });
 }

@@ -116,7 +116,7 @@ describeEachStore('server-only keys never leave the server', (kind) => {
     const browser = await loggedIn();
     const answer = await send(browser, '/promote', { headers: { 'session-read': '"role";v=0, "csrfSecret";v=0', 'session-write': '"name"', 'idempotency-key': idemKey() }, body: 'x' });
     expect(answer.status).toBe(412);
-    expect(answer.json().keys).toEqual({ role: { version: 1 }, csrfSecret: { version: 1 }, name: { version: 1, value: 'ada' } });
+    expect(answer.json().keys).toEqual({ role: { version: 1, withheld: true }, csrfSecret: { version: 1, withheld: true }, name: { version: 1, value: 'ada' } });
   });
 
   /** Sends a slow request, moves `role` while its handler waits, then lets it commit: its answer. */
@@ -142,7 +142,7 @@ describeEachStore('server-only keys never leave the server', (kind) => {
   it('answers a commit-time 412 on a read server-only key without its value', async () => {
     const answer = await withRoleMovedMeanwhile('/promote', { 'session-read': '"role", "csrfSecret"', 'session-write': '"name"' });
     expect(answer.status).toBe(412);
-    expect(answer.json().keys).toEqual({ role: { version: 2 }, csrfSecret: { version: 1 }, name: { version: 1, value: 'ada' } });
+    expect(answer.json().keys).toEqual({ role: { version: 2, withheld: true }, csrfSecret: { version: 1, withheld: true }, name: { version: 1, value: 'ada' } });
   });
 
   it("answers a server-only key's invalid value with 422 issues that quote nothing", async () => {
