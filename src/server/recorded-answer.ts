@@ -27,8 +27,11 @@ export const ANSWER_NOT_KEPT_BODY = JSON.stringify({
   detail: 'This is a replay: the write was applied once, but its answer body was larger than the validator keeps (maxRecordedAnswerBytes)',
 });
 
-/** The headers an over-large answer's record keeps: what tells a client about its session, not the handler's own. */
-const SESSION_HEADERS = new Set(['session-epoch', 'session-versions', 'cache-control', 'vary']);
+/**
+ * The headers an over-large answer's record keeps: what tells a client about its session, not the handler's own
+ * (Session-Rotated too: without it a login's replay would read as the session ending).
+ */
+const SESSION_HEADERS = new Set(['session-epoch', 'session-versions', 'session-rotated', 'cache-control', 'vary']);
 
 /**
  * Buffers a response (with `headers` in place of its own) into its record;

@@ -27,6 +27,11 @@ describeEachStore('recorded answers are capped', (kind) => {
         session.set('counter', ((session.get('counter') as number | undefined) ?? 0) + 1);
         return new Response('x'.repeat(BIG), { headers: { 'content-type': 'text/plain', 'x-app': 'mine' } });
       }),
+      '/login': validator.route({ writes: ['counter'], rotates: true }, async (_request, session) => {
+        session.set('counter', ((session.get('counter') as number | undefined) ?? 0) + 1);
+        session.rotate();
+        return new Response('x'.repeat(BIG), { headers: { 'content-type': 'text/plain' } });
+      }),
       '/read': validator.route({ reads: ['counter'] }, async (_request, session) => Response.json({ counter: session.get('counter') ?? null })),
     });
   });
@@ -58,5 +63,22 @@ describeEachStore('recorded answers are capped', (kind) => {
     const read = await browser.send('/read', { method: 'GET', headers: { 'session-read': '"counter"' } });
     expect(read.json()).toEqual({ counter: 1 });
     expect(read.versions()).toEqual({ counter: 1 });
+  });
+
+  it('keeps Session-Rotated in the record of a large login answer: its replay is still a rotation, not an end', async () => {
+    const browser = new Browser(server.url);
+    expect((await browser.send('/big', { headers: { 'session-write': '"counter"', 'idempotency-key': idemKey() } })).status).toBe(200);
+    const oldCookie = browser.cookie!;
+    const key = idemKey();
+    const headers = { 'session-write': '"counter"', 'idempotency-key': key };
+    const login = await browser.send('/login', { headers });
+    expect(login.status).toBe(200);
+    expect(login.response.headers.get('session-rotated')).not.toBeNull();
+    // The answer was lost: the browser resends with the old cookie, within the window.
+    const replay = await browser.send('/login', { headers: { ...headers, cookie: oldCookie } });
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.text).toBe(ANSWER_NOT_KEPT_BODY);
+    expect(replay.response.headers.get('session-rotated')).toBe(login.response.headers.get('session-rotated'));
+    expect(replay.response.headers.get('set-cookie')).toBe(login.response.headers.get('set-cookie'));
   });
 });
