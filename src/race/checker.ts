@@ -209,7 +209,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
         token,
         session: instance.id,
         witness: buildWitness(steps([write, 'write'], ...culprits.map((other): [Operation, WitnessRole] => [other, 'overlapping']), [lacking, 'read']), write, lacking),
-        text: `Lost write: ${describeOperation(write)}, in session ${instance.id}; ${consuming ? 'no read ever handed its message out, and' : ''} the final read ${lacking.id} (${describeOperation(lacking)}) lacks its token. ${describeOverlaps(culprits)}`,
+        text: `Lost write: ${describeOperation(write)}, in session ${instance.id}; ${consuming ? 'no read ever handed its message out, and ' : ''}the final read ${lacking.id} (${describeOperation(lacking)}) lacks its token. ${describeOverlaps(culprits)}`,
       });
     }
     if (increments.length > 0) checkIncrements(instance, increments, finals);
