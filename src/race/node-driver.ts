@@ -93,7 +93,7 @@ export async function runNodeRace(options: NodeRaceOptions): Promise<History> {
   const { executor, close, sawSession } = nodeExecutor(config, kind);
   try {
     const history = await runPlan(plan, executor, { seed, scenario: scenario.name, driver: `node-${kind}`, target: config.target, clients: config.clients });
-    if (!sawSession) {
+    if (!sawSession()) {
       throw new Error(
         config.cookie === undefined
           ? 'the server never set a cookie: the run has no session to check (is the writer path right? does it answer 2xx?)'
