@@ -19,7 +19,11 @@ export interface Recorded {
 
 /** How a driver sends one planned action as one client (an HTTP client, a tab). */
 export interface Executor {
-  perform(client: number, action: PlannedAction, token: string, now: () => number): Promise<Recorded>;
+  /**
+   * `now()` is the history's clock (ms since the run began); `fromEpoch(ms)` maps a wall-clock time
+   * (`performance.timeOrigin + performance.now()` in a page) onto it, for a driver that times requests in the page.
+   */
+  perform(client: number, action: PlannedAction, token: string, now: () => number, fromEpoch: (epochMs: number) => number): Promise<Recorded>;
 }
 
 export interface RunPlanOptions {
@@ -44,6 +48,7 @@ export async function runPlan(plan: ScenarioPlan, executor: Executor, options: R
   const startedAt = new Date().toISOString();
   const origin = performance.now();
   const now = () => Math.round((performance.now() - origin) * 1000) / 1000;
+  const fromEpoch = (epochMs: number) => Math.round((epochMs - performance.timeOrigin - origin) * 1000) / 1000;
   // Tokens are unique per run, not per seed: a server that keeps idempotency records must not replay an earlier run.
   const run = randomBytes(9).toString('base64url'); // 12 characters: a token is 17, random enough for an Idempotency-Key that creates a session
   const operations: Operation[] = [];
@@ -53,9 +58,10 @@ export async function runPlan(plan: ScenarioPlan, executor: Executor, options: R
 
   const perform = async (client: number, action: PlannedAction, final: boolean) => {
     count += 1;
-    const token = `${run}-${String(count).padStart(9, '0')}`;
-    const recorded = await executor.perform(client, action, token, now);
-    const operation: Record<string, unknown> = { id: `op-${count}`, process: `${processName}-${client + 1}`, kind: action.kind, ...recorded };
+    const number = count;
+    const token = `${run}-${String(number).padStart(9, '0')}`;
+    const recorded = await executor.perform(client, action, token, now, fromEpoch);
+    const operation: Record<string, unknown> = { id: `op-${number}`, process: `${processName}-${client + 1}`, kind: action.kind, ...recorded };
     if (action.kind === 'append' || action.kind === 'increment') {
       operation.token = token;
       if (action.key !== undefined) operation.key = action.key;

@@ -49,6 +49,12 @@ export function expressSessionApp(): Promise<RunningApp> {
     data(request)[key] = [...list, (request.body as Body).token];
     response.status(201).json({ ok: true });
   };
+  // The app's page: its own little client, which the Playwright fixture's in-page writers call.
+  app.get('/', (_request, response) => {
+    response.type('html').send(`<!doctype html><title>shop</title><script>
+      window.app = { add: (key, token) => fetch('/' + key + '/add', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }) };
+    </script>`);
+  });
   app.post('/cart/add', append('cart'));
   app.post('/prefs/add', append('prefs'));
   app.post('/flash', append('flash'));
