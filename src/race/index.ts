@@ -19,3 +19,7 @@ export { runPlan, type Executor, type Recorded, type RunPlanOptions } from './ru
 export { createRandom, randomSeed, type Random } from './prng.js';
 export { createCookieJar, sessionName, type CookieJar } from './cookie-jar.js';
 export type { TransportKind } from './transport.js';
+export { renderTimelineSvg, type TimelineOptions } from './timeline-svg.js';
+export { formatReport, formatAnomaly, formatWitness, formatSummary } from './report-text.js';
+export { renderHtmlReport } from './report-html.js';
+export { loadRaceConfig } from './load-config.js';
