@@ -13,7 +13,7 @@ import { SCENARIOS } from './scenarios.js';
 /**
  * `session-lanes <command>`: `race` runs a scenario against a server and
  * checks the history. Exit status: 0 no anomaly, 1 an anomaly, 2 a usage or
- * config error (the run could not judge anything).
+ * config error, or a run in which no write was acknowledged (it could not judge anything).
  */
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -25,7 +25,7 @@ const USAGE = `Usage:
   session-lanes race --config race.config.ts --scenario <name> [--seed N] [--driver http1|http2] [--report dir] [--clients N] [--operations N]
 
 Scenarios: ${Object.keys(SCENARIOS).join(', ')}
-Exit status: 0 no anomaly, 1 an anomaly found, 2 a usage or config error.`;
+Exit status: 0 no anomaly, 1 an anomaly found, 2 a usage or config error, or no write acknowledged.`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -75,7 +75,13 @@ async function race(args: string[], io: CliIo): Promise<number> {
   await writeFile(`${base}.json`, `${JSON.stringify({ history, result }, null, 2)}\n`);
   await writeFile(`${base}.html`, renderHtmlReport(history, result));
   io.out(`Report: ${base}.json, ${base}.html`);
-  return result.valid ? 0 : 1;
+  if (!result.valid) return 1;
+  if (result.counts.acknowledged === 0) {
+    // Nothing acknowledged, nothing to lose: a config whose writes are all refused must not pass.
+    io.err('session-lanes race: no write was acknowledged (2xx), so nothing was checked: are the writer\'s path, body and headers what the server expects?');
+    return 2;
+  }
+  return 0;
 }
 
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = { race };

@@ -63,6 +63,11 @@ describe('session-lanes race', () => {
     const lacking = capture();
     expect(await main(['race', '--config', 'race.config.ts', '--scenario', 'logout-in-flight'], lacking.io)).toBe(2);
     expect(lacking.err[0]).toBe('session-lanes race: logout-in-flight needs logout: { method: "POST", path: "/logout" }');
+    // A writer the server refuses (404) acknowledges nothing: the run must not pass.
+    writeFileSync(join(dir, 'refused.config.js'), `export default { target: '${app.url}', writer: { path: '/nowhere?t={token}' }, reader: { path: '/state', tokens: () => [] }, login: { path: '/login' }, operations: 4 };\n`);
+    const refused = capture();
+    expect(await main(['race', '--config', 'refused.config.js', '--scenario', 'read-erases-write', '--report', 'out'], refused.io)).toBe(2);
+    expect(refused.err[0]).toMatch(/no write was acknowledged/);
     const unknown = capture();
     expect(await main(['fly'], unknown.io)).toBe(2);
     expect(unknown.err[0]).toMatch(/^session-lanes: unknown command "fly"/);
