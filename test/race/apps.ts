@@ -38,7 +38,7 @@ function listen(server: Server | ReturnType<typeof createHttp2Server>): Promise<
 }
 
 /** An Express 5 app with express-session's MemoryStore: whole-session saves, so concurrent writes to different keys erase each other. */
-export function expressSessionApp(): Promise<RunningApp> {
+export function expressSessionApp(options: { logoutClearsCookie?: boolean } = {}): Promise<RunningApp> {
   const app = express();
   app.use(express.json());
   app.use(session({ secret: 'race-kit-test', resave: false, saveUninitialized: false, store: new session.MemoryStore() }));
@@ -87,7 +87,9 @@ export function expressSessionApp(): Promise<RunningApp> {
   app.post('/logout', (request, response, next) => {
     request.session.destroy((error) => {
       if (error) return next(error);
-      response.clearCookie('connect.sid').json({ ok: true });
+      // Without clearCookie the browser keeps the destroyed id, and a write still in flight saves it back.
+      if (options.logoutClearsCookie !== false) response.clearCookie('connect.sid');
+      response.json({ ok: true });
     });
   });
   return listen(createServer(app));

@@ -90,11 +90,36 @@ describe('the Node driver', () => {
     expect(found.flash!.some((kind) => kind === 'lost-write' || kind === 'duplicated-write')).toBe(true);
   });
 
+  it('finds a write crossing a logout when the app leaves the destroyed cookie in the browser', { timeout: 10_000 }, async () => {
+    const leaky = await expressSessionApp({ logoutClearsCookie: false });
+    try {
+      const kinds = new Set<string>();
+      for (const seed of [SEED, SEED + 1]) {
+        const result = checkHistory(await runNodeRace({ config: { ...expressConfig(leaky.url), operations: 16, delayMs: [0, 2] }, scenario: 'logout-in-flight', seed }));
+        for (const anomaly of result.anomalies) kinds.add(anomaly.kind);
+      }
+      expect([...kinds]).toContain('crossed-logout');
+    } finally {
+      await leaky.close();
+    }
+  });
+
+  it('finds 0 anomalies against our validator in every scenario its routes serve', { timeout: 15_000 }, async () => {
+    const config = { ...validatorConfig(ours.url), operations: 16, delayMs: [0, 3] as const };
+    for (const scenario of ['read-erases-write', 'logout-in-flight', 'login-in-flight']) {
+      const result = checkHistory(await runNodeRace({ config, scenario, seed: SEED }));
+      expect(result.anomalies, scenario).toEqual([]);
+      expect(result.counts.acknowledged, scenario).toBeGreaterThan(0);
+    }
+  });
+
   it('says what a scenario misses in the config, and when the cookie name is wrong', async () => {
     const config = { target: ours.url, writer: { path: '/cart/add', body: { token: '{token}' } }, reader: { path: '/state', tokens: () => [] } };
     await expect(runNodeRace({ config, scenario: 'distinct-keys' })).rejects.toThrow(/distinct-keys needs two keys/);
     await expect(runNodeRace({ config, scenario: 'logout-in-flight' })).rejects.toThrow(/logout-in-flight needs logout/);
     await expect(runNodeRace({ config, scenario: 'increments' })).rejects.toThrow(/increments needs reader.count/);
+    const inPageOnly = { ...config, writer: [{ key: 'a', write: () => 0 }, { key: 'b', write: () => 0 }] };
+    await expect(runNodeRace({ config: inPageOnly, scenario: 'distinct-keys' })).rejects.toThrow(/the Node driver sends every request itself: this writer needs a path/);
     await expect(runNodeRace({ config, scenario: 'nope' })).rejects.toThrow(/unknown scenario "nope": choose one of distinct-keys/);
     await expect(runNodeRace({ config: { ...expressConfig(express.url), cookie: 'sid', operations: 2 }, scenario: 'distinct-keys', seed: 1 })).rejects.toThrow(/never set the cookie "sid"/);
   });
