@@ -90,6 +90,8 @@ export async function runNodeRace(options: NodeRaceOptions): Promise<History> {
   options.onSeed?.(seed);
   const kind = options.transport ?? 'http1';
   const plan = scenario.plan(config, createRandom(seed));
+  // Before anything is sent: every action must be a request this driver can send.
+  for (const action of [...plan.setup, ...plan.burst.map((step) => step.action), ...plan.after]) requestOf(action);
   const { executor, close, sawSession } = nodeExecutor(config, kind);
   try {
     const history = await runPlan(plan, executor, { seed, scenario: scenario.name, driver: `node-${kind}`, target: config.target, clients: config.clients });
