@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkHistory } from './checker.js';
+import { conformanceCommand } from './conformance/cli.js';
 import { loadRaceConfig } from './load-config.js';
 import { runNodeRace } from './node-driver.js';
 import { renderHtmlReport } from './report-html.js';
@@ -12,7 +13,7 @@ import { SCENARIOS } from './scenarios.js';
 
 /**
  * `session-lanes <command>`: `race` runs a scenario against a server and
- * checks the history. Exit status: 0 no anomaly, 1 an anomaly, 2 a usage or
+ * checks the history; `conformance` runs PROTOCOL.md's vectors against a server. Exit status: 0 no anomaly, 1 an anomaly, 2 a usage or
  * config error, or a run in which no write was acknowledged (it could not judge anything).
  */
 export interface CliIo {
@@ -23,6 +24,7 @@ export interface CliIo {
 
 const USAGE = `Usage:
   session-lanes race --config race.config.ts --scenario <name> [--seed N] [--driver http1|http2] [--report dir] [--clients N] [--operations N]
+  session-lanes conformance <base-url> [--cookie-name NAME] [--no-clock] [--only ID-PREFIX]... [--json]
 
 Scenarios: ${Object.keys(SCENARIOS).join(', ')}
 Exit status: 0 no anomaly, 1 an anomaly found, 2 a usage or config error, or no write acknowledged.`;
@@ -84,7 +86,10 @@ async function race(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = { race };
+const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  race,
+  conformance: (args, io) => conformanceCommand(args, io.out),
+};
 
 /** Run the CLI; resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo = { out: (text) => console.log(text), err: (text) => console.error(text), cwd: process.cwd() }): Promise<number> {

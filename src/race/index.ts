@@ -23,3 +23,17 @@ export { renderTimelineSvg, type TimelineOptions } from './timeline-svg.js';
 export { formatReport, formatAnomaly, formatWitness, formatSummary } from './report-text.js';
 export { renderHtmlReport } from './report-html.js';
 export { loadRaceConfig } from './load-config.js';
+export {
+  runConformance,
+  runVector,
+  formatConformanceReport,
+  loadVectors,
+  vectorsFolder,
+  VECTOR_FORMAT,
+  type ConformanceOptions,
+  type ConformanceReport,
+  type VectorResult,
+  type Vector,
+  type VectorFile,
+  type VectorStep,
+} from './conformance/index.js';
