@@ -25,6 +25,8 @@
  * would surface at the first write, possibly after another write.
  */
 
+import { RESERVE_HELPERS } from './redis-reserve.js';
+
 // Lua 5.1 prints large numbers in %.14g; %d keeps millisecond timestamps exact.
 const helpers = `
 local function int(n) return string.format('%d', n) end
@@ -84,15 +86,27 @@ return out
 /**
  * begin with a claim and/or a touch.
  * KEYS: meta, versions, values, record, record index. ARGV: now, claim ('1'|'0'),
- * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token, key...
+ * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token,
+ * share, allowed records, allowed bytes, key...
  * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}, or
- * {false, 'rotated', tombstone} (nothing claimed or touched).
+ * {false, 'rotated', tombstone} (nothing claimed or touched), or
+ * {false, 'refused', 0}: the claim would grow Redis past the reserve (nothing claimed or touched).
  */
 export const BEGIN_WRITE = `#!lua
 ${helpers}
+${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
+local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
-local function claim(fp, lease_until, lease_ms, token)
+-- Two names out of the index whose records are gone: a long-lived session's index stays near its live records.
+local function prune_index()
+  local base = base_of(KEYS[1])
+  for _, name in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
+    if redis.call('EXISTS', base .. ':r:' .. name) == 0 then redis.call('SREM', KEYS[5], name) end
+  end
+end
+
+local function claim(epoch, fp, lease_until, lease_ms, token)
   local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp', 'token')
   -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
   local own = r[2] == 'pending' and r[6] == token
@@ -105,6 +119,17 @@ local function claim(fp, lease_until, lease_ms, token)
     if r[2] == 'partial' then return 'replay', r[4] end
     -- A pending claim whose lease ran out: that attempt died; this one takes over.
   end
+  if not own then
+    -- A new record is growth: a live session within its allowance may (Redis's memory is not even read); the rest only below the share.
+    local cost = RECORD_OVERHEAD + #fp + 2 * #record_name(KEYS[4])
+    local acc = epoch and account(KEYS[1], now)
+    if not (acc and within(acc, limits, 1, cost, 0)) and above_share(limits.share) then return 'refused', 0 end
+    if acc then
+      acc.ar, acc.ab = acc.ar + 1, acc.ab + cost
+      save_account(KEYS[1], acc)
+    end
+  end
+  prune_index()
   redis.call('DEL', KEYS[4])
   redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until, 'token', token)
   redis.call('PEXPIRE', KEYS[4], lease_ms)
@@ -119,14 +144,15 @@ if not epoch then
   if t then return {false, 'rotated', t} end
 end
 local status, arg = 'none', 0
-if ARGV[2] == '1' then status, arg = claim(ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
+if ARGV[2] == '1' then status, arg = claim(epoch, ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
+if status == 'refused' then return {false, 'refused', 0} end
 if epoch and ARGV[6] == '1' then
   local touched = math.max(exp, tonumber(ARGV[7]))
   redis.call('HSET', KEYS[1], 'exp', int(touched))
   expire_session(int(touched - now))
 end
 local out = {epoch, status, arg}
-if epoch then read_entries(out, 9, #ARGV, 1) end
+if epoch then read_entries(out, 12, #ARGV, 1) end
 return out
 `;
 
@@ -136,16 +162,20 @@ return out
  * meta, versions, values, record, record index (when rotating; else the old ones again).
  * ARGV: now, mode, epoch, destroy, exp, idleTtlMs, hasRecord, fingerprint,
  * answer, state, leaseUntil, recordExp, retentionMs, token, rotate ('1'|'0'),
- * newEpoch, keepKeys ('1'|'0'), replayUntil, newId, nExpect,
+ * newEpoch, keepKeys ('1'|'0'), replayUntil, newId, share, allowed records,
+ * allowed bytes, allowed rotations, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
- * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}.
+ * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}
+ * | {'refused'} (the change would grow Redis past the reserve: nothing applied, the claim released).
  */
 export const COMMIT = `#!lua
 ${helpers}
+${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
-local n_expect = tonumber(ARGV[20])
-local first_expect = 21
+local limits = { share = tonumber(ARGV[20]), records = tonumber(ARGV[21]), bytes = tonumber(ARGV[22]), rotations = tonumber(ARGV[23]) }
+local n_expect = tonumber(ARGV[24])
+local first_expect = 25
 local first_change = first_expect + 2 * n_expect
 local rotate = ARGV[15] == '1'
 
@@ -185,6 +215,35 @@ end
 -- An id the app gives may already be in use: never move a session over another (nor over its tombstone or records).
 if rotate and ARGV[4] ~= '1' and (redis.call('EXISTS', KEYS[6]) == 1 or redis.call('EXISTS', KEYS[10]) == 1) then return fail({'occupied'}) end
 
+-- The reserve: a new session, a rotation or bigger values or a record are growth. A live session within its
+-- allowance may grow (Redis's memory is not even read); the rest only below the share. A logout only frees.
+local acc
+if ARGV[4] ~= '1' then
+  acc = epoch and account(KEYS[1], now) or fresh_account(now)
+  local value_bytes, records, record_bytes = 0, 0, 0
+  for i = first_change, #ARGV, 3 do
+    local key = ARGV[i]
+    local old = epoch and redis.call('HSTRLEN', KEYS[3], key) or 0
+    if old > 0 then value_bytes = value_bytes - #key - old end
+    if ARGV[i + 1] ~= 'd' then value_bytes = value_bytes + #key + #ARGV[i + 2] end
+  end
+  if ARGV[7] == '1' then
+    record_bytes = #ARGV[9]
+    acc.wl = math.max(acc.wl, tonumber(ARGV[13]))
+    -- A new session's claim was made before it existed, so it is counted here.
+    if not epoch then records, record_bytes = 1, record_bytes + RECORD_OVERHEAD + #ARGV[8] + 2 * #record_name(KEYS[4]) end
+  end
+  local rotations = rotate and 1 or 0
+  local grows = not epoch or rotate or value_bytes > 0 or record_bytes > 0
+  local allowed = epoch and within(acc, limits, records, math.max(value_bytes, 0) + record_bytes, rotations)
+  if grows and not allowed and above_share(limits.share) then return fail({'refused'}) end
+  acc.vb, acc.ar, acc.ab, acc.qr = math.max(acc.vb + value_bytes, 0), acc.ar + records, acc.ab + record_bytes, acc.qr + rotations
+  if rotate then
+    acc.ql = tonumber(ARGV[6])
+    if ARGV[17] ~= '1' then acc.vb = 0 end
+  end
+end
+
 local out = {'committed'}
 if ARGV[4] == '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -202,6 +261,7 @@ else
     out[#out + 1] = key
     out[#out + 1] = version
   end
+  if not rotate then save_account(KEYS[1], acc) end
   expire_session(ARGV[6])
 end
 local record, index = KEYS[4], KEYS[5]
@@ -215,6 +275,7 @@ if rotate and ARGV[4] ~= '1' then
     redis.call('DEL', KEYS[2], KEYS[3])
   end
   redis.call('HSET', KEYS[6], 'epoch', ARGV[16], 'exp', ARGV[5])
+  save_account(KEYS[6], acc)
   local old_base, new_base = base_of(KEYS[1]), base_of(KEYS[6])
   for _, name in ipairs(redis.call('SMEMBERS', KEYS[5])) do
     local from = old_base .. ':r:' .. name
