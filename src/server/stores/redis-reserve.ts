@@ -10,7 +10,8 @@
  * the scripts, so it costs no round trip, and an allowed write of a session
  * within its allowance does not even ask Redis for its memory.
  *
- * Each session keeps its account in its meta hash (P{S}:s):
+ * Each session keeps its account in its meta hash (P{S}:s), in one field
+ * `acct` (MessagePack, so that a write reads and writes it in one call):
  *   vb          bytes of its present values (key name + canonical JSON)
  *   aw, ar, ab  start of the current records window, records and their bytes made in it
  *   pr, pb      records and bytes of the window before
@@ -94,27 +95,34 @@ local function above_share(share)
   return tonumber(string.match(info, 'used_memory:(%d+)')) >= share * max
 end
 
--- A window of length len that started at start, rolled to now: start, this window's count, the previous one's.
-local function roll(start, len, now, current, previous)
-  if now >= start + 2 * len then return now, 0, 0 end
-  if now >= start + len then return start + len, 0, current end
-  return start, current, previous
+-- How many whole windows of length len have passed since start (0, 1, or 2 for two or more).
+local function windows_passed(start, len, now)
+  if now >= start + 2 * len then return 2 end
+  if now >= start + len then return 1 end
+  return 0
 end
 
--- The growth account in meta (see redis-reserve.ts), rolled to now.
+-- The growth account in meta (see redis-reserve.ts), rolled to now: one field, MessagePack, so one HGET and one HSET.
+local ACCOUNT = { 'aw', 'ar', 'ab', 'pr', 'pb', 'wl', 'vb', 'qw', 'qr', 'qp', 'ql' }
 local function account(meta, now)
-  local a = redis.call('HMGET', meta, 'aw', 'ar', 'ab', 'pr', 'pb', 'wl', 'vb', 'qw', 'qr', 'qp', 'ql')
-  local acc = { wl = tonumber(a[6]) or DEFAULT_WINDOW, vb = tonumber(a[7]) or 0, ql = tonumber(a[11]) or DEFAULT_ROTATION_WINDOW }
-  local aw, ar, pr = roll(tonumber(a[1]) or now, acc.wl, now, tonumber(a[2]) or 0, tonumber(a[4]) or 0)
-  local _, ab, pb = roll(tonumber(a[1]) or now, acc.wl, now, tonumber(a[3]) or 0, tonumber(a[5]) or 0)
-  acc.aw, acc.ar, acc.ab, acc.pr, acc.pb = aw, ar, ab, pr, pb
-  acc.qw, acc.qr, acc.qp = roll(tonumber(a[8]) or now, acc.ql, now, tonumber(a[9]) or 0, tonumber(a[10]) or 0)
+  local packed = redis.call('HGET', meta, 'acct')
+  local acc = { aw = now, ar = 0, ab = 0, pr = 0, pb = 0, wl = DEFAULT_WINDOW, vb = 0, qw = now, qr = 0, qp = 0, ql = DEFAULT_ROTATION_WINDOW }
+  if packed then
+    local values = { cmsgpack.unpack(packed) }
+    for i, name in ipairs(ACCOUNT) do acc[name] = values[i] or acc[name] end
+  end
+  local passed = windows_passed(acc.aw, acc.wl, now)
+  if passed == 2 then acc.aw, acc.ar, acc.ab, acc.pr, acc.pb = now, 0, 0, 0, 0 end
+  if passed == 1 then acc.aw, acc.ar, acc.ab, acc.pr, acc.pb = acc.aw + acc.wl, 0, 0, acc.ar, acc.ab end
+  passed = windows_passed(acc.qw, acc.ql, now)
+  if passed == 2 then acc.qw, acc.qr, acc.qp = now, 0, 0 end
+  if passed == 1 then acc.qw, acc.qr, acc.qp = acc.qw + acc.ql, 0, acc.qr end
   return acc
 end
 
--- An account for a session that starts now.
+-- An account for a session that starts now (perhaps over the remains of an expired one).
 local function fresh_account(now)
-  return { wl = DEFAULT_WINDOW, vb = 0, aw = now, ar = 0, ab = 0, pr = 0, pb = 0, ql = DEFAULT_ROTATION_WINDOW, qw = now, qr = 0, qp = 0 }
+  return { aw = now, ar = 0, ab = 0, pr = 0, pb = 0, wl = DEFAULT_WINDOW, vb = 0, qw = now, qr = 0, qp = 0, ql = DEFAULT_ROTATION_WINDOW }
 end
 
 local function within(acc, limits, records, bytes, rotations)
@@ -122,6 +130,6 @@ local function within(acc, limits, records, bytes, rotations)
 end
 
 local function save_account(meta, acc)
-  redis.call('HSET', meta, 'aw', int(acc.aw), 'ar', int(acc.ar), 'ab', int(acc.ab), 'pr', int(acc.pr), 'pb', int(acc.pb), 'wl', int(acc.wl), 'vb', int(acc.vb), 'qw', int(acc.qw), 'qr', int(acc.qr), 'qp', int(acc.qp), 'ql', int(acc.ql))
+  redis.call('HSET', meta, 'acct', cmsgpack.pack(acc.aw, acc.ar, acc.ab, acc.pr, acc.pb, acc.wl, acc.vb, acc.qw, acc.qr, acc.qp, acc.ql))
 end
 `;

@@ -98,8 +98,10 @@ ${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
 local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
--- Two names out of the index whose records are gone: a long-lived session's index stays near its live records.
-local function prune_index()
+-- Two names out of the index whose records are gone, when it holds more names than the session can have live
+-- records: a long-lived session's index stays near its live records (a member costs one SCARD otherwise).
+local function prune_index(acc)
+  if acc and redis.call('SCARD', KEYS[5]) <= acc.ar + acc.pr then return end
   local base = base_of(KEYS[1])
   for _, name in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
     if redis.call('EXISTS', base .. ':r:' .. name) == 0 then redis.call('SREM', KEYS[5], name) end
@@ -119,17 +121,14 @@ local function claim(epoch, fp, lease_until, lease_ms, token)
     if r[2] == 'partial' then return 'replay', r[4] end
     -- A pending claim whose lease ran out: that attempt died; this one takes over.
   end
+  local acc = epoch and account(KEYS[1], now)
   if not own then
-    -- A new record is growth: a live session within its allowance may (Redis's memory is not even read); the rest only below the share.
+    -- A new record is growth: a live session within its allowance may (Redis's memory is not even read); the rest
+    -- only below the share. The commit counts it; a claim given back leaves a name in the index that prune_index finds.
     local cost = RECORD_OVERHEAD + #fp + 2 * #record_name(KEYS[4])
-    local acc = epoch and account(KEYS[1], now)
     if not (acc and within(acc, limits, 1, cost, 0)) and above_share(limits.share) then return 'refused', 0 end
-    if acc then
-      acc.ar, acc.ab = acc.ar + 1, acc.ab + cost
-      save_account(KEYS[1], acc)
-    end
   end
-  prune_index()
+  if acc then prune_index(acc) end
   redis.call('DEL', KEYS[4])
   redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until, 'token', token)
   redis.call('PEXPIRE', KEYS[4], lease_ms)
@@ -230,8 +229,8 @@ if ARGV[4] ~= '1' then
   if ARGV[7] == '1' then
     record_bytes = #ARGV[9]
     acc.wl = math.max(acc.wl, tonumber(ARGV[13]))
-    -- A new session's claim was made before it existed, so it is counted here.
-    if not epoch then records, record_bytes = 1, record_bytes + RECORD_OVERHEAD + #ARGV[8] + 2 * #record_name(KEYS[4]) end
+    -- The record counts once, here (begin only checks its claim): the first commit of its key in this request.
+    if redis.call('HGET', KEYS[4], 'state') == 'pending' then records, record_bytes = 1, record_bytes + RECORD_OVERHEAD + #ARGV[8] + 2 * #record_name(KEYS[4]) end
   end
   local rotations = rotate and 1 or 0
   local grows = not epoch or rotate or value_bytes > 0 or record_bytes > 0
