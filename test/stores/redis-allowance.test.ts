@@ -26,8 +26,7 @@ afterAll(async () => {
 });
 
 /** Two stores on one prefix: `open` never refuses, `full` is above the share. */
-function stores(allowance: RedisStoreOptions['allowance'] = {}) {
-  const prefix = `sl-allowance-${uniqueSuffix()}:`;
+function stores(allowance: RedisStoreOptions['allowance'] = {}, prefix = `sl-allowance-${uniqueSuffix()}:`) {
   const open = redisStore({ url: redis.url, prefix, newSessionMemoryShare: 1, allowance });
   const full = redisStore({ url: redis.url, prefix, newSessionMemoryShare: 0.001, allowance });
   opened.push(open, full);
@@ -133,6 +132,22 @@ describe('redisStore reserve: above the share', () => {
     // Its ordinary writes are still within their allowance.
     expect(await write(full, id, { epoch: 'e2', value: 'still' })).toMatchObject({ status: 'committed' });
     expect(await write(open, id, { epoch: 'e2', rotateTo: fresh('r') })).toMatchObject({ status: 'committed' });
+  });
+});
+
+describe('redisStore record index', () => {
+  it("keeps a session's index near its live records: names of claims given back are pruned as new claims come", async () => {
+    const prefix = `sl-allowance-${uniqueSuffix()}:`;
+    const { open } = stores({}, prefix);
+    const id = fresh('s');
+    expect(await write(open, id, { epoch: 'e', create: true })).toMatchObject({ status: 'committed' });
+    // 40 requests that claim and give back (a 412 does so): before, each left its name in the index for good.
+    for (let n = 0; n < 40; n++) {
+      const claim = { key: fresh('k'), fingerprint: 'fp', leaseMs: 60_000, token: fresh('t') };
+      expect((await open.begin({ sessionId: id, keys: ['v'], claim, now: T0 })).claim).toEqual({ status: 'claimed' });
+      await open.release({ sessionId: id, key: claim.key, token: claim.token });
+    }
+    expect(await redis.admin.scard(`${prefix}{${id}}:ri`)).toBeLessThanOrEqual(4);
   });
 });
 
