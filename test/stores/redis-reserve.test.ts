@@ -135,6 +135,8 @@ describe('the Redis reserve under a flood from one client (maxmemory 4mb, noevic
       await ordinaryUse(users, seen);
       report('(a) one session writing records', answers, seen, await usedMemory(redis));
       expect(answers[503] ?? 0).toBeGreaterThan(0); // the flood reached the reserve
+      const refused = await attacker.send('/fill', write('log'));
+      expect([refused.status, refused.json().type, Number(refused.response.headers.get('retry-after')) > 0]).toEqual([503, 'https://session-lanes.dev/problems/store-unavailable', true]);
       expect(seen[503] ?? 0).toBe(0);
       expect(Object.keys(seen)).toEqual(['200']);
     } finally {
