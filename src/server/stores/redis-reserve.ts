@@ -78,7 +78,8 @@ export function reserveSettings(share: unknown, allowance: SessionAllowance | un
 
 /**
  * Lua helpers for the scripts that grow a session (begin with a claim,
- * commit). They use KEYS[1] (the session's meta hash) and the validator's
+ * commit), included after redis-scripts.ts's helpers. They use the scripts'
+ * KEYS (meta, versions, values, record, record index) and the validator's
  * `now`; share and allowance come in as script arguments.
  */
 export const RESERVE_HELPERS = `
@@ -127,6 +128,49 @@ end
 
 local function within(acc, limits, records, bytes, rotations)
   return acc.ar + acc.pr + records <= limits.records and acc.vb + acc.ab + acc.pb + bytes <= limits.bytes and acc.qr + acc.qp + rotations <= limits.rotations
+end
+
+-- Two names out of the index whose records are gone, when it holds more names than the session can have live
+-- records: a long-lived session's index (KEYS[5]) stays near its live records (one SCARD otherwise).
+local function prune_index(acc)
+  if acc and redis.call('SCARD', KEYS[5]) <= acc.ar + acc.pr then return end
+  local base = base_of(KEYS[1])
+  for _, name in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
+    if redis.call('EXISTS', base .. ':r:' .. name) == 0 then redis.call('SREM', KEYS[5], name) end
+  end
+end
+
+-- The commit's growth (COMMIT's KEYS and ARGV): a new session, a rotation, bigger values, a record. A live session
+-- within its allowance may grow (Redis's memory is not even read); the rest only below the share. Returns the
+-- account with the change counted, or nil: refused.
+local function commit_growth(epoch, now, limits, first_change, rotate)
+  local acc = epoch and account(KEYS[1], now) or fresh_account(now)
+  local value_bytes, records, record_bytes = 0, 0, 0
+  for i = first_change, #ARGV, 3 do
+    local key = ARGV[i]
+    local old = epoch and redis.call('HSTRLEN', KEYS[3], key) or 0
+    if old > 0 then value_bytes = value_bytes - #key - old end
+    if ARGV[i + 1] ~= 'd' then value_bytes = value_bytes + #key + #ARGV[i + 2] end
+  end
+  if ARGV[7] == '1' then
+    record_bytes = #ARGV[9]
+    acc.wl = math.max(acc.wl, tonumber(ARGV[13]))
+    -- The record counts once, here (begin only checks its claim): the first commit of its key in this request.
+    if redis.call('HGET', KEYS[4], 'state') == 'pending' then
+      records, record_bytes = 1, record_bytes + RECORD_OVERHEAD + #ARGV[8] + 2 * #record_name(KEYS[4])
+    end
+  end
+  local rotations = rotate and 1 or 0
+  local grows = not epoch or rotate or value_bytes > 0 or record_bytes > 0
+  local allowed = epoch and within(acc, limits, records, math.max(value_bytes, 0) + record_bytes, rotations)
+  if grows and not allowed and above_share(limits.share) then return nil end
+  acc.vb, acc.ar, acc.ab, acc.qr = math.max(acc.vb + value_bytes, 0), acc.ar + records, acc.ab + record_bytes, acc.qr + rotations
+  if rotate then
+    acc.ql = tonumber(ARGV[6])
+    -- keepKeys false: the new session starts without the old values.
+    if ARGV[17] ~= '1' then acc.vb = 0 end
+  end
+  return acc
 end
 
 local function save_account(meta, acc)

@@ -98,16 +98,6 @@ ${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
 local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
--- Two names out of the index whose records are gone, when it holds more names than the session can have live
--- records: a long-lived session's index stays near its live records (a member costs one SCARD otherwise).
-local function prune_index(acc)
-  if acc and redis.call('SCARD', KEYS[5]) <= acc.ar + acc.pr then return end
-  local base = base_of(KEYS[1])
-  for _, name in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
-    if redis.call('EXISTS', base .. ':r:' .. name) == 0 then redis.call('SREM', KEYS[5], name) end
-  end
-end
-
 local function claim(epoch, fp, lease_until, lease_ms, token)
   local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp', 'token')
   -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
@@ -214,33 +204,11 @@ end
 -- An id the app gives may already be in use: never move a session over another (nor over its tombstone or records).
 if rotate and ARGV[4] ~= '1' and (redis.call('EXISTS', KEYS[6]) == 1 or redis.call('EXISTS', KEYS[10]) == 1) then return fail({'occupied'}) end
 
--- The reserve: a new session, a rotation or bigger values or a record are growth. A live session within its
--- allowance may grow (Redis's memory is not even read); the rest only below the share. A logout only frees.
+-- The reserve (redis-reserve.ts): a logout only frees; any other change is checked, and counted into the account.
 local acc
 if ARGV[4] ~= '1' then
-  acc = epoch and account(KEYS[1], now) or fresh_account(now)
-  local value_bytes, records, record_bytes = 0, 0, 0
-  for i = first_change, #ARGV, 3 do
-    local key = ARGV[i]
-    local old = epoch and redis.call('HSTRLEN', KEYS[3], key) or 0
-    if old > 0 then value_bytes = value_bytes - #key - old end
-    if ARGV[i + 1] ~= 'd' then value_bytes = value_bytes + #key + #ARGV[i + 2] end
-  end
-  if ARGV[7] == '1' then
-    record_bytes = #ARGV[9]
-    acc.wl = math.max(acc.wl, tonumber(ARGV[13]))
-    -- The record counts once, here (begin only checks its claim): the first commit of its key in this request.
-    if redis.call('HGET', KEYS[4], 'state') == 'pending' then records, record_bytes = 1, record_bytes + RECORD_OVERHEAD + #ARGV[8] + 2 * #record_name(KEYS[4]) end
-  end
-  local rotations = rotate and 1 or 0
-  local grows = not epoch or rotate or value_bytes > 0 or record_bytes > 0
-  local allowed = epoch and within(acc, limits, records, math.max(value_bytes, 0) + record_bytes, rotations)
-  if grows and not allowed and above_share(limits.share) then return fail({'refused'}) end
-  acc.vb, acc.ar, acc.ab, acc.qr = math.max(acc.vb + value_bytes, 0), acc.ar + records, acc.ab + record_bytes, acc.qr + rotations
-  if rotate then
-    acc.ql = tonumber(ARGV[6])
-    if ARGV[17] ~= '1' then acc.vb = 0 end
-  end
+  acc = commit_growth(epoch, now, limits, first_change, rotate)
+  if not acc then return fail({'refused'}) end
 end
 
 local out = {'committed'}
