@@ -103,10 +103,9 @@ local function windows_passed(start, len, now)
   return 0
 end
 
--- The growth account in meta (see redis-reserve.ts), rolled to now: one field, MessagePack, so one HGET and one HSET.
+-- The growth account (the meta hash's 'acct', MessagePack: live_epoch reads it, save_account writes it), rolled to now.
 local ACCOUNT = { 'aw', 'ar', 'ab', 'pr', 'pb', 'wl', 'vb', 'qw', 'qr', 'qp', 'ql' }
-local function account(meta, now)
-  local packed = redis.call('HGET', meta, 'acct')
+local function account(packed, now)
   local acc = { aw = now, ar = 0, ab = 0, pr = 0, pb = 0, wl = DEFAULT_WINDOW, vb = 0, qw = now, qr = 0, qp = 0, ql = DEFAULT_ROTATION_WINDOW }
   if packed then
     local values = { cmsgpack.unpack(packed) }
@@ -143,8 +142,8 @@ end
 -- The commit's growth (COMMIT's KEYS and ARGV): a new session, a rotation, bigger values, a record. A live session
 -- within its allowance may grow (Redis's memory is not even read); the rest only below the share. Returns the
 -- account with the change counted, or nil: refused.
-local function commit_growth(epoch, now, limits, first_change, rotate)
-  local acc = epoch and account(KEYS[1], now) or fresh_account(now)
+local function commit_growth(epoch, packed_account, now, limits, first_change, rotate)
+  local acc = epoch and account(packed_account, now) or fresh_account(now)
   local value_bytes, records, record_bytes = 0, 0, 0
   for i = first_change, #ARGV, 3 do
     local key = ARGV[i]

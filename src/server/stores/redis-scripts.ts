@@ -31,10 +31,11 @@ import { RESERVE_HELPERS } from './redis-reserve.js';
 const helpers = `
 local function int(n) return string.format('%d', n) end
 
+-- Also the growth account (redis-reserve.ts), read in the same call: the scripts that grow a session need it.
 local function live_epoch(now)
-  local meta = redis.call('HMGET', KEYS[1], 'epoch', 'exp')
-  if meta[1] and tonumber(meta[2]) > now then return meta[1], tonumber(meta[2]) end
-  return false, 0
+  local meta = redis.call('HMGET', KEYS[1], 'epoch', 'exp', 'acct')
+  if meta[1] and tonumber(meta[2]) > now then return meta[1], tonumber(meta[2]), meta[3] end
+  return false, 0, false
 end
 
 -- A live tombstone of KEYS[1]: {new id, new epoch, rotating key, replay until}, or false.
@@ -98,7 +99,7 @@ ${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
 local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
-local function claim(epoch, fp, lease_until, lease_ms, token)
+local function claim(epoch, packed_account, fp, lease_until, lease_ms, token)
   local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp', 'token')
   -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
   local own = r[2] == 'pending' and r[6] == token
@@ -111,7 +112,7 @@ local function claim(epoch, fp, lease_until, lease_ms, token)
     if r[2] == 'partial' then return 'replay', r[4] end
     -- A pending claim whose lease ran out: that attempt died; this one takes over.
   end
-  local acc = epoch and account(KEYS[1], now)
+  local acc = epoch and account(packed_account, now)
   if not own then
     -- A new record is growth: a live session within its allowance may (Redis's memory is not even read); the rest
     -- only below the share. The commit counts it; a claim given back leaves a name in the index that prune_index finds.
@@ -127,13 +128,13 @@ local function claim(epoch, fp, lease_until, lease_ms, token)
   return 'claimed', 0
 end
 
-local epoch, exp = live_epoch(now)
+local epoch, exp, packed_account = live_epoch(now)
 if not epoch then
   local t = tombstone(now)
   if t then return {false, 'rotated', t} end
 end
 local status, arg = 'none', 0
-if ARGV[2] == '1' then status, arg = claim(epoch, ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
+if ARGV[2] == '1' then status, arg = claim(epoch, packed_account, ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
 if status == 'refused' then return {false, 'refused', 0} end
 if epoch and ARGV[6] == '1' then
   local touched = math.max(exp, tonumber(ARGV[7]))
@@ -161,7 +162,7 @@ export const COMMIT = `#!lua
 ${helpers}
 ${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
-local epoch = live_epoch(now)
+local epoch, _, packed_account = live_epoch(now)
 local limits = { share = tonumber(ARGV[20]), records = tonumber(ARGV[21]), bytes = tonumber(ARGV[22]), rotations = tonumber(ARGV[23]) }
 local n_expect = tonumber(ARGV[24])
 local first_expect = 25
@@ -207,7 +208,7 @@ if rotate and ARGV[4] ~= '1' and (redis.call('EXISTS', KEYS[6]) == 1 or redis.ca
 -- The reserve (redis-reserve.ts): a logout only frees; any other change is checked, and counted into the account.
 local acc
 if ARGV[4] ~= '1' then
-  acc = commit_growth(epoch, now, limits, first_change, rotate)
+  acc = commit_growth(epoch, packed_account, now, limits, first_change, rotate)
   if not acc then return fail({'refused'}) end
 end
 
