@@ -44,10 +44,13 @@ async function baselineStore(): Promise<{ redisStore: typeof redisStore; cleanup
 let serial = 0;
 const id = (what: string) => `${what}-${process.pid}-${serial++}-bench-session-id-pad`;
 
+let lastSession = '';
+
 /** A session made for the case, then `WRITES` writes to it; µs per write. */
 async function writes(store: SessionStore, refusedExpected: boolean): Promise<number> {
   const now = Date.now();
   const sessionId = id('s');
+  lastSession = sessionId;
   let version = 0;
   const writeOnce = async (mode: 'create' | 'existing') => {
     const claim = { key: id('k'), fingerprint: 'f'.repeat(43), leaseMs: 60_000, token: id('t') };
@@ -82,14 +85,15 @@ async function writes(store: SessionStore, refusedExpected: boolean): Promise<nu
 const redis = await startRedis(['--maxmemory', '1gb', '--maxmemory-policy', 'noeviction']);
 const baseline = await baselineStore();
 try {
-  const cases: { label: string; store: SessionStore; refused?: boolean }[] = [
-    { label: `baseline (before the reserve, ${baseline.commit})`, store: baseline.redisStore({ url: redis.url, prefix: 'base:' }) },
+  const cases: { label: string; prefix: string; store: SessionStore; refused?: boolean }[] = [
+    { label: `baseline (before the reserve, ${baseline.commit})`, prefix: 'base:', store: baseline.redisStore({ url: redis.url, prefix: 'base:' }) },
     // An allowance the case's writes stay within (the default's 256 records would be passed after 256).
-    { label: 'within its allowance', store: redisStore({ url: redis.url, prefix: 'within:', allowance: { records: 1_000_000, bytes: 2 ** 40 } }) },
-    { label: 'past its allowance, below the share (INFO read)', store: redisStore({ url: redis.url, prefix: 'past:', allowance: { records: 1, bytes: 1 } }) },
-    { label: 'a new session refused above the share (begin)', store: redisStore({ url: redis.url, prefix: 'full:', newSessionMemoryShare: 0.001 }), refused: true },
+    { label: 'within its allowance', prefix: 'within:', store: redisStore({ url: redis.url, prefix: 'within:', allowance: { records: 1_000_000, bytes: 2 ** 40 } }) },
+    { label: 'past its allowance, below the share (INFO read)', prefix: 'past:', store: redisStore({ url: redis.url, prefix: 'past:', allowance: { records: 1, bytes: 1 } }) },
+    { label: 'a new session refused above the share (begin)', prefix: 'full:', store: redisStore({ url: redis.url, prefix: 'full:', newSessionMemoryShare: 0.001 }), refused: true },
   ];
   const roundTrip = cases.map(() => [] as number[]);
+  const metaBytes = cases.map(() => 0);
   const script = cases.map(() => [] as number[]);
   // Round 0 warms up (JIT, script cache, connections) and is not counted.
   for (let round = 0; round <= ROUNDS; round++) {
@@ -103,6 +107,8 @@ try {
       }
       await redis.admin.config('RESETSTAT');
       roundTrip[index]!.push(await writes(store, refused === true));
+      // What the session's meta hash (epoch, expiry and, now, the account) takes.
+      metaBytes[index] = Number(await redis.admin.memory('USAGE', `${cases[index]!.prefix}{${lastSession}}:s`)) || 0;
       const stats = await redis.admin.info('commandstats');
       const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats);
       script[index]!.push(evalsha ? Number(evalsha[2]) / Number(evalsha[1]) : NaN);
@@ -111,11 +117,11 @@ try {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const base = { trip: median(roundTrip[0]!), script: median(script[0]!) };
   console.log(`${WRITES} writes × ${ROUNDS} rounds per case (medians); a write = begin with a claim + commit, one session`);
-  console.log(`${'case'.padEnd(50)} ${'µs/write'.padStart(9)} ${'× base'.padStart(7)} ${'µs/script'.padStart(10)} ${'× base'.padStart(7)}`);
+  console.log(`${'case'.padEnd(50)} ${'µs/write'.padStart(9)} ${'× base'.padStart(7)} ${'µs/script'.padStart(10)} ${'× base'.padStart(7)} ${'meta B'.padStart(7)}`);
   for (const [index, { label }] of cases.entries()) {
     const trip = median(roundTrip[index]!);
     const server = median(script[index]!);
-    console.log(`${label.padEnd(50)} ${trip.toFixed(1).padStart(9)} ${(trip / base.trip).toFixed(2).padStart(7)} ${server.toFixed(1).padStart(10)} ${(server / base.script).toFixed(2).padStart(7)}`);
+    console.log(`${label.padEnd(50)} ${trip.toFixed(1).padStart(9)} ${(trip / base.trip).toFixed(2).padStart(7)} ${server.toFixed(1).padStart(10)} ${(server / base.script).toFixed(2).padStart(7)} ${String(metaBytes[index] || '-').padStart(7)}`);
   }
   for (const { store } of cases) await store.close();
 } finally {
