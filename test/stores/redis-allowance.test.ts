@@ -135,6 +135,15 @@ describe('redisStore reserve: above the share', () => {
   });
 });
 
+describe('redisStore reserve under an ACL', () => {
+  it('admits new sessions when the ACL denies INFO to the store (the reserve is off, as documented), never refusing every one', async () => {
+    await redis.admin.call('ACL', 'SETUSER', 'no-info', 'on', '>a-password', '~*', '+@all', '-info');
+    const store = redisStore({ url: redis.url.replace('redis://', 'redis://no-info:a-password@'), prefix: `sl-allowance-${uniqueSuffix()}:`, newSessionMemoryShare: 0.001 });
+    opened.push(store);
+    expect(await write(store, fresh('s'), { epoch: 'e', create: true })).toMatchObject({ status: 'committed' });
+  });
+});
+
 describe('redisStore record index', () => {
   it("keeps a session's index near its live records: names of claims given back are pruned as new claims come", async () => {
     const prefix = `sl-allowance-${uniqueSuffix()}:`;

@@ -87,10 +87,12 @@ local RECORD_OVERHEAD = 200
 local DEFAULT_WINDOW = 172800000
 local DEFAULT_ROTATION_WINDOW = 1209600000
 
--- True when Redis uses at least share of its maxmemory (never without a maxmemory).
+-- True when Redis uses at least share of its maxmemory (never without a maxmemory). An ACL that denies INFO
+-- to the store's user turns the reserve off rather than refusing every new session.
 local function above_share(share)
   if share >= 1 then return false end
-  local info = redis.call('INFO', 'memory')
+  local info = redis.pcall('INFO', 'memory')
+  if type(info) ~= 'string' then return false end
   local max = tonumber(string.match(info, 'maxmemory:(%d+)'))
   if not max or max == 0 then return false end
   return tonumber(string.match(info, 'used_memory:(%d+)')) >= share * max
