@@ -127,8 +127,11 @@ local function fresh_account(now)
   return { aw = now, ar = 0, ab = 0, pr = 0, pb = 0, wl = DEFAULT_WINDOW, vb = 0, qw = now, qr = 0, qp = 0, ql = DEFAULT_ROTATION_WINDOW }
 end
 
+-- Within the allowance after this growth? Rotations count only for a rotation: a session that logged in often may still write.
 local function within(acc, limits, records, bytes, rotations)
-  return acc.ar + acc.pr + records <= limits.records and acc.vb + acc.ab + acc.pb + bytes <= limits.bytes and acc.qr + acc.qp + rotations <= limits.rotations
+  return acc.ar + acc.pr + records <= limits.records
+    and acc.vb + acc.ab + acc.pb + bytes <= limits.bytes
+    and (rotations == 0 or acc.qr + acc.qp + rotations <= limits.rotations)
 end
 
 -- Two names out of the index whose records are gone, when it holds more names than the session can have live
