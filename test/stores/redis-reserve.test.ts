@@ -72,7 +72,8 @@ async function usedMemory(redis: PrivateRedis): Promise<string> {
   return /used_memory_human:\S+/.exec(await redis.admin.info('memory'))?.[0] ?? '?';
 }
 
-describe('the Redis reserve under a flood from one client (maxmemory 4mb, noeviction)', () => {
+// Each case took 2-4 s on a calm machine (load ~2) and 11-23 s at a load of ~20 on 2 cores: the timeout is headroom.
+describe('the Redis reserve under a flood from one client (maxmemory 4mb, noeviction)', { timeout: 90_000 }, () => {
   async function cookieApp(redis: PrivateRedis, storeOptions: RedisStoreOptions = {}) {
     const store = redisStore({ url: redis.url, ...storeOptions });
     const validator = createValidator({ store, secret: SECRET, onEvent: () => {} });
