@@ -203,8 +203,9 @@ export interface SessionStore {
   /**
    * Optional admission control, asked before a session-creating request
    * claims anything: false refuses the new session (503), so that a flood of
-   * new sessions cannot take the memory existing sessions need to write
-   * (redisStore: while Redis uses more than a share of its maxmemory).
+   * new sessions cannot take the memory existing sessions need to write.
+   * (redisStore does not implement it: its begin and commit scripts refuse
+   * every kind of growth past its reserve themselves, by throwing.)
    */
   admitSession?(now: number): Promise<boolean>;
   /** Extends an existing session's idle lifetime without changing data or versions. */

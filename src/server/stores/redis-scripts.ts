@@ -25,14 +25,17 @@
  * would surface at the first write, possibly after another write.
  */
 
+import { RESERVE_HELPERS } from './redis-reserve.js';
+
 // Lua 5.1 prints large numbers in %.14g; %d keeps millisecond timestamps exact.
 const helpers = `
 local function int(n) return string.format('%d', n) end
 
+-- Also the growth account (redis-reserve.ts), read in the same call: the scripts that grow a session need it.
 local function live_epoch(now)
-  local meta = redis.call('HMGET', KEYS[1], 'epoch', 'exp')
-  if meta[1] and tonumber(meta[2]) > now then return meta[1], tonumber(meta[2]) end
-  return false, 0
+  local meta = redis.call('HMGET', KEYS[1], 'epoch', 'exp', 'acct')
+  if meta[1] and tonumber(meta[2]) > now then return meta[1], tonumber(meta[2]), meta[3] end
+  return false, 0, false
 end
 
 -- A live tombstone of KEYS[1]: {new id, new epoch, rotating key, replay until}, or false.
@@ -84,15 +87,19 @@ return out
 /**
  * begin with a claim and/or a touch.
  * KEYS: meta, versions, values, record, record index. ARGV: now, claim ('1'|'0'),
- * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token, key...
+ * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token,
+ * share, allowed records, allowed bytes, key...
  * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}, or
- * {false, 'rotated', tombstone} (nothing claimed or touched).
+ * {false, 'rotated', tombstone} (nothing claimed or touched), or
+ * {false, 'refused', 0}: the claim would grow Redis past the reserve (nothing claimed or touched).
  */
 export const BEGIN_WRITE = `#!lua
 ${helpers}
+${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
+local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
-local function claim(fp, lease_until, lease_ms, token)
+local function claim(epoch, packed_account, fp, lease_until, lease_ms, token)
   local r = redis.call('HMGET', KEYS[4], 'fp', 'state', 'lease', 'answer', 'exp', 'token')
   -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
   local own = r[2] == 'pending' and r[6] == token
@@ -105,6 +112,14 @@ local function claim(fp, lease_until, lease_ms, token)
     if r[2] == 'partial' then return 'replay', r[4] end
     -- A pending claim whose lease ran out: that attempt died; this one takes over.
   end
+  local acc = epoch and account(packed_account, now)
+  if not own then
+    -- A new record is growth: a live session within its allowance may (Redis's memory is not even read); the rest
+    -- only below the share. The commit counts it; a claim given back leaves a name in the index that prune_index finds.
+    local cost = RECORD_OVERHEAD + #fp + 2 * #record_name(KEYS[4])
+    if not (acc and within(acc, limits, 1, cost, 0)) and above_share(limits.share) then return 'refused', 0 end
+  end
+  if acc then prune_index(acc) end
   redis.call('DEL', KEYS[4])
   redis.call('HSET', KEYS[4], 'fp', fp, 'state', 'pending', 'lease', lease_until, 'exp', lease_until, 'token', token)
   redis.call('PEXPIRE', KEYS[4], lease_ms)
@@ -113,20 +128,21 @@ local function claim(fp, lease_until, lease_ms, token)
   return 'claimed', 0
 end
 
-local epoch, exp = live_epoch(now)
+local epoch, exp, packed_account = live_epoch(now)
 if not epoch then
   local t = tombstone(now)
   if t then return {false, 'rotated', t} end
 end
 local status, arg = 'none', 0
-if ARGV[2] == '1' then status, arg = claim(ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
+if ARGV[2] == '1' then status, arg = claim(epoch, packed_account, ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
+if status == 'refused' then return {false, 'refused', 0} end
 if epoch and ARGV[6] == '1' then
   local touched = math.max(exp, tonumber(ARGV[7]))
   redis.call('HSET', KEYS[1], 'exp', int(touched))
   expire_session(int(touched - now))
 end
 local out = {epoch, status, arg}
-if epoch then read_entries(out, 9, #ARGV, 1) end
+if epoch then read_entries(out, 12, #ARGV, 1) end
 return out
 `;
 
@@ -136,16 +152,20 @@ return out
  * meta, versions, values, record, record index (when rotating; else the old ones again).
  * ARGV: now, mode, epoch, destroy, exp, idleTtlMs, hasRecord, fingerprint,
  * answer, state, leaseUntil, recordExp, retentionMs, token, rotate ('1'|'0'),
- * newEpoch, keepKeys ('1', or a JSON list of the keys kept), replayUntil, newId, nExpect,
+ * newEpoch, keepKeys ('1', or a JSON list of the keys kept), replayUntil, newId, share, allowed records,
+ * allowed bytes, allowed rotations, nExpect,
  * then nExpect pairs (key, version), then triples (key, 's'|'d', value).
- * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}.
+ * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}
+ * | {'refused'} (the change would grow Redis past the reserve: nothing applied, the claim released).
  */
 export const COMMIT = `#!lua
 ${helpers}
+${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
-local epoch = live_epoch(now)
-local n_expect = tonumber(ARGV[20])
-local first_expect = 21
+local epoch, _, packed_account = live_epoch(now)
+local limits = { share = tonumber(ARGV[20]), records = tonumber(ARGV[21]), bytes = tonumber(ARGV[22]), rotations = tonumber(ARGV[23]) }
+local n_expect = tonumber(ARGV[24])
+local first_expect = 25
 local first_change = first_expect + 2 * n_expect
 local rotate = ARGV[15] == '1'
 
@@ -185,6 +205,13 @@ end
 -- An id the app gives may already be in use: never move a session over another (nor over its tombstone or records).
 if rotate and ARGV[4] ~= '1' and (redis.call('EXISTS', KEYS[6]) == 1 or redis.call('EXISTS', KEYS[10]) == 1) then return fail({'occupied'}) end
 
+-- The reserve (redis-reserve.ts): a logout only frees; any other change is checked, and counted into the account.
+local acc
+if ARGV[4] ~= '1' then
+  acc = commit_growth(epoch, packed_account, now, limits, first_change, rotate)
+  if not acc then return fail({'refused'}) end
+end
+
 local out = {'committed'}
 if ARGV[4] == '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -202,6 +229,7 @@ else
     out[#out + 1] = key
     out[#out + 1] = version
   end
+  if not rotate then save_account(KEYS[1], acc) end
   expire_session(ARGV[6])
 end
 local record, index = KEYS[4], KEYS[5]
@@ -222,6 +250,7 @@ if rotate and ARGV[4] ~= '1' then
     redis.call('DEL', KEYS[2], KEYS[3])
   end
   redis.call('HSET', KEYS[6], 'epoch', ARGV[16], 'exp', ARGV[5])
+  save_account(KEYS[6], acc)
   local old_base, new_base = base_of(KEYS[1]), base_of(KEYS[6])
   for _, name in ipairs(redis.call('SMEMBERS', KEYS[5])) do
     local from = old_base .. ':r:' .. name

@@ -11,6 +11,7 @@ import {
   type StoredEntry,
   type TouchInput,
 } from '../store.js';
+import { reserveSettings, type SessionAllowance } from './redis-reserve.js';
 import { sameSlotId } from './redis-slots.js';
 import { BEGIN_READ, BEGIN_WRITE, COMMIT, RELEASE, TOUCH } from './redis-scripts.js';
 
@@ -34,15 +35,26 @@ export interface RedisStoreOptions {
    */
   prefix?: string;
   /**
-   * New sessions are refused (503) while Redis uses more than this share of
-   * its `maxmemory`, so that a flood of session-creating requests leaves the
-   * rest to existing sessions' writes (with `noeviction`, a full Redis
-   * refuses every write). Read from `INFO memory` every 100 ms and every 16 new sessions;
-   * without a `maxmemory`, every session is admitted. 1 turns it off.
+   * The reserve: while Redis uses at least this share of its `maxmemory`,
+   * only a live session within its `allowance` may grow; new sessions
+   * (cookie-made or under a `sessionId()` resolver) and sessions past their
+   * allowance are refused (503), so that no flood takes the rest from
+   * established sessions' writes, logins and logouts (with `noeviction`, a
+   * full Redis refuses every write). Checked inside the scripts, with
+   * `INFO memory` only for growth outside an allowance; without a
+   * `maxmemory`, nothing is refused. 1 turns it off.
    * @default 0.9
    */
   newSessionMemoryShare?: number;
+  /**
+   * What one established session may hold while Redis is above the share.
+   * @default { records: 256, bytes: 524288, rotations: 16 }
+   * @example redisStore({ url, allowance: { records: 1_000 } })
+   */
+  allowance?: SessionAllowance;
 }
+
+export type { SessionAllowance } from './redis-reserve.js';
 
 /** The few ioredis calls the store makes: the commands defineCommand() adds. */
 interface ScriptedClient {
@@ -72,10 +84,7 @@ const OWN_CLIENT_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5_000, aut
  */
 export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const prefix = options.prefix ?? 'session-lanes:';
-  const share = options.newSessionMemoryShare ?? 0.9;
-  if (typeof share !== 'number' || !(share > 0 && share <= 1)) {
-    throw new TypeError(`redisStore(): newSessionMemoryShare must be a number above 0 and at most 1, got ${String(share)}`);
-  }
+  const reserve = reserveSettings(options.newSessionMemoryShare ?? 0.9, options.allowance);
   if (/[{}]/.test(prefix)) throw new TypeError(`redisStore(): prefix must not contain "{" or "}", got ${JSON.stringify(prefix)}`);
   const owned = options.client === undefined;
   const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', OWN_CLIENT_OPTIONS);
@@ -116,29 +125,9 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   // On a Cluster a script may only touch one hash slot: a rotated session's new id is drawn in its old id's slot.
   const cluster = (client as { isCluster?: boolean }).isCluster === true;
 
-  // Admission: the last INFO memory reading, refreshed every 100 ms and every 16 admissions, so that a burst
-  // overshoots the limit by no more than what is admitted meanwhile.
-  let memoryCheck: { at: number; uses: number; admit: Promise<boolean> } | null = null;
-  async function readMemory(): Promise<boolean> {
-    const info = await client.info('memory');
-    const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
-    const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
-    return max === 0 || used < share * max;
-  }
-
   return {
     shared: true,
     ...(cluster ? { rotationId: (from: string) => sameSlotId(hashTag(from)) } : {}),
-    admitSession(): Promise<boolean> {
-      if (share >= 1) return Promise.resolve(true);
-      const at = Date.now(); // the real clock: this is about Redis's memory now, not the validator's (movable) time
-      if (!memoryCheck || at - memoryCheck.at >= 100 || memoryCheck.uses >= 16) {
-        // A failed reading admits: the calls that follow report a Redis that is down.
-        memoryCheck = { at, uses: 0, admit: readMemory().catch(() => true) };
-      }
-      memoryCheck.uses++;
-      return memoryCheck.admit;
-    },
     async begin(input: BeginInput): Promise<BeginResult> {
       const { sessionId, keys, claim, touch, now } = input;
       const k = keysOf(sessionId);
@@ -160,6 +149,9 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
                 touch ? '1' : '0',
                 touch ? now + touch.idleTtlMs : 0,
                 claim?.token ?? '',
+                reserve.share,
+                reserve.records,
+                reserve.bytes,
                 ...keys,
               ),
             )
@@ -169,6 +161,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         const [to, toEpoch, recordKey, replayUntil] = arg as string[];
         return { session: null, entries: new Map(), rotated: { sessionId: to!, epoch: toEpoch!, recordKey: recordKey!, replayUntil: Number(replayUntil) } };
       }
+      if (status === 'refused') throw refused('begin');
       const entries = new Map<string, StoredEntry>();
       if (typeof epoch === 'string') keys.forEach((key, index) => entries.set(key, entry(reply[3 + 2 * index], reply[4 + 2 * index])));
       return {
@@ -214,6 +207,10 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         rotate?.keepKeys === false ? JSON.stringify(rotate.keptKeys ?? []) : '1',
         rotate ? now + rotate.replayWindowMs : 0,
         rotate?.sessionId ?? '',
+        reserve.share,
+        reserve.records,
+        reserve.bytes,
+        reserve.rotations,
         expect.size,
       ];
       for (const [key, version] of expect) args.push(key, version);
@@ -222,6 +219,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const [status] = reply;
       if (status === 'gone') return reply[1] === 'rotated' ? { status: 'gone', rotated: true } : { status: 'gone' };
       if (status === 'occupied') return { status: 'occupied' };
+      if (status === 'refused') throw refused('commit');
       if (status === 'stale') {
         const entries = new Map<string, StoredEntry>();
         for (let i = 1; i + 2 < reply.length; i += 3) entries.set(String(reply[i]), entry(reply[i + 1], reply[i + 2]));
@@ -255,6 +253,13 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
  */
 function hashTag(sessionId: string): string {
   return /[{}]/.test(sessionId) || sessionId.startsWith('~') ? `~${Buffer.from(sessionId).toString('base64url')}` : sessionId;
+}
+
+/** The reserve's refusal: the validator answers 503 with Retry-After, as for any store failure. */
+function refused(operation: string): StoreUnavailableError {
+  return new StoreUnavailableError(
+    `redisStore: ${operation} refused: Redis uses at least newSessionMemoryShare of its maxmemory, and this is a new session or a session past its allowance; the reserve is kept for established sessions`,
+  );
 }
 
 function entry(version: unknown, value: unknown): StoredEntry {
