@@ -41,9 +41,9 @@ test('no lost session writes (express-session loses one)', async ({ race }) => {
 test('a writer as a request fired from the tabs records the same history', async ({ race }) => {
   const { history, result } = await race.run('increments', {
     seed: 3,
-    config: { target: app.url, writer: { path: '/cart/add', body: { token: '{token}' } }, increment: { path: '/count' }, reader: { path: '/state', count: (body) => (body as { count: number }).count }, cookie: 'connect.sid', clients: 3, operations: 16, delayMs: [0, 3] },
+    config: { target: app.url, writer: { path: '/cart/add', body: { token: '{token}' } }, increment: { path: '/count' }, reader: { path: '/state', count: (body) => (body as { count: number }).count }, cookie: 'connect.sid', clients: 3, operations: 40, delayMs: [0, 2] },
   });
   expect(history.operations.every((operation) => operation.session !== undefined || operation === history.operations[0])).toBe(true);
-  expect(result.counts.acknowledged).toBe(17);
+  expect(result.counts.acknowledged).toBe(41);
   expect(result.counts.anomalies['lost-increment']).toBe(1);
 });

@@ -9,7 +9,7 @@ export default defineConfig({
   outputDir: '../../test-results/race',
   workers: 1,
   retries: 0,
-  timeout: 30_000,
+  timeout: 90_000, // the first test launches Chromium and opens its tabs: slow on a loaded 2-core machine
   reporter: 'list',
   use: { launchOptions: chromiumLaunchOptions() },
 });
