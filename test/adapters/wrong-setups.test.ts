@@ -240,3 +240,25 @@ describe('withSession() given something that is not a declaration', () => {
     expect(() => expressWithSession(validator, 'addToCart' as never)).toThrow('declaration must be a route table entry (routes.addToCart) or { reads, writes }, got "addToCart"');
   });
 });
+
+describe('session.rotate() in a route whose entry does not say rotates', () => {
+  it('fails the request, and the error names the table entry to change', async () => {
+    const errors: unknown[] = [];
+    const validator = createValidator({ store: memoryStore(), keys, onEvent: (event) => void errors.push(event.error) });
+    const app = express();
+    app.use(
+      expressSessionRoutes(validator, routes, {
+        addToCart: (_req, res) => {
+          (res.locals.session as unknown as { rotate(): void }).rotate();
+          res.json({});
+        },
+        showCart: (_req, res) => void res.json({}),
+      }),
+    );
+    const answer = await new JarBrowser(await listenExpress(app)).send('/api/cart/tea', { headers: write(), body: '{}' });
+    expect([answer.status, answer.json().type]).toEqual([500, 'https://session-lanes.dev/problems/handler-failed']);
+    expect(String(errors[0])).toBe(
+      "TypeError: session.rotate(): declare the route `rotates: true` in its route table entry (login: { method: 'POST', path: '/login', rotates: true }), or in the declaration it was mounted with",
+    );
+  });
+});
