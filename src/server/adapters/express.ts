@@ -79,7 +79,7 @@ export function expressRoute(handler: ExpressFetchHandler): ExpressMiddleware {
  * import { withSession } from 'session-lanes/server/express';
  *
  * app.post('/api/cart/:sku', requireUser, withSession(validator, routes.addToCart), (req, res) => {
- *   const session = res.locals.session!;
+ *   const { session } = res.locals;              // typed from routes.addToCart
  *   session.set('cart', [...(session.get('cart') ?? []), req.params.sku]);
  *   res.status(201).json({ cart: session.get('cart') });
  * });
@@ -93,7 +93,10 @@ export function expressRoute(handler: ExpressFetchHandler): ExpressMiddleware {
  * first write.
  *
  * The answer is buffered until the handler ends it; an answer of 500 or more
- * (an error handler's too) commits nothing. The validator reads a write's
+ * (an error handler's too) commits nothing. An error the tracked session
+ * threw (an invalid value, an undeclared key) is answered with its problem,
+ * as `validator.route()` answers it, and Express's own error page with the
+ * `handler-failed` problem; an error handler of the app's answers the rest. The validator reads a write's
  * body itself, so `req.body` is there when a parser ran before with the raw
  * bytes kept: `app.use(express.json({ verify: keepRawBody }))`; the body
  * rules of `expressRoute()` apply. `sessionId(request, context)` gets
