@@ -110,7 +110,7 @@ async function requestOf(c: Context): Promise<Request | Response> {
     const declared = raw.headers.get('content-length');
     if (declared !== null && Number(declared) === bytes.byteLength && !(await cache.text).includes('\uFFFD')) return over(bytes);
   }
-  const reader = cache.text ? 'c.req.json() (or c.req.text())' : cache.formData ? 'c.req.formData() (or c.req.parseBody())' : 'a middleware';
+  const reader = cache.text || cache.json ? 'c.req.json() (or c.req.text())' : cache.formData ? 'c.req.formData() (or c.req.parseBody())' : 'a middleware';
   return bodyAlreadyRead(reader, `${raw.method} ${new URL(raw.url).pathname}`, HONO_FIX);
 }
 
