@@ -24,12 +24,17 @@ const npm = (args: string[], cwd: string) =>
 let work: string;
 let tarball: string;
 let packed: string[];
+let tarballBytes: number;
+
+/** The README's budget for the packed tarball (the demo screenshot is kept small to stay in it). */
+const TARBALL_BUDGET_BYTES = 320 * 1024;
 
 beforeAll(() => {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe' });
   work = mkdtempSync(join(tmpdir(), 'session-lanes-pack-'));
-  const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], process.cwd())) as [{ filename: string; files: { path: string }[] }];
+  const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], process.cwd())) as [{ filename: string; size: number; files: { path: string }[] }];
   tarball = join(work, info.filename);
+  tarballBytes = info.size;
   packed = info.files.map((file) => file.path);
 }, 180_000);
 
@@ -62,6 +67,12 @@ describe('the published package', () => {
   it('types are right for every entry under the ESM-only profile (attw --pack)', { timeout: 60_000 }, () => {
     // Throws (non-zero exit) on any problem; node10 and require() are out of scope for an ESM-only package.
     execFileSync('npm', ['run', 'check:types-exports', '--silent'], { encoding: 'utf8', stdio: 'pipe' });
+  });
+
+  it('the tarball stays within the size the README states, the demo screenshot within 60 kB', () => {
+    expect(tarballBytes).toBeLessThan(TARBALL_BUDGET_BYTES);
+    expect(readFileSync('README.md', 'utf8')).toContain(`under ${TARBALL_BUDGET_BYTES / 1024} kB`);
+    expect(readFileSync('docs/demo-screenshot.png').byteLength).toBeLessThanOrEqual(60_000);
   });
 
   it('ships its license and every file its Markdown links to', () => {
@@ -132,6 +143,21 @@ describe('the tarball installed into a fresh app', () => {
     expect(modules.filter((id) => /session-lanes\/dist\/(server|protocol)/.test(id) || /node_modules\/(?!session-lanes|idb-keyval)/.test(id))).toEqual([]);
     for (const serverOnly of ['createValidator', 'memoryStore', 'sl_session', 'serializeBareItem', 'node:', 'createHmac']) {
       expect(code, serverOnly).not.toContain(serverOnly);
+    }
+  });
+
+  it('an Express (or Node, or Vite) adapter without @hono/node-server installed names the package and the install command', () => {
+    for (const entry of ['session-lanes/server/express', 'session-lanes/server/node', 'session-lanes/server/vite']) {
+      let stderr = '';
+      try {
+        execFileSync('node', ['--input-type=module', '-e', `await import('${entry}')`], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+      } catch (error) {
+        stderr = String((error as { stderr?: unknown }).stderr);
+      }
+      expect(stderr, entry).toContain(
+        'Error: session-lanes: the Node adapters (session-lanes/server/node, /express, /vite) serve Fetch handlers through @hono/node-server, ' +
+          'an optional peer dependency that is not installed: run `npm install @hono/node-server`',
+      );
     }
   });
 

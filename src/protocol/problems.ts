@@ -16,6 +16,7 @@ export const PROBLEM = {
   partlyCommitted: { type: `${BASE}partly-committed`, status: 500, title: 'Request partly committed' },
   undeclaredKey: { type: `${BASE}undeclared-key`, status: 500, title: 'Handler used a key its route does not declare' },
   handlerFailed: { type: `${BASE}handler-failed`, status: 500, title: 'Handler failed' },
+  bodyAlreadyRead: { type: `${BASE}body-already-read`, status: 500, title: 'Request body already read by another middleware' },
   bodyTooLarge: { type: `${BASE}body-too-large`, status: 413, title: 'Request body too large' },
   methodNotAllowed: { type: `${BASE}method-not-allowed`, status: 405, title: 'Method not allowed by the route table' },
   routeNotFound: { type: `${BASE}route-not-found`, status: 404, title: 'No route of the table matches' },

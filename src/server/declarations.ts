@@ -12,6 +12,8 @@ export interface RouteKeys {
   readonly rotates?: boolean;
   /** A logout route: `session.destroy()` without a key list. A write route for every rule. */
   readonly ends?: boolean;
+  /** The route table entry's method and path (`POST /api/cart/:sku`), for messages; absent for an inline declaration. */
+  readonly entry?: string;
 }
 
 /** What a request declared; a version of undefined means blind. */
@@ -62,9 +64,11 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
   // Every declared write is one of the route's (checked above): fewer means some are missing.
   if (writes.size < route.writes.size) {
     const missing = [...route.writes].filter((key) => !writes.has(key));
-    throw new ProblemError('declarationRequired', `This route writes ${missing.map((key) => JSON.stringify(key)).join(', ')}: declare every written key in Session-Write`, {
-      keys: missing,
-    });
+    const named = missing.map((key) => JSON.stringify(key)).join(', ');
+    const detail = declaresNothing(headers)
+      ? undeclaredRequest(route, named)
+      : `This route writes ${named}: declare every written key in Session-Write`;
+    throw new ProblemError('declarationRequired', detail, { keys: missing });
   }
 
   let idempotencyKey: string | null = null;
@@ -82,6 +86,23 @@ export function readDeclaration(headers: Headers, route: RouteKeys): RequestDecl
   const reads = new Map<string, number | undefined>();
   for (const { key, version } of readList) reads.set(key, version);
   return { reads, writes, epoch, idempotencyKey };
+}
+
+/** A request with no session header at all: a plain fetch or curl, not one tagged by the client. */
+function declaresNothing(headers: Headers): boolean {
+  for (const name of [HEADER.read, HEADER.write, HEADER.epoch, HEADER.idempotencyKey]) if (headers.has(name)) return false;
+  return true;
+}
+
+/** The 428 detail for a request that declared nothing: the route is known, so the client did not tag the call; the two usual reasons. */
+function undeclaredRequest(route: RouteKeys, named: string): string {
+  const entry = route.entry ? ` (${route.entry})` : '';
+  return (
+    `This route${entry} is in the server's route table and writes ${named}, but the request declared nothing (no Session-Write, no Idempotency-Key). ` +
+    'Likely causes: the client was created without `routes` (createSessionClient({ routes })), ' +
+    `or the call's method and path do not match the route's entry${entry ? ` ${route.entry}` : ''}. ` +
+    'Without the client, send Session-Write and Idempotency-Key yourself (PROTOCOL.md)'
+  );
 }
 
 /** The highest base a request declared: above 0 means it was made from an existing session. */

@@ -182,7 +182,7 @@ export class SessionTracker {
         tracker.destroyed = true;
       },
       rotate(options = {}) {
-        if (!tracker.route.rotates) throw new TypeError('session.rotate(): declare the route `rotates: true` (validator.route({ writes: [...], rotates: true }, handler))');
+        if (!tracker.route.rotates) throw new TypeError("session.rotate(): declare the route `rotates: true` in its route table entry (login: { method: 'POST', path: '/login', rotates: true }), or in the declaration it was mounted with");
         if (tracker.destroyed) throw new TypeError('session.rotate(): the session was destroyed in this request');
         const { keepKeys = true, id } = options;
         if (typeof keepKeys !== 'boolean') {

@@ -126,7 +126,9 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
   for (const flag of ['rotates', 'ends'] as const) {
     if (declaration[flag] !== undefined && typeof declaration[flag] !== 'boolean') throw new TypeError(`validator.route(): ${flag} must be a boolean`);
   }
-  return { reads: new Set(reads), writes: new Set(writes), all: [...reads, ...writes], rotates: declaration.rotates === true, ends: declaration.ends === true };
+  const keys: RouteKeys = { reads: new Set(reads), writes: new Set(writes), all: [...reads, ...writes], rotates: declaration.rotates === true, ends: declaration.ends === true };
+  // An entry's method and path, for the messages that name the route.
+  return typeof declaration.method === 'string' && typeof declaration.path === 'string' ? { ...keys, entry: `${declaration.method} ${declaration.path}` } : keys;
 }
 
 /**

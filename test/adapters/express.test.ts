@@ -74,29 +74,31 @@ describe('expressRoute', () => {
     expect((await as('ada', 'oat')).json()).toEqual({ cart: ['tea', 'oat'] });
   });
 
-  it('refuses, at the first request, a body express.json() consumed without raw bytes, naming the parser and the fix; nothing is written', async () => {
+  it('answers a body express.json() consumed without raw bytes with a body-already-read problem naming the parser and the fix; nothing is written', async () => {
     const { add, view } = cartRoutes();
-    const errors: Error[] = [];
     const app = express();
     app.use(express.json());
     app.use(express.text());
     app.post('/cart/:sku', requireUser, expressRoute(add));
     app.get('/cart', requireUser, expressRoute(view));
-    app.use(((error: Error, _req, res, _next) => {
-      errors.push(error);
-      res.status(500).json({ error: error.message });
-    }) as ErrorRequestHandler);
     const browser = new JarBrowser(await listen(app));
 
     const refused = await browser.send('/cart/tea', { headers: writeCart(), body: '{"quantity":1}' });
     expect(refused.status).toBe(500);
-    expect(errors[0]?.name).toBe('BodyAlreadyReadError');
-    expect(errors[0]?.message).toContain('express.json() read the body of POST /cart/tea before the validator route could');
-    expect(errors[0]?.message).toContain('Mount the route before the parser');
-    expect(errors[0]?.message).toContain("express.json({ verify: keepRawBody }), keepRawBody from 'session-lanes/server/express'");
+    expect(refused.response.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused.json()).toEqual({
+      type: 'https://session-lanes.dev/problems/body-already-read',
+      title: 'Request body already read by another middleware',
+      status: 500,
+      parser: 'express.json()',
+      detail:
+        'session-lanes: express.json() read the body of POST /cart/tea before session-lanes could, and kept no raw bytes; the validator fingerprints the bytes that arrived, ' +
+        'so that a resend is known as the same request. Mount the route before the parser (or apply the parser only to the routes that need it), ' +
+        "or keep the raw bytes: express.json({ verify: keepRawBody }), keepRawBody from 'session-lanes/server/express'",
+    });
     const text = await browser.send('/cart/tea', { headers: { ...writeCart(), 'content-type': 'text/plain' }, body: 'one' });
     expect(text.status).toBe(500);
-    expect(errors[1]?.message).toContain('express.text() read the body');
+    expect(text.json()).toMatchObject({ parser: 'express.text()', detail: expect.stringContaining('express.text({ verify: keepRawBody })') });
     expect(browser.jar.cookies.has('sl_session')).toBe(false);
     // A read needs no body: it is served.
     expect((await browser.send('/cart', { method: 'GET', headers: { 'session-read': '"cart"', 'x-user': 'ada' } })).json()).toEqual({ cart: [], query: {} });

@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import type { SchemaMap, TrackedSession } from '../tracked-session.js';
-import type { Validator } from '../validator.js';
+import type { RouteDeclaration, RouteSession, Validator } from '../validator.js';
+import { consumedBody, NODE_FIX, writeProblem, type ParsedRequest } from './consumed-body.js';
 import { captureResponse } from './express-capture.js';
+import type { SessionLocals } from './express-table.js';
 import { overlaySession } from './express-session-overlay.js';
-import { declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
+import { checkDeclaration, declaredMethod, servedBy, wrongMethodMessage } from './mounted-method.js';
+import { getRequestListener } from './node-bridge.js';
 import { pinRequestScheme } from './node.js';
+import { isExpressErrorPage, watchedSession, type SessionFailures } from './session-failures.js';
 
 /**
  * What an Express route hands a validator route after the request: the
@@ -22,11 +25,6 @@ export interface ExpressContext {
 /** A validator route as Express mounts it: `validator.route(entry, (request, session, { req, res }) => …)`. */
 export type ExpressFetchHandler = (request: Request, context: ExpressContext) => Response | Promise<Response>;
 
-/** A request body an Express body parser read before the validator route could, with no raw bytes left to read. */
-export class BodyAlreadyReadError extends Error {
-  override name = 'BodyAlreadyReadError';
-}
-
 /**
  * An Express middleware or route handler. Typed on Node's own request and
  * response, so that Express infers `req.params` of the handlers after it
@@ -34,7 +32,14 @@ export class BodyAlreadyReadError extends Error {
  */
 export type ExpressMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
-type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
+/**
+ * `withSession()`'s middleware: typed on Node's request (Express infers
+ * `req.params` from the route path) and on a response whose `locals` hold the
+ * route's session, so that the handlers after it get `res.locals.session`
+ * typed from the entry (only its keys; `set` only the written ones).
+ */
+export type SessionMiddleware<Session> = (req: IncomingMessage, res: ExpressResponse<any, SessionLocals<Session>>, next: (error?: unknown) => void) => void;
+
 
 /**
  * Mounts a validator route on Express the way Express users write routes:
@@ -51,9 +56,9 @@ type RawBodyRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
  * The validator buffers a write's body to fingerprint it, so it needs the
  * bytes: mount the route before a body parser, or keep the raw bytes with
  * `express.json({ verify: keepRawBody })` (or use `express.raw()`); then
- * `req.body` is the parsed body too. A body parsed
- * with nothing left to read fails the request with `BodyAlreadyReadError`,
- * passed to `next()`, whose message names the parser and the fix.
+ * `req.body` is the parsed body too. A body parsed with nothing left to
+ * read is answered with a 500 `body-already-read` problem whose detail names
+ * the parser and the fix (never Express's HTML error page).
  *
  * The answer keeps the headers earlier middleware set on `res`, including
  * their Set-Cookie (express-session's too).
@@ -62,15 +67,6 @@ export function expressRoute(handler: ExpressFetchHandler): ExpressMiddleware {
   if (typeof handler !== 'function') throw new TypeError('expressRoute(handler): handler must be a function, as validator.route() returns');
   const served = mount((request, context) => handler(request, { req: context.req, res: context.res }));
   return (req, res, next) => served(req as ExpressRequest, res as ExpressResponse, next);
-}
-
-declare global {
-  namespace Express {
-    interface Locals {
-      /** The route's tracked session, under `withSession()` of session-lanes/server/express. */
-      session?: TrackedSession;
-    }
-  }
 }
 
 /**
@@ -84,7 +80,7 @@ declare global {
  * import { withSession } from 'session-lanes/server/express';
  *
  * app.post('/api/cart/:sku', requireUser, withSession(validator, routes.addToCart), (req, res) => {
- *   const session = res.locals.session!;
+ *   const { session } = res.locals;              // typed from routes.addToCart
  *   session.set('cart', [...(session.get('cart') ?? []), req.params.sku]);
  *   res.status(201).json({ cart: session.get('cart') });
  * });
@@ -98,18 +94,26 @@ declare global {
  * first write.
  *
  * The answer is buffered until the handler ends it; an answer of 500 or more
- * (an error handler's too) commits nothing. The validator reads a write's
+ * (an error handler's too) commits nothing. An error the tracked session
+ * threw (an invalid value, an undeclared key) is answered with its problem,
+ * as `validator.route()` answers it, and Express's own error page with the
+ * `handler-failed` problem; an error handler of the app's answers the rest. The validator reads a write's
  * body itself, so `req.body` is there when a parser ran before with the raw
  * bytes kept: `app.use(express.json({ verify: keepRawBody }))`; the body
  * rules of `expressRoute()` apply. `sessionId(request, context)` gets
  * `{ req, res }`.
  */
-export function withSession<Schemas extends SchemaMap>(validator: Validator<Schemas>, declaration: Parameters<Validator<Schemas>['route']>[0]): ExpressMiddleware {
+export function withSession<Schemas extends SchemaMap, const D extends RouteDeclaration<keyof Schemas & string> | RouteDeclaration>(
+  validator: Validator<Schemas>,
+  declaration: D,
+): SessionMiddleware<RouteSession<Schemas, D>> {
   if (!validator || typeof validator.route !== 'function') throw new TypeError('withSession(validator, declaration): validator must be what createValidator() returns');
+  checkDeclaration(declaration);
   const { reads = [], writes = [] } = declaration as { reads?: readonly string[]; writes?: readonly string[] };
   const route = validator.route(declaration, (_request: Request, session: unknown, { req, res, next }: MountContext) =>
     new Promise<Response>((resolve, reject) => {
-      const tracked = session as TrackedSession;
+      const failures: SessionFailures = {};
+      const tracked = watchedSession(session as TrackedSession, failures);
       res.locals.session = tracked;
       const appSession = (req as { session?: unknown }).session;
       const appSessionId = (req as { sessionID?: unknown }).sessionID;
@@ -118,6 +122,10 @@ export function withSession<Schemas extends SchemaMap>(validator: Validator<Sche
         try {
           overlay?.finish();
           if (appSession) followAppSession(validator, declaration, tracked, req, appSessionId);
+          // A 5xx after the tracked session threw is that error's problem (invalid-value, undeclared-key…), whatever the error handler made of it;
+          // Express's own HTML error page is the validator's handler-failed problem. An error handler of the app's answers as it likes.
+          if (response.status >= 500 && 'error' in failures) return reject(failures.error);
+          if (isExpressErrorPage(response)) return reject(new Error('The route handler failed (Express answered with its own error page)'));
           resolve(response);
         } catch (error) {
           reject(error);
@@ -170,11 +178,8 @@ function mount(handler: (request: Request, context: MountContext) => Response | 
     { overrideGlobalObjects: false },
   );
   return function sessionLanesRoute(req: ExpressRequest, res: ExpressResponse, next: NextFunction) {
-    try {
-      keepReadBody(req as RawBodyRequest);
-    } catch (error) {
-      return next(error);
-    }
+    const consumed = consumedBody(req as ParsedRequest, NODE_FIX);
+    if (consumed) return void writeProblem(res, consumed.problem).catch(next);
     contexts.set(req, { req, res, next });
     // Under app.use('/api', router) Express strips the mount path from req.url; the handler's request gets the whole URL.
     const url = req.url;
@@ -197,36 +202,7 @@ function mount(handler: (request: Request, context: MountContext) => Response | 
  * `app.use(express.json({ verify: keepRawBody }))`.
  */
 export function keepRawBody(req: IncomingMessage, _res: unknown, buffer: Buffer): void {
-  (req as RawBodyRequest).rawBody = buffer;
-}
-
-/** A body a parser read: use its raw bytes where it left them, and refuse otherwise, naming the parser. */
-function keepReadBody(req: RawBodyRequest): void {
-  if (req.method === 'GET' || req.method === 'HEAD') return;
-  const read = req.readableEnded || (req.complete && !req.readable);
-  if (!read || req.rawBody instanceof Uint8Array) return;
-  if (req.body instanceof Uint8Array) {
-    // express.raw(): the body is the bytes.
-    req.rawBody = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-    return;
-  }
-  if (req.headers['content-length'] === '0') {
-    req.rawBody = Buffer.alloc(0);
-    return;
-  }
-  const type = String(req.headers['content-type'] ?? '').toLowerCase();
-  const parser = /\bjson\b|\+json/.test(type)
-    ? 'express.json()'
-    : type.startsWith('application/x-www-form-urlencoded')
-      ? 'express.urlencoded()'
-      : type.startsWith('text/')
-        ? 'express.text()'
-        : 'a body parser';
-  throw new BodyAlreadyReadError(
-    `session-lanes: ${parser} read the body of ${req.method} ${(req as ExpressRequest).originalUrl ?? req.url} before the validator route could, and left no raw bytes; ` +
-      'the validator needs them to fingerprint the write. Mount the route before the parser (or apply the parser only to the routes that need it), ' +
-      `or keep the raw bytes: ${parser === 'a body parser' ? 'express.json' : parser.slice(0, -2)}({ verify: keepRawBody }), keepRawBody from 'session-lanes/server/express'`,
-  );
+  (req as ParsedRequest).rawBody = buffer;
 }
 
 /** Set-Cookie headers earlier middleware put on `res` would be replaced by the answer's own: append them to it. */
@@ -238,3 +214,5 @@ function withEarlierCookies(response: Response, res: ExpressResponse): Response 
   for (const cookie of Array.isArray(earlier) ? earlier : [String(earlier)]) headers.append('set-cookie', cookie);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
+
+export { sessionRoutes, type ExpressRouteHandlers, type SessionLocals, type SessionRequestHandler, type SessionRoutesOptions } from './express-table.js';

@@ -20,3 +20,10 @@ export function wrongMethodMessage(declaration: unknown, mounted: string): strin
     `mount it with app.${declared.toLowerCase()}(), as the route table declares, or change the method in the table`
   );
 }
+
+/** `withSession(validator, declaration)`'s declaration, checked before `validator.route()` sees it, with a message that names the likely slip. */
+export function checkDeclaration(declaration: unknown): void {
+  if (declaration && typeof declaration === 'object') return;
+  const got = declaration === undefined ? 'undefined (is the entry named as in the route table?)' : JSON.stringify(declaration) ?? String(declaration);
+  throw new TypeError(`withSession(validator, declaration): declaration must be a route table entry (routes.addToCart) or { reads, writes }, got ${got}`);
+}

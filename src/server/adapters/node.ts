@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { getRequestListener } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { bufferedBodyOf, markBufferedBody } from '../buffered-body.js';
+import { consumedBody, NODE_FIX, writeProblem, type ParsedRequest } from './consumed-body.js';
+import { getRequestListener, RESPONSE_ALREADY_SENT } from './node-bridge.js';
 
 /** A Fetch API handler, as `validator.route()` returns. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -23,8 +23,14 @@ const BUFFER_BODIES_UP_TO = 64 * 1024;
  *
  * ```ts
  * http.createServer(toNodeListener(handler)).listen(3000);
- * app.post('/api/cart', toNodeListener(addToCart)); // Express: mount before any body parser
+ * app.post('/api/cart', toNodeListener(addToCart)); // Express: see expressRoute() of session-lanes/server/express
  * ```
+ *
+ * A write whose body a parser already read (`express.json()` before the
+ * route) is served from the raw bytes the parser kept (`rawBody`, as
+ * `verify: keepRawBody` keeps them; a Buffer `req.body` from `express.raw()`);
+ * with none kept it is answered with a 500 `body-already-read` problem naming
+ * the parser and the fix, never served an empty body.
  *
  * The Node-to-Fetch bridge is `@hono/node-server`'s: well kept, streaming,
  * and tolerant of Express's request objects. Two shortcuts keep web streams
@@ -47,6 +53,8 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
   );
   return async (request, response) => {
     pinRequestScheme(request);
+    const consumed = consumedBody(request as ParsedRequest, NODE_FIX);
+    if (consumed) return writeProblem(response, consumed.problem);
     if (!(await bufferSmallBody(request))) {
       response.destroy(); // the client went away mid-body: nobody is left to answer
       return;
