@@ -218,6 +218,8 @@ export class RequestFlow {
         );
       case 'mismatch':
         throw new ProblemError('keyReused', 'This Idempotency-Key was used for a different request (method, path, query or body)');
+      case 'evicted':
+        throw new ProblemError('sessionEnded', 'The session this request was applied to has been evicted from the store; it is not applied again');
       default:
         throw new TypeError('The store answered begin() without the claim outcome');
     }
@@ -373,7 +375,7 @@ export class RequestFlow {
         changes,
         destroy,
         ...(rotation ? { rotate: rotation.input } : {}),
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
+        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(creating), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
       });
@@ -424,6 +426,16 @@ export class RequestFlow {
       case 'unavailable':
         return this.problem(new ProblemError('storeUnavailable', 'The session store failed during the commit; nothing was applied, and a resend with the same Idempotency-Key is safe'));
     }
+  }
+
+  /**
+   * How long a resend could make this session again, were its record gone with it: a cookie's id never comes
+   * back once its session is gone; a creating request's id does for its resend, within two id windows; the app's
+   * ids (options.sessionId) may at any time (absent: the whole retention).
+   */
+  private resendHorizon(creating: boolean): { resendHorizonMs?: number } {
+    if (this.options.sessionId) return {};
+    return { resendHorizonMs: creating ? 2 * this.options.replayWindowMs + this.options.leaseMs : 0 };
   }
 
   /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */

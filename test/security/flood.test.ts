@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createValidator, memoryStore } from '../../src/server/index.js';
+import { PATTERNS, runFlood, type FloodPattern } from '../support/memory-flood.js';
 import { redisStore } from '../../src/server/stores/redis.js';
 import type { SessionStore } from '../../src/server/store.js';
 import { startRedis, type PrivateRedis } from '../support/private-servers.js';
@@ -100,16 +101,7 @@ describe('a flood of session-creating requests', () => {
     for (const redis of redises) await redis.stop();
   });
 
-  it('leaves an active session on the memory store with no 410 and no 503: single-request sessions are evicted first', async () => {
-    const store = memoryStore({ maxEntries: 1_000 });
-    const result = await flood(store);
-    report('memory, maxEntries 1,000', result, `; store ${JSON.stringify(store.stats())}`);
-    expect(result.user[410] ?? 0).toBe(0);
-    expect(result.user[503] ?? 0).toBe(0);
-    expect(result.counter).toBe(result.writes);
-    expect(store.stats().evicted).toBeGreaterThan(0);
-    expect(store.stats().sessions + store.stats().records).toBeLessThanOrEqual(1_000);
-  });
+  // The memory store's floods (the single-request bots of this flood among them) are below, with 100 established users.
 
   async function privateRedis(maxmemory: string): Promise<PrivateRedis> {
     const redis = await startRedis(['--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction']);
@@ -144,4 +136,35 @@ describe('a flood of session-creating requests', () => {
       await store.close();
     }
   });
+});
+
+/**
+ * Issue 20 §2: three anonymous patterns each evicted every established user
+ * of the memory store (maxEntries 2,000), whose next request was a 410. Here
+ * 100 users, each promoted by 10 writes over "minutes" (the validator's
+ * clock jumps 10 minutes), keep writing through a few seconds of each flood
+ * at full speed. bench/flood.ts runs the same for 60 s.
+ */
+describe('anonymous floods against the memory store (issue 20 §2)', () => {
+  const MAX_BYTES = 4_000_000;
+  for (const pattern of ['a', 'b', 'c'] as FloodPattern[]) {
+    it(`(${pattern}) ${PATTERNS[pattern]}: 100 established users get no 410 and no 503, and the store stays within maxBytes`, async () => {
+      const store = memoryStore({ maxBytes: MAX_BYTES });
+      const result = await runFlood(store, { pattern, seconds: 4, concurrency: 16, users: 100, establishJumpMs: 10 * 60_000 });
+      const { stats } = result;
+      console.log(
+        `[flood ${pattern}] ${result.floodRequests} flood requests (${result.floodPerSecond}/s) ${JSON.stringify(result.flood)}; users ${JSON.stringify(result.users)}; ` +
+          `offered ${result.offeredBytes} B (${(result.offeredBytes / MAX_BYTES).toFixed(1)}x maxBytes); peak ${stats.peakBytes} B; evicted ${stats.evicted}; stubs ${stats.stubs}; refused ${stats.refused}`,
+      );
+      expect(result.users[410] ?? 0).toBe(0);
+      expect(result.users[503] ?? 0).toBe(0);
+      expect(result.users[200]).toBe(result.userRequests);
+      expect(stats.peakBytes).toBeLessThanOrEqual(MAX_BYTES);
+      // The flood did press on the bound: (a) and (c) by evictions among new sessions; (b), one session, by its own cap (503s to it).
+      if (pattern === 'b') {
+        expect(stats.refused).toBeGreaterThan(0);
+        expect(result.flood[503] ?? 0).toBeGreaterThan(0);
+      } else expect(stats.evicted).toBeGreaterThan(0);
+    }, 120_000);
+  }
 });
