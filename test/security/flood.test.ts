@@ -168,3 +168,38 @@ describe('anonymous floods against the memory store (issue 20 §2)', () => {
     }, 120_000);
   }
 });
+
+describe('a resend after its session was evicted from the memory store', () => {
+  it('is never applied again: the creating request (no cookie) and a later write (with the cookie) each get a 410', async () => {
+    const store = memoryStore({ maxBytes: 400_000 });
+    let applied = 0;
+    const validator = createValidator({ store, secret: SECRET, onEvent: () => {} });
+    const server = await startServer({
+      '/signup': validator.route({ writes: ['profile'] }, async (request, session) => {
+        applied++;
+        session.set('profile', `${BOT_VALUE}${await request.text()}`);
+        return Response.json({ ok: true });
+      }),
+    });
+    try {
+      const first = new Browser(server.url);
+      const creatingKey = idemKey();
+      const signup = (browser: Browser, key: string, body: string) => browser.send('/signup', { headers: { 'session-write': '"profile"', 'idempotency-key': key }, body });
+      expect((await signup(first, creatingKey, 'one')).status).toBe(200);
+      const laterKey = idemKey();
+      expect((await signup(first, laterKey, 'two')).status).toBe(200);
+      // New sessions, one after another, until the first one (the oldest in probation) is evicted.
+      for (let i = 0; i < 200; i++) expect((await signup(new Browser(server.url), idemKey(), `bot ${i}`)).status).toBe(200);
+      expect(store.stats().evicted).toBeGreaterThan(0);
+      expect(applied).toBe(202);
+
+      // Its answer was lost: the same creating request again, without the cookie.
+      expect((await signup(new Browser(server.url), creatingKey, 'one')).status).toBe(410);
+      // And the later write, again, with the cookie.
+      expect((await signup(first, laterKey, 'two')).status).toBe(410);
+      expect(applied).toBe(202);
+    } finally {
+      await server.close();
+    }
+  });
+});
