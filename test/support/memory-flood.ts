@@ -51,7 +51,7 @@ export interface FloodReport {
 const SECRET = 'a test secret of at least 32 bytes, for the flood';
 // A user's cart is small; a bot sends what costs the store most (its answer echoes it, as a cart page would).
 const USER_VALUE = 'u'.repeat(100);
-const BOT_VALUE = 'b'.repeat(4_000);
+const BOT_VALUE = 'b'.repeat(8_000);
 
 const count = (into: StatusCounts, status: number) => void (into[status] = (into[status] ?? 0) + 1);
 const writeHeaders = (key: string) => ({ 'session-write': `"${key}"`, 'idempotency-key': idemKey() });
@@ -134,7 +134,7 @@ export async function runFlood(store: MemoryStore, options: FloodOptions): Promi
         count(users410, (await user.send('/read', { method: 'GET', headers: { 'session-read': '"cart"' } })).status);
         userRequests += 2;
         // A user comes back now and then, not in a loop: most of them are idle at any moment of the flood.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
     };
     const started = Date.now();

@@ -134,7 +134,7 @@ export class SegmentedSlots {
     let left = 0;
     if (stubs) {
       const stubSlot = newSlot(slot.id, 'evicted', slot.firstSeenAt);
-      stubSlot.records = stubs;
+      stubSlot.records = stubs.size === 1 ? stubs.values().next().value! : stubs;
       for (const stub of stubs.values()) {
         stubSlot.bytes += recordBytes(stub);
         if (stub.expiresAt > stubSlot.expiresAt) stubSlot.expiresAt = stub.expiresAt;

@@ -16,14 +16,20 @@ export interface MemoryRecord {
    * that a resend of the request it recorded is refused, never applied again.
    */
   readonly state: 'pending' | 'partial' | 'done' | 'evicted';
-  /** Until when a pending or partial record answers in-flight. */
+  /**
+   * Until when a pending or partial record answers in-flight; for a done
+   * record, when it was written (its age, for the resend horizon, counts
+   * from here: a partial record's a lease later, which only keeps it longer).
+   */
   readonly leaseUntil: number;
   readonly answer?: string;
-  /** When it was written: a record younger than the resend horizon is never dropped to make room. */
-  readonly at: number;
   readonly expiresAt: number;
-  /** Until when evicting its session leaves a stub of its key (see IdempotencyRecord.resendHorizonMs). */
-  readonly stubUntil: number;
+  /**
+   * How long after `leaseUntil` evicting its session leaves a stub of its key
+   * (see IdempotencyRecord.resendHorizonMs). A duration, not a time: it
+   * stays a small integer, which V8 keeps in the record itself.
+   */
+  readonly stubMs: number;
   /** A pending claim's attempt. */
   readonly token?: string;
 }
@@ -45,8 +51,8 @@ export interface Slot {
   epoch: string | null;
   entries: Map<string, StoredEntry> | null;
   sessionExpiresAt: number;
-  /** Its records, in write order (a rewritten record moves to the end). */
-  records: Map<string, MemoryRecord> | null;
+  /** Its records, in write order (a rewritten record moves to the end): most sessions have one, held as is (a Map costs ~90 bytes more). */
+  records: MemoryRecord | Map<string, MemoryRecord> | null;
   /** When the slot's last part expires: the later of its session's expiry and its records'. */
   expiresAt: number;
   /** When it served its first request: a session serving one at least promoteAfterMs later is promoted. */
@@ -57,10 +63,10 @@ export interface Slot {
 
 // Estimates of V8's cost: strings as UTF-16 (2 bytes a code unit), and a fixed overhead for each object and Map entry.
 const text = (value: string | undefined) => 2 * (value?.length ?? 0);
-const SLOT_OVERHEAD = 160;
+const SLOT_OVERHEAD = 240;
 const SESSION_OVERHEAD = 96;
-const ENTRY_OVERHEAD = 64;
-const RECORD_OVERHEAD = 120;
+const ENTRY_OVERHEAD = 96;
+const RECORD_OVERHEAD = 160;
 const STUB_OVERHEAD = 64;
 const TOMBSTONE_OVERHEAD = 120;
 
@@ -79,24 +85,47 @@ export function extend(slot: Slot, until: number): void {
   if (until > slot.expiresAt) slot.expiresAt = until;
 }
 
-export const recordCount = (slot: Slot) => slot.records?.size ?? 0;
+/** Until when evicting the record's session leaves a stub of its key. */
+export const stubUntil = (record: MemoryRecord) => Math.min(record.expiresAt, record.leaseUntil + record.stubMs);
+
+export const recordCount = (slot: Slot) => (slot.records === null ? 0 : slot.records instanceof Map ? slot.records.size : 1);
+
+export function getRecord(slot: Slot | undefined, key: string): MemoryRecord | undefined {
+  const records = slot?.records;
+  if (!records) return undefined;
+  return records instanceof Map ? records.get(key) : records.key === key ? records : undefined;
+}
+
+/** Its records, oldest written first (deleting the current one while iterating is safe). */
+export function recordsOf(slot: Slot): Iterable<MemoryRecord> {
+  const records = slot.records;
+  return records === null ? [] : records instanceof Map ? records.values() : [records];
+}
 
 /** Writes (or replaces) one record; returns the bytes the slot grew by. */
 export function setRecord(slot: Slot, record: MemoryRecord): number {
-  slot.records ??= new Map();
-  const previous = slot.records.get(record.key);
-  // Delete first: the map stays in write order, oldest first, for pruning.
-  slot.records.delete(record.key);
-  slot.records.set(record.key, record);
+  const previous = getRecord(slot, record.key);
+  const records = slot.records;
+  if (records === null || (!(records instanceof Map) && records.key === record.key)) {
+    slot.records = record;
+  } else {
+    const map = records instanceof Map ? records : new Map([[records.key, records]]);
+    // Delete first: the map stays in write order, oldest first, for pruning.
+    map.delete(record.key);
+    map.set(record.key, record);
+    slot.records = map;
+  }
   extend(slot, record.expiresAt);
   return recordBytes(record) - (previous ? recordBytes(previous) : 0);
 }
 
 export function deleteRecord(slot: Slot, key: string): number {
-  const record = slot.records?.get(key);
+  const record = getRecord(slot, key);
   if (!record) return 0;
-  slot.records!.delete(key);
-  if (slot.records!.size === 0) slot.records = null;
+  if (slot.records instanceof Map) {
+    slot.records.delete(key);
+    if (slot.records.size === 0) slot.records = null;
+  } else slot.records = null;
   return -recordBytes(record);
 }
 
@@ -130,9 +159,9 @@ export function setEntry(slot: Slot, key: string, entry: StoredEntry): number {
  */
 export function dropOldRecords(slot: Slot, drop: (record: MemoryRecord) => boolean, budget: number): number {
   let delta = 0;
-  for (const [key, record] of slot.records ?? []) {
+  for (const record of recordsOf(slot)) {
     if (budget-- === 0 || !drop(record)) break;
-    delta += deleteRecord(slot, key);
+    delta += deleteRecord(slot, record.key);
   }
   return delta;
 }
@@ -144,13 +173,13 @@ export function dropOldRecords(slot: Slot, drop: (record: MemoryRecord) => boole
  */
 export function stubsOf(slot: Slot, now: number): Map<string, MemoryRecord> | null {
   let stubs: Map<string, MemoryRecord> | null = null;
-  const keep = (key: string, at: number, until: number) => {
+  const keep = (key: string, until: number) => {
     if (until <= now) return;
     stubs ??= new Map();
-    stubs.set(key, { key, fingerprint: '', state: 'evicted', leaseUntil: 0, at, expiresAt: until, stubUntil: until });
+    stubs.set(key, { key, fingerprint: '', state: 'evicted', leaseUntil: until, expiresAt: until, stubMs: 0 });
   };
-  for (const record of slot.records?.values() ?? []) keep(record.key, record.at, Math.min(record.expiresAt, record.stubUntil));
+  for (const record of recordsOf(slot)) keep(record.key, stubUntil(record));
   const tombstone = slot.tombstone;
-  if (tombstone && tombstone.recordKey !== '') keep(tombstone.recordKey, now, tombstone.stubUntil);
+  if (tombstone && tombstone.recordKey !== '') keep(tombstone.recordKey, tombstone.stubUntil);
   return stubs;
 }

@@ -1,4 +1,5 @@
 import type { SegmentedSlots } from './memory-segments.js';
+import { recordsOf } from './memory-slot.js';
 
 /** What the memory store holds, for monitoring and sizing. Counting visits every slot: ask now and then, not per request. */
 export interface MemoryStoreStats {
@@ -31,7 +32,7 @@ export function memoryStats(slots: SegmentedSlots, maxBytes: number): MemoryStor
   for (const slot of slots.all()) {
     if (slot.epoch !== null) sessions++;
     if (slot.tombstone) tombstones++;
-    for (const record of slot.records?.values() ?? []) {
+    for (const record of recordsOf(slot)) {
       if (record.state === 'evicted') stubs++;
       else records++;
     }

@@ -20,13 +20,16 @@ import {
   endSession,
   entryBytes,
   extend,
+  getRecord,
   newSlot,
   recordBytes,
+  recordsOf,
   sessionBytes,
   setEntry,
   setRecord,
   slotBytes,
   startSession,
+  stubUntil,
   tombstoneBytes,
   type MemoryRecord,
   type Slot,
@@ -70,7 +73,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   function liveRecord(slot: Slot | undefined, key: string, now: number): MemoryRecord | undefined {
-    const record = slot?.records?.get(key);
+    const record = getRecord(slot, key);
     if (!record || record.expiresAt > now) return record;
     slots.resize(slot!, deleteRecord(slot!, key));
     return undefined;
@@ -87,9 +90,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   function makeRoom(slot: Slot | undefined, grow: number, extra: number, keep: readonly string[], now: number): void {
     const horizonStart = now - config.resendHorizonMs;
     if (slot) {
-      for (const [key, record] of slot.records ?? []) {
-        if (slot.bytes + grow <= config.maxSessionBytes || record.state === 'pending' || record.at > horizonStart) break;
-        slots.resize(slot, deleteRecord(slot, key));
+      for (const record of recordsOf(slot)) {
+        if (slot.bytes + grow <= config.maxSessionBytes || record.state === 'pending' || record.leaseUntil > horizonStart) break;
+        slots.resize(slot, deleteRecord(slot, record.key));
       }
     }
     if ((slot?.bytes ?? 0) + grow > config.maxSessionBytes) {
@@ -113,7 +116,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (existing.state === 'partial' && existing.answer !== undefined) return { status: 'replay', answer: existing.answer };
       // A pending claim whose lease ran out: the attempt died; this one takes over.
     }
-    const record: MemoryRecord = { key: input.key, fingerprint: input.fingerprint, state: 'pending', leaseUntil: now + input.leaseMs, at: now, expiresAt: now + input.leaseMs, stubUntil: now + input.leaseMs, token: input.token };
+    const record: MemoryRecord = { key: input.key, fingerprint: input.fingerprint, state: 'pending', leaseUntil: now + input.leaseMs, expiresAt: now + input.leaseMs, stubMs: 0, token: input.token };
     const grow = recordBytes(record) - (existing ? recordBytes(existing) : 0);
     makeRoom(slot, slot ? grow : slotBytes(sessionId) + grow, 0, [sessionId], now);
     const target = slot ?? slots.create(sessionId, now);
@@ -130,7 +133,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   function releasePending(sessionId: string, key: string, token: string): void {
     const slot = slots.get(sessionId);
-    const record = slot?.records?.get(key);
+    const record = getRecord(slot, key);
     if (slot && record?.state === 'pending' && record.token === token) {
       slots.resize(slot, deleteRecord(slot, key));
       // A slot holding nothing counts toward no bound: keep none.
@@ -148,9 +151,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       grow += entryBytes(key, value === null ? { version: 0 } : { version: 0, value }) - (previous ? entryBytes(key, previous) : 0);
     }
     if (input.record) {
-      const previous = slot?.records?.get(input.record.key);
+      const previous = getRecord(slot, input.record.key);
       const { key, fingerprint, answer } = input.record;
-      grow += recordBytes({ key, fingerprint, answer, state: 'done', leaseUntil: 0, at: 0, expiresAt: 0, stubUntil: 0 }) - (previous ? recordBytes(previous) : 0);
+      grow += recordBytes({ key, fingerprint, answer, state: 'done', leaseUntil: 0, expiresAt: 0, stubMs: 0 }) - (previous ? recordBytes(previous) : 0);
     }
     return grow;
   }
@@ -166,8 +169,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     slots.add(slot);
     const tombstone = newSlot(from, slot.segment, slot.firstSeenAt);
     // The login's resend under the old id meets the tombstone; once it is evicted, a stub for as long as its record would leave one.
-    const stubUntil = slot.records?.get(recordKey)?.stubUntil ?? 0;
-    tombstone.tombstone = { sessionId: to.sessionId, epoch: to.epoch, recordKey, replayUntil: now + to.replayWindowMs, stubUntil, expiresAt: now + idleTtlMs };
+    const login = getRecord(slot, recordKey);
+    tombstone.tombstone = { sessionId: to.sessionId, epoch: to.epoch, recordKey, replayUntil: now + to.replayWindowMs, stubUntil: login ? stubUntil(login) : 0, expiresAt: now + idleTtlMs };
     tombstone.bytes += tombstoneBytes(tombstone.tombstone);
     extend(tombstone, tombstone.tombstone.expiresAt);
     slots.add(tombstone);
@@ -254,8 +257,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (input.record) {
         // A destroy in a creating commit leaves no session, but its record outlives it, as on every store.
         const { key, fingerprint, answer, state, retentionMs, leaseMs } = input.record;
-        const stubUntil = now + Math.min(input.record.resendHorizonMs ?? retentionMs, config.resendHorizonMs);
-        slots.resize(slot, setRecord(slot, { key, fingerprint, state, answer, leaseUntil: state === 'partial' ? now + leaseMs : now, at: now, expiresAt: now + retentionMs, stubUntil }));
+        const stubMs = Math.min(input.record.resendHorizonMs ?? retentionMs, config.resendHorizonMs);
+        slots.resize(slot, setRecord(slot, { key, fingerprint, state, answer, leaseUntil: state === 'partial' ? now + leaseMs : now, expiresAt: now + retentionMs, stubMs }));
       }
       if (rotate) rotateSlot(slot, rotate, input.record?.key ?? '', now, input.idleTtlMs);
       return { status: 'committed', versions };
