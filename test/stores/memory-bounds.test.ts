@@ -201,6 +201,33 @@ describe('memoryStore bounds: one session', () => {
   });
 });
 
+describe('memoryStore bounds: a creating login evicted', () => {
+  it("leaves a stub under the old id: the login's resend without a cookie is refused as evicted, not applied again", async () => {
+    const store = memoryStore({ maxBytes: 100_000 });
+    const key = 'login-key';
+    const claim = { key, fingerprint: 'f', leaseMs: 60_000, token: 't' };
+    expect((await store.begin({ sessionId: 'old', keys: ['user'], claim, now: T0 })).claim).toEqual({ status: 'claimed' });
+    const committed = await store.commit({
+      sessionId: 'old',
+      session: { mode: 'create', epoch: 'e-old' },
+      expect: new Map([['user', 0]]),
+      changes: new Map([['user', '"u"']]),
+      destroy: false,
+      rotate: { sessionId: 'new', epoch: 'e-new', keepKeys: true, replayWindowMs: 120_000 },
+      record: { key, fingerprint: 'f', answer: 'login answer', state: 'done', retentionMs: 48 * HOUR, resendHorizonMs: 5 * MINUTE, leaseMs: 60_000, token: 't' },
+      idleTtlMs: HOUR,
+      now: T0,
+    });
+    expect(committed.status).toBe('committed');
+    expect((await store.begin({ sessionId: 'old', keys: [], now: T0 + 1 })).rotated?.sessionId).toBe('new');
+    for (let i = 0; i < 500; i++) await write(store, `bot${i}`, T0 + 2 + i, { value: `"${'b'.repeat(200)}"`, resendHorizonMs: 0 });
+    const now = T0 + MINUTE;
+    expect((await store.begin({ sessionId: 'old', keys: [], now })).rotated).toBeUndefined();
+    expect(await resend(store, 'old', key, now)).toEqual({ session: null, claim: { status: 'evicted' } });
+    expect(await resend(store, 'new', key, now)).toEqual({ session: null, claim: { status: 'evicted' } });
+  });
+});
+
 describe('memoryStore options', () => {
   it('checks them with exact messages', () => {
     expect(() => memoryStore({ maxBytes: 0 })).toThrow(new TypeError('memoryStore(): maxBytes must be a positive integer, got 0'));

@@ -40,8 +40,10 @@ export interface MemoryStoreOptions {
   /**
    * How long after a write its resend may still come: the client's outbox
    * `maxAge` (24 h) plus its deadline (30 s). No record younger than this is
-   * dropped to make room; an evicted session's young records leave a stub
-   * of their key, and a resend that meets one gets a 410, never a second
+   * dropped to make room. An evicted session's records leave a stub of
+   * their key for as long as a resend could create the session again (the
+   * validator says how long, `IdempotencyRecord.resendHorizonMs`; at most
+   * this), and a resend that meets one gets a 410, never a second
    * application.
    * @default 86_430_000 (24 h 30 s)
    */
