@@ -16,7 +16,7 @@ import { PATTERNS, runFlood, type FloodPattern, type FloodReport } from '../test
 
 const SECONDS = Number(process.env.FLOOD_SECONDS ?? 60);
 const LOOPS = Number(process.env.FLOOD_LOOPS ?? 16);
-const MAX_BYTES = Number(process.env.FLOOD_MAX_BYTES ?? 4_000_000);
+const MAX_BYTES = Number(process.env.FLOOD_MAX_BYTES ?? 3_000_000);
 
 function check(report: FloodReport): string[] {
   const failures: string[] = [];
