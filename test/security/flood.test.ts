@@ -57,7 +57,8 @@ async function flood(store: SessionStore): Promise<FloodResult> {
           bots.push(
             new Browser(server.url)
               .send('/signup', { headers: { 'session-write': '"profile"', 'idempotency-key': idemKey() } })
-              .then((answer) => void count(result.bots, answer.status)),
+              // A connection the loaded server reset counts as 0: the flood must still end, or the user's loop never does.
+              .then((answer) => void count(result.bots, answer.status), () => void count(result.bots, 0)),
           );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (tick + 1) * 100 - Date.now())));
@@ -119,7 +120,7 @@ describe('a flood of session-creating requests', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 
   it('leaves an active session on Redis (maxmemory 3mb, noeviction) with no 410 and no 503: new sessions are refused first', async () => {
     const redis = await privateRedis('3mb');
@@ -135,7 +136,7 @@ describe('a flood of session-creating requests', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 });
 
 /**
@@ -201,5 +202,5 @@ describe('a resend after its session was evicted from the memory store', () => {
     } finally {
       await server.close();
     }
-  });
+  }, 120_000);
 });

@@ -88,7 +88,6 @@ export function extend(slot: Slot, until: number): void {
 /** Until when evicting the record's session leaves a stub of its key. */
 export const stubUntil = (record: MemoryRecord) => Math.min(record.expiresAt, record.leaseUntil + record.stubMs);
 
-export const recordCount = (slot: Slot) => (slot.records === null ? 0 : slot.records instanceof Map ? slot.records.size : 1);
 
 export function getRecord(slot: Slot | undefined, key: string): MemoryRecord | undefined {
   const records = slot?.records;
