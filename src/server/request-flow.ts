@@ -33,6 +33,8 @@ export class RequestFlow {
   private partial = false;
   private sessionId = '';
   private sessionMode: 'existing' | 'create' = 'existing';
+  /** This request creates its session (it stays true after a mid-request commit made it): its id comes from its key. */
+  private createsSession = false;
   private epoch = '';
   private setCookie: string | null = null;
   private tracker: SessionTracker | null = null;
@@ -137,6 +139,7 @@ export class RequestFlow {
         throw new ProblemError('sessionEnded', 'Session-Epoch names a session that does not exist');
       }
       this.sessionMode = 'create';
+      this.createsSession = true;
       this.epoch = '';
     } else {
       this.epoch = begun.session.epoch;
@@ -375,7 +378,7 @@ export class RequestFlow {
         changes,
         destroy,
         ...(rotation ? { rotate: rotation.input } : {}),
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(creating), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
+        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
       });
@@ -433,9 +436,9 @@ export class RequestFlow {
    * back once its session is gone; a creating request's id does for its resend, within two id windows; the app's
    * ids (options.sessionId) may at any time (absent: the whole retention).
    */
-  private resendHorizon(creating: boolean): { resendHorizonMs?: number } {
+  private resendHorizon(): { resendHorizonMs?: number } {
     if (this.options.sessionId) return {};
-    return { resendHorizonMs: creating ? 2 * this.options.replayWindowMs + this.options.leaseMs : 0 };
+    return { resendHorizonMs: this.createsSession ? 2 * this.options.replayWindowMs + this.options.leaseMs : 0 };
   }
 
   /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */
