@@ -78,7 +78,7 @@ async function measureMemory(): Promise<{ session: number; both: number; baselin
 
   const measure = async (withRecord: boolean) => {
     const start = heapUsed();
-    const store = memoryStore({ maxEntries: 4 * SESSIONS });
+    const store = memoryStore({ maxBytes: 4 * SESSIONS * 2_048 });
     for (let i = 0; i < SESSIONS; i++) await createSession(store, sessionParts(i), withRecord);
     const bytes = (heapUsed() - start) / SESSIONS;
     await store.close();

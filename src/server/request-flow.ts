@@ -33,6 +33,8 @@ export class RequestFlow {
   private partial = false;
   private sessionId = '';
   private sessionMode: 'existing' | 'create' = 'existing';
+  /** This request creates its session (it stays true after a mid-request commit made it): its id comes from its key. */
+  private createsSession = false;
   private epoch = '';
   private setCookie: string | null = null;
   private tracker: SessionTracker | null = null;
@@ -141,6 +143,7 @@ export class RequestFlow {
         throw new ProblemError('sessionEnded', 'Session-Epoch names a session that does not exist');
       }
       this.sessionMode = 'create';
+      this.createsSession = true;
       this.epoch = '';
     } else {
       this.epoch = begun.session.epoch;
@@ -222,6 +225,8 @@ export class RequestFlow {
         );
       case 'mismatch':
         throw new ProblemError('keyReused', 'This Idempotency-Key was used for a different request (method, path, query or body)');
+      case 'evicted':
+        throw new ProblemError('sessionEnded', 'The session this request was applied to has been evicted from the store; it is not applied again');
       default:
         throw new TypeError('The store answered begin() without the claim outcome');
     }
@@ -383,7 +388,7 @@ export class RequestFlow {
         changes,
         destroy,
         ...(rotation ? { rotate: rotation.input } : {}),
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
+        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
         idleTtlMs: options.idleTimeoutMs,
         now: options.now(),
       });
@@ -434,6 +439,16 @@ export class RequestFlow {
       case 'unavailable':
         return this.problem(new ProblemError('storeUnavailable', 'The session store failed during the commit; nothing was applied, and a resend with the same Idempotency-Key is safe'));
     }
+  }
+
+  /**
+   * How long a resend could make this session again, were its record gone with it: a cookie's id never comes
+   * back once its session is gone; a creating request's id does for its resend, within two id windows; the app's
+   * ids (options.sessionId) may at any time (absent: the whole retention).
+   */
+  private resendHorizon(): { resendHorizonMs?: number } {
+    if (this.options.sessionId) return {};
+    return { resendHorizonMs: this.createsSession ? 2 * this.options.replayWindowMs + this.options.leaseMs : 0 };
   }
 
   /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */

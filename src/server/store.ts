@@ -42,7 +42,12 @@ export type ClaimOutcome =
   /** Another attempt holds the key (or finished only part of its work). */
   | { readonly status: 'in-flight'; readonly retryAfterMs: number }
   /** The key was used for a different request. */
-  | { readonly status: 'mismatch' };
+  | { readonly status: 'mismatch' }
+  /**
+   * The key's request was applied, and its session has been evicted since
+   * (a bounded store made room): nothing is applied again, the answer is a 410.
+   */
+  | { readonly status: 'evicted' };
 
 export interface BeginInput {
   readonly sessionId: string;
@@ -95,6 +100,13 @@ export interface IdempotencyRecord {
   /** 'partial': a mid-request commit; the request is still running (answered in-flight until its lease ends, then its answer). */
   readonly state: 'done' | 'partial';
   readonly retentionMs: number;
+  /**
+   * How long from now a resend could apply this request again if the record
+   * were gone with its session (a store that evicts sessions keeps at least
+   * the key that long): 0 when the session id can never be made again once
+   * the session is gone (a cookie names it). Absent: all of `retentionMs`.
+   */
+  readonly resendHorizonMs?: number;
   /** For a partial record: how long it keeps answering in-flight. */
   readonly leaseMs: number;
   /** The committing attempt's claim token: a failed commit releases the pending claim only if it still holds this token. */
