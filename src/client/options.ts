@@ -105,7 +105,7 @@ export type SessionDeclaration<Keys extends object = Record<string, unknown>> = 
    * `false`: this write is never stored in the durable outbox (a login that
    * carries a password): nothing of it reaches IndexedDB, and a tab closed
    * or crashed before its answer loses it, as a plain fetch would.
-   * @default true
+   * @default true; false for a request that `rotates` (a login is not replayed by another tab) (or the route's)
    */
   readonly outbox?: boolean;
 } & (
@@ -208,6 +208,8 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   }
   if (rebase !== undefined && typeof rebase !== 'function') throw new TypeError('session.rebase must be a function');
   if (rebase && blind) throw new TypeError('session.rebase and session.blind exclude each other');
-  // rotates, ends and outbox as given.
-  return { ...session, reads, writes, blind };
+  // A login is not stored unless asked: its body (a password) stays out of IndexedDB, and no other tab replays it.
+  const outbox = session.outbox ?? session.rotates !== true;
+  // rotates and ends as given.
+  return { ...session, reads, writes, blind, outbox };
 }
