@@ -121,3 +121,113 @@ for (const [declared, url] of [
     });
   }
 }
+
+/** What a script of the origin writes: outbox entries under ['outbox', key], shaped as the client shapes them. */
+async function plant(page: Page, entries: Record<string, unknown>[]): Promise<void> {
+  await page.evaluate(async (entries) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('session-lanes');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const transaction = db.transaction('kv', 'readwrite');
+    for (const entry of entries) transaction.objectStore('kv').put(entry, ['outbox', entry.key as string]);
+    await new Promise((resolve, reject) => ((transaction.oncomplete = resolve), (transaction.onerror = () => reject(transaction.error))));
+    db.close();
+  }, entries);
+}
+
+/** A never-sent append of `item`, as this release stores it (with rotates and ends), made while no epoch was known. */
+const append = (origin: string, item: string, fields: Record<string, unknown> = {}) => {
+  const key = crypto.randomUUID();
+  return {
+    key,
+    epoch: undefined,
+    reads: [],
+    writes: ['log'],
+    blind: true,
+    rebase: false,
+    rotates: false,
+    ends: false,
+    at: Date.now() - 1_000,
+    tab: 'gone-tab',
+    url: `${origin}/e2e/log`,
+    method: 'POST',
+    headers: [['content-type', 'application/json']],
+    body: JSON.stringify({ item }),
+    sent: false,
+    ...fields,
+  };
+};
+
+test('no route table: a never-sent orphan is judged from its stored declaration, in the shape of this release or of 0.1.0', async ({ context, baseURL }) => {
+  const first = await open(context, CALLS);
+  expect(await log(first, 'first')).toBe(200);
+  const origin = new URL(baseURL!).origin;
+  const fine = append(origin, 'new-shape');
+  const { rotates: _r, ends: _e, ...old } = append(origin, 'old-shape');
+  const invalid = {
+    // Declares no write: the session-write header it carries is not what the client judges.
+    declaresNothing: append(origin, 'x1', { writes: [], headers: [['content-type', 'application/json'], ['session-write', '"log"']] }),
+    readMethod: append(origin, 'x2', { method: 'GET', body: undefined }),
+    crossOrigin: append(origin, 'x3', { url: `${origin.replace('localhost', '127.0.0.1')}/e2e/log` }),
+    mistyped: append(origin, 'x4', { rotates: 'yes' }),
+  };
+  await plant(first.page, [fine, old, ...Object.values(invalid)]);
+  await first.page.close();
+
+  const later = await open(context, CALLS);
+  await expect.poll(async () => [...(await state(later)).log].sort(), { timeout: 30_000 }).toEqual(['first', 'new-shape', 'old-shape']);
+  await expect.poll(() => stored(later)).toEqual([]);
+  const reasons = Object.fromEntries((await dropped(later)).map((event) => [event.key, event.reason]));
+  for (const [name, entry] of Object.entries(invalid)) expect(reasons[entry.key], name).toBe('invalid');
+  expect(Object.keys(reasons)).toHaveLength(Object.keys(invalid).length);
+  const seen = await stats(later.page);
+  expect([seen.keys[fine.key], seen.keys[old.key]]).toEqual([1, 1]);
+  for (const entry of Object.values(invalid)) expect(seen.keys[entry.key]).toBeUndefined();
+});
+
+for (const [declared, url] of [
+  ['the route table', FIXTURE],
+  ['the call site (no route table)', CALLS],
+] as const) {
+  test(`declared at ${declared}: a never-sent orphan that knows no epoch is sent within the 120 s replay window of its queueing, dropped as expired past it`, async ({ context, baseURL }) => {
+    const first = await open(context, url);
+    expect(await log(first, 'first')).toBe(200);
+    const origin = new URL(baseURL!).origin;
+    const recent = append(origin, 'recent', { at: Date.now() - 60_000 });
+    const old = append(origin, 'old', { at: Date.now() - 121_000 });
+    const known = append(origin, 'old-but-known', { at: Date.now() - 121_000, epoch: await first.page.evaluate(() => (window.fixture ?? window.calls).epoch()) });
+    await plant(first.page, [recent, old, known]);
+    await first.page.close();
+
+    const later = await open(context, url);
+    await expect.poll(async () => [...(await state(later)).log].sort(), { timeout: 30_000 }).toEqual(['first', 'old-but-known', 'recent']);
+    await expect.poll(() => stored(later)).toEqual([]);
+    expect(await dropped(later)).toEqual([{ type: 'dropped', reason: 'expired', key: old.key }]);
+    expect((await stats(later.page)).keys[old.key]).toBeUndefined();
+  });
+}
+
+test('a login is not stored in the outbox, tagged from the table or declared at the call site; outbox: true at the call site stores it', async ({ context }) => {
+  for (const [url, login, stores] of [
+    [FIXTURE, () => window.fixture.login(), false],
+    [CALLS, () => window.calls.login(), false],
+    [CALLS, () => window.calls.login(true), true],
+  ] as const) {
+    const tab = await open(context, url);
+    expect(await log(tab, 'first')).toBe(200);
+    await post(tab.page, '/e2e/gate/close');
+    // The gated append holds the session-wide lane (shared); the login queues behind it for that lane (exclusive).
+    const append = log(tab, 'held', true);
+    await expect.poll(async () => (await stats(tab.page)).waiting).toBe(1);
+    const loggedIn = tab.page.evaluate(login);
+    await expect.poll(() => tab.page.evaluate(async () => ((await navigator.locks.query()).pending ?? []).filter((lock) => lock.name === 'session-lanes:key:').length)).toBe(1);
+    // What a queued write has stored by now (it is stored before it waits for its lanes).
+    expect(await stored(tab), url).toHaveLength(stores ? 2 : 1);
+    await post(tab.page, '/e2e/gate/open');
+    expect([await append, await loggedIn]).toEqual([200, 200]);
+    await expect.poll(() => stored(tab)).toEqual([]);
+    await tab.page.close();
+  }
+});
