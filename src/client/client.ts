@@ -200,7 +200,9 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         let response: Response | undefined;
         let failure: unknown;
         try {
-          response = await fetch(isRequest ? (input as Request).clone() : input, sent);
+          // Headers of its own for each attempt, copied from what build() made before any fetch saw it: a fetch that
+          // adds to the Headers it is given (fetch-cookie appends its Cookie) would otherwise add again on a resend.
+          response = await fetch(isRequest ? (input as Request).clone() : input, { ...sent, headers: new Headers(sent.headers) });
         } catch (error) {
           // Aborted in flight: the standard AbortError; the outcome is unknown and it is not replayed.
           if (signal?.aborted) throw error;

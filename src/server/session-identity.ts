@@ -38,7 +38,7 @@ export async function identify(options: ResolvedOptions, request: Request, decla
   }
   const cookie = readSessionCookie(request.headers, options.cookie.name);
   // Clearing would delete the user's own cookie too, and using either could be the planted one: neither, and nothing cleared.
-  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one?)` };
+  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one, or did a client library such as fetch-cookie add the cookie twice?)` };
   if (cookie !== null) {
     if (!ISSUED_ID.test(cookie.value)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: cookie.name };
     return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name };
