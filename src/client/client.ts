@@ -1,7 +1,7 @@
 import { HEADER } from '../protocol/headers.js';
 import { readAnswer, type Answer } from './answer.js';
 import { serializeKey, serializeMembers, type Member } from './codec.js';
-import { ConflictError, OutcomeUnknownError, SessionEndedError } from './errors.js';
+import { connectionRefused, SessionEndedError } from './errors.js';
 import { createEmitter, type Emitter, type SessionClientEvent } from './events.js';
 import { createLanes } from './lanes.js';
 import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionDeclaration, type SessionRequestInit } from './options.js';
@@ -9,6 +9,7 @@ import { orphanFate, outbox, storedHeader } from './outbox.js';
 import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
 import { initialRequest, stepRequest, type RequestAction } from './request-machine.js';
 import { sleep } from './retry.js';
+import { settlementError, type SettledRequest } from './settlement-errors.js';
 import { sharedVersionCache } from './shared-cache.js';
 import { idbStorage, type Storage } from './storage.js';
 import { followEpoch, memoryVersionCache, type KnownKey } from './version-cache.js';
@@ -159,7 +160,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const store = entry && !replayed && durable !== false;
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
-    let state = initialRequest(replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static', !!key || method == 'GET' || method == 'HEAD');
+    const body = replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static';
+    let state = initialRequest(body, key !== undefined || method === 'GET' || method === 'HEAD', key === undefined);
     const step = (action: RequestAction) => (state = stepRequest(state, action, o));
     const releases: (() => void)[] = [];
     let keep: boolean | undefined;
@@ -192,13 +194,18 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       // that answer clears (the server clears it only for a request that names no epoch). Resent once: a new login.
       let lag = !replayed && !epoch && cache.epoch() == '';
       let sent = replayed;
+      // What the attempts met: the last one's answer or failure; whether any got an answer, and any may have reached the server.
+      let response: Response | undefined;
+      let failure: unknown;
+      let answered = false;
+      let reached = false;
       for (;;) {
         if (!sent || state.rebuild) sent = await build(epoch);
         if (store) await pending.put({ ...entry, epoch, sent });
         step({ type: 'send', at: Date.now() });
         emit({ type: 'sent', attempt: state.attempt });
-        let response: Response | undefined;
-        let failure: unknown;
+        response = undefined;
+        failure = undefined;
         try {
           // Headers of its own for each attempt, copied from what build() made before any fetch saw it: a fetch that
           // adds to the Headers it is given (fetch-cookie appends its Cookie) would otherwise add again on a resend.
@@ -210,6 +217,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           new Request(isRequest ? (input as Request).clone() : input, sent);
           failure = error;
         }
+        answered ||= response !== undefined;
+        reached ||= response !== undefined || !connectionRefused(failure);
         const answer = response && (await readAnswer(response));
         if (answer?.kind == 'ended' && lag) {
           lag = false;
@@ -234,21 +243,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase == 'failed') throw answer!.error;
         if (phase == 'dropped') tell({ type: 'dropped', reason: 'stale', entry: entry! });
         if (phase != 'retry') {
-          keep = phase == 'deadline' && adopted;
-          throw phase == 'ended'
-            ? new SessionEndedError('410: session ended; nothing applied', { response, problem: answer!.problem })
-            : phase == 'lost'
-              ? new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure })
-              : phase == 'deadline'
-                ? new OutcomeUnknownError(`No answer within ${o.deadline} ms; may have been applied`, { cause: failure ?? answer?.problem, response, key })
-                : new ConflictError(
-                    phase == 'dropped'
-                      ? '412: a replayed write is stale; not resent'
-                      : phase == 'conflict'
-                        ? '412: a key moved; blind: false without rebase'
-                        : `412: still stale after ${o.retries} retries`,
-                    { response, problem: answer!.problem },
-                  );
+          keep = phase === 'deadline' && adopted;
+          const deadline = key ? o.deadline : Math.min(o.deadline, o.readDeadline);
+          // An answered attempt leaves the machine settled or in retry: the phase is a settlement here.
+          throw settlementError({ phase: phase as SettledRequest['phase'], response, problem: answer?.problem, failure, key, answered, reached, deadline, retries: o.retries });
         }
         emit({ type: 'retry', reason: state.reason!, delay: state.delay! });
         await sleep(state.delay!, signal);

@@ -41,6 +41,14 @@ export interface SessionClientOptions<Keys extends object = Record<string, unkno
    */
   deadline?: number;
   /**
+   * The `deadline` of a read (GET, HEAD, or a request that writes nothing
+   * and neither rotates nor ends the session): when every attempt within it
+   * fails on the network, it rejects with an UnreachableError ("the server
+   * could not be reached"). Capped by `deadline`.
+   * @default 5_000
+   */
+  readDeadline?: number;
+  /**
    * Base of the jittered exponential backoff, in ms: the nth wait is random in
    * [0, min(maxBackoff, backoff × 2ⁿ)). A Retry-After from the server wins.
    * @default 50
@@ -144,6 +152,7 @@ export interface SessionRequestInit<Keys extends object = Record<string, unknown
 }
 
 export interface ResolvedOptions extends RetryPolicy {
+  readonly readDeadline: number;
   readonly fetch: typeof globalThis.fetch;
   readonly maxAge: number;
   readonly outboxHeaders: readonly string[];
@@ -176,6 +185,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     retries: options.retries ?? 5,
     deadline: options.deadline ?? 30_000,
+    readDeadline: options.readDeadline ?? 5_000,
     backoff: options.backoff ?? 50,
     maxBackoff: options.maxBackoff ?? 2_000,
     maxAge: options.maxAge ?? 86_400_000,
@@ -183,7 +193,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
   } satisfies Omit<ResolvedOptions, keyof Parts | 'tag'>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
-  for (const name of ['deadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
+  for (const name of ['deadline', 'readDeadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number (ms)`);
   }
   if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
