@@ -126,8 +126,11 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     return run(entry.input, entry.sent ?? entry.init, { reads, writes, blind, rotates, ends }, entry, true);
   });
 
-  async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
+  async function sessionFetch(given: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
     const { session: own, ...rest } = init;
+    // Outside a page, nothing resolves a relative URL for fetch: `base` does, before the table sees it.
+    const resolvable = o.base && !globalThis.document && !(typeof Request === 'function' && given instanceof Request);
+    const input = resolvable ? new URL(String(given), o.base).href : given;
     const session = tag ? tag(input, init) : own;
     if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);

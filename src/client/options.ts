@@ -16,9 +16,13 @@ export interface SessionClientOptions<Keys extends object = Record<string, unkno
    */
   routes?: RouteTable<Keys>;
   /**
-   * Where the table's paths start: an origin plus an optional path prefix
-   * (`'https://shop.example/app'`). A request to another origin, or outside
-   * the prefix, is never tagged. Needs `routes`.
+   * An absolute URL: where the table's paths start, an origin plus an
+   * optional path prefix (`'https://shop.example/app'`); a request to another
+   * origin, or outside the prefix, is never tagged. Where there is no
+   * `document` (Node, a worker), it also resolves a relative input, as
+   * `new URL(input, base)` does (`'/api/cart'` against
+   * `'https://shop.example/app'` is `https://shop.example/api/cart`), before
+   * the call is matched against the table or sent. Allowed without `routes`.
    * @default the page's origin (`location.origin`)
    */
   base?: string | URL;
@@ -162,6 +166,8 @@ export interface ResolvedOptions extends RetryPolicy {
   readonly pending: PendingWrites;
   /** From `routes` and `base`: the declaration each call goes out with. */
   readonly tag: RouteTagger | undefined;
+  /** `base`, checked absolute; undefined when not given. */
+  readonly base: URL | undefined;
 }
 
 export interface ResolvedDeclaration {
@@ -190,18 +196,25 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     maxBackoff: options.maxBackoff ?? 2_000,
     maxAge: options.maxAge ?? 86_400_000,
     outboxHeaders: options.outboxHeaders ?? [],
-  } satisfies Omit<ResolvedOptions, keyof Parts | 'tag'>;
+  } satisfies Omit<ResolvedOptions, keyof Parts | 'tag' | 'base'>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
   for (const name of ['deadline', 'readDeadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number (ms)`);
   }
-  if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
+  let base: URL | undefined;
+  if (options.base !== undefined) {
+    try {
+      base = new URL(options.base);
+    } catch {
+      throw new TypeError(`base must be an absolute URL, not ${JSON.stringify(String(options.base))}`);
+    }
+  }
   const tag = options.routes && routeTagger(options.routes, options.base);
   // Made in this order (the Web Locks lanes before the caches that may fall back on their own), each only when not given.
   const made = {} as Parts;
   for (const part of ['lanes', 'firstWrite', 'cache', 'pending'] as const) (made as Record<string, unknown>)[part] = options[part] ?? parts[part]();
-  return { ...resolved, tag, ...made };
+  return { ...resolved, tag, base, ...made };
 }
 
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */

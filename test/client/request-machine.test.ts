@@ -69,7 +69,7 @@ describe('stepRequest', () => {
     const lost = (at: number) => back(undefined, at);
     const run = (read: boolean, readDeadline?: number) => {
       let state = initialRequest('static', true, read);
-      for (const action of [hold, send(0), lost(10), send(100), lost(110), send(250), lost(260)]) state = stepRequest(state, action, { ...policy, readDeadline });
+      for (const action of [hold, send(0), lost(10), send(100), lost(110), send(250), lost(260)]) state = stepRequest(state, action, readDeadline === undefined ? policy : { ...policy, readDeadline });
       return state.phase;
     };
     // 260 ms after the first send, the next wait (0.5 × 100 × 2² = 200 ms) would start the resend past 300 ms.
