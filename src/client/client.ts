@@ -164,8 +164,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
     const body = replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static';
-    let state = initialRequest(body, key !== undefined || method === 'GET' || method === 'HEAD', key === undefined);
-    const step = (action: RequestAction) => (state = stepRequest(state, action, o));
+    let state = initialRequest(body, key !== undefined || method === 'GET' || method === 'HEAD');
+    // A read waits less for the server than a write: nothing of it can be lost, and a user waits for what it shows.
+    const policy = key ? o : { ...o, deadline: Math.min(o.deadline, o.readDeadline) };
+    const step = (action: RequestAction) => (state = stepRequest(state, action, policy));
     const releases: (() => void)[] = [];
     let keep: boolean | undefined;
     emit({ type: 'queued' });
@@ -247,9 +249,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase == 'dropped') tell({ type: 'dropped', reason: 'stale', entry: entry! });
         if (phase != 'retry') {
           keep = phase === 'deadline' && adopted;
-          const deadline = key ? o.deadline : Math.min(o.deadline, o.readDeadline);
           // An answered attempt leaves the machine settled or in retry: the phase is a settlement here.
-          throw settlementError({ phase: phase as SettledRequest['phase'], response, problem: answer?.problem, failure, key, answered, reached, deadline, retries: o.retries });
+          throw settlementError({ phase: phase as SettledRequest['phase'], response, problem: answer?.problem, failure, key, answered, reached, deadline: policy.deadline, retries: o.retries });
         }
         emit({ type: 'retry', reason: state.reason!, delay: state.delay! });
         await sleep(state.delay!, signal);

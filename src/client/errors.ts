@@ -69,14 +69,10 @@ export class UnreachableError extends SessionLanesError {
 
 /**
  * Whether a fetch failure says that the connection was refused, so that the request never reached a server:
- * Node's fetch (undici) reports `ECONNREFUSED` in its cause, one per address tried. A browser never says
+ * Node's fetch (undici) puts the socket's error, code `ECONNREFUSED`, in its `cause`. A browser never says
  * (a refused connection and a lost answer are both a bare TypeError), so there this is always false.
  */
-export function connectionRefused(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[] } } | null)?.cause;
-  if (cause?.code === 'ECONNREFUSED') return true;
-  return Array.isArray(cause?.errors) && cause.errors.length > 0 && cause.errors.every((each) => each?.code === 'ECONNREFUSED');
-}
+export const connectionRefused = (error: unknown): boolean => (error as { cause?: { code?: unknown } } | null)?.cause?.code === 'ECONNREFUSED';
 
 /**
  * The server refused the request as malformed or never retryable: an invalid

@@ -1,3 +1,4 @@
+import { absoluteBase } from '../routes/match.js';
 import type { RouteTable } from '../routes/types.js';
 import type { Lanes } from './lanes.js';
 import type { PendingWrites } from './pending.js';
@@ -156,6 +157,7 @@ export interface SessionRequestInit<Keys extends object = Record<string, unknown
 }
 
 export interface ResolvedOptions extends RetryPolicy {
+  /** The `deadline` of a read's policy (capped by `deadline`). */
   readonly readDeadline: number;
   readonly fetch: typeof globalThis.fetch;
   readonly maxAge: number;
@@ -202,14 +204,7 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
   for (const name of ['deadline', 'readDeadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number (ms)`);
   }
-  let base: URL | undefined;
-  if (options.base !== undefined) {
-    try {
-      base = new URL(options.base);
-    } catch {
-      throw new TypeError(`base must be an absolute URL, not ${JSON.stringify(String(options.base))}`);
-    }
-  }
+  const base = options.base === undefined ? undefined : absoluteBase(options.base);
   const tag = options.routes && routeTagger(options.routes, options.base);
   // Made in this order (the Web Locks lanes before the caches that may fall back on their own), each only when not given.
   const made = {} as Parts;

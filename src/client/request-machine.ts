@@ -43,8 +43,6 @@ export interface RequestState {
   readonly body: RequestBody;
   /** A network error or a gateway's answer is resent (a write, GET or HEAD). */
   readonly resendable: boolean;
-  /** A read (no write, no login or logout): resent within the policy's `readDeadline`, not its `deadline`. */
-  readonly read: boolean;
   /** Sends so far (1 = the first). */
   readonly attempt: number;
   /** 412s met so far, and busy answers or network errors so far. */
@@ -72,7 +70,7 @@ export type RequestAction =
    */
   | { readonly type: 'answered'; readonly answer: AnswerSummary | undefined; readonly at: number; readonly random: number };
 
-export const initialRequest = (body: RequestBody, resendable: boolean, read = false): RequestState => ({ phase: 'queued', body, resendable, read, attempt: 0, conflicts: 0, busy: 0, start: 0 });
+export const initialRequest = (body: RequestBody, resendable: boolean): RequestState => ({ phase: 'queued', body, resendable, attempt: 0, conflicts: 0, busy: 0, start: 0 });
 
 /** The pure transition. An action that does not fit the phase changes nothing (the same state comes back). */
 export function stepRequest(state: RequestState, action: RequestAction, policy: RetryPolicy): RequestState {
@@ -97,10 +95,7 @@ export function stepRequest(state: RequestState, action: RequestAction, policy: 
     // 409, 503, no answer, a gateway's error: resent unchanged while the deadline allows, if resendable at all
     // (else no answer is an outcome unknown, and a gateway's error is the answer).
     if (answer ? kind == 'busy' && (answer.reason != 'network' || resendable) : resendable) {
-      // A read waits less: nothing of it can be lost, and a user waits for what it shows.
-      const deadline = state.read ? Math.min(policy.deadline, policy.readDeadline ?? policy.deadline) : policy.deadline;
-      const delay = retryDelay({ ...policy, deadline }, 'busy', busy, at - state.start, answer?.retryAfter, random);
-      return retry(answer?.reason ?? 'network', delay, 'deadline', { busy: busy + 1, rebuild: false });
+      return retry(answer?.reason ?? 'network', retryDelay(policy, 'busy', busy, at - state.start, answer?.retryAfter, random), 'deadline', { busy: busy + 1, rebuild: false });
     }
     return to({ phase: !answer ? 'lost' : answer.error ? 'failed' : kind == 'busy' ? 'done' : kind! });
   }

@@ -6,14 +6,12 @@
  * - 'busy' (409 in progress, 503 store unavailable, network error): resent
  *   unchanged with the same Idempotency-Key after `Retry-After` (or jittered
  *   backoff), as long as the resend starts before `deadline` ms after the
- *   first send (`readDeadline` for a read).
+ *   first send (a read's policy has the client's `readDeadline` here).
  */
 
 export interface RetryPolicy {
   readonly retries: number;
   readonly deadline: number;
-  /** The deadline of a read (no write, no login or logout), when shorter than `deadline`. */
-  readonly readDeadline?: number;
   readonly backoff: number;
   readonly maxBackoff: number;
 }

@@ -28,12 +28,16 @@ export function settlementError(settled: SettledRequest): SessionLanesError {
     case 'ended':
       return new SessionEndedError('410: session ended; nothing applied', { response, problem });
     case 'lost':
-      if (!settled.reached) return new UnreachableError('The server could not be reached (connection refused); nothing was sent', { cause: failure });
+      if (!settled.reached) return new UnreachableError('The server could not be reached; nothing was sent', { cause: failure });
       return new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure });
-    case 'deadline':
-      if (!key && !settled.answered) return new UnreachableError(`The server could not be reached within ${deadline} ms; nothing was applied`, { cause: failure });
-      if (!settled.reached) return new OutcomeUnknownError(`The server could not be reached within ${deadline} ms (every connection refused); nothing was applied`, { cause: failure, key });
+    case 'deadline': {
+      // No attempt reached a server (every connection refused), or a read got no answer: nothing was applied.
+      if (!settled.reached || (!key && !settled.answered)) {
+        const message = `The server could not be reached within ${deadline} ms; nothing was applied`;
+        return key ? new OutcomeUnknownError(message, { cause: failure, key }) : new UnreachableError(message, { cause: failure });
+      }
       return new OutcomeUnknownError(`No answer within ${deadline} ms; may have been applied`, { cause: failure ?? problem, response, key });
+    }
     case 'dropped':
       return new ConflictError('412: a replayed write is stale; not resent', { response, problem });
     case 'conflict':

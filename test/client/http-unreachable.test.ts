@@ -80,7 +80,7 @@ test('HEAD, and a route-table read, with the server down: UnreachableError withi
   const before = sends.length;
   const error = await rejection(reader.fetch(`${url}/search`, { method: 'POST' }));
   expect(error.name).toBe('UnreachableError');
-  expect(error.message).toBe('The server could not be reached (connection refused); nothing was sent');
+  expect(error.message).toBe('The server could not be reached; nothing was sent');
   expect(sends.length - before).toBe(1);
 });
 
@@ -96,7 +96,7 @@ test('a write whose every connection was refused: OutcomeUnknownError that says 
   const { client: writer, sends } = client({ deadline: 300, readDeadline: 50 });
   const error = await rejection(writer.fetch(`${url}/cart`, { method: 'POST', session: { writes: ['cart'] } }));
   expect(error).toBeInstanceOf(OutcomeUnknownError);
-  expect(error.message).toBe('The server could not be reached within 300 ms (every connection refused); nothing was applied');
+  expect(error.message).toBe('The server could not be reached within 300 ms; nothing was applied');
   expect((error as OutcomeUnknownError).key).toMatch(/^[\w-]{32,36}$/);
   expect(sends.length).toBeGreaterThan(1);
 });

@@ -65,20 +65,6 @@ describe('stepRequest', () => {
     ]);
   });
 
-  test('a read is resent within readDeadline, a write within deadline; without readDeadline a read keeps deadline', () => {
-    const lost = (at: number) => back(undefined, at);
-    const run = (read: boolean, readDeadline?: number) => {
-      let state = initialRequest('static', true, read);
-      for (const action of [hold, send(0), lost(10), send(100), lost(110), send(250), lost(260)]) state = stepRequest(state, action, readDeadline === undefined ? policy : { ...policy, readDeadline });
-      return state.phase;
-    };
-    // 260 ms after the first send, the next wait (0.5 × 100 × 2² = 200 ms) would start the resend past 300 ms.
-    expect(run(true, 300)).toBe('deadline');
-    expect(run(false, 300)).toBe('retry');
-    expect(run(true)).toBe('retry');
-    expect(run(true, 5_000)).toBe('retry'); // capped by deadline (1000 ms), still within it
-  });
-
   test('a request that is not resent (not a write, not GET or HEAD): no answer is lost, a gateway error is its answer', () => {
     expect(trace('static', [hold, send(), back(undefined)], false)).toEqual(['held', 'sent', 'lost']);
     expect(trace('static', [hold, send(), back({ kind: 'busy', reason: 'network' })], false)).toEqual(['held', 'sent', 'done']);
