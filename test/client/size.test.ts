@@ -72,6 +72,7 @@ test('what the README client imports build to fits the size budget', async () =>
     console.log(`README client imports, built by Vite: ${minified} B minified, ${brotli} B brotli (budget ${BUDGET} B)`);
     expect(brotli).toBeLessThanOrEqual(BUDGET);
   } finally {
+    // KEEP_SIZE_BUILD=1 keeps the two builds (printed) to see where the bytes go.
     if (!process.env.KEEP_SIZE_BUILD) await rm(work, { recursive: true, force: true });
     else console.log(work);
   }
