@@ -1,14 +1,15 @@
 import { HEADER } from '../protocol/headers.js';
 import { readAnswer, type Answer } from './answer.js';
 import { serializeKey, serializeMembers, type Member } from './codec.js';
-import { ConflictError, OutcomeUnknownError, SessionEndedError } from './errors.js';
+import { connectionRefused, SessionEndedError } from './errors.js';
 import { createEmitter, type Emitter, type SessionClientEvent } from './events.js';
 import { createLanes } from './lanes.js';
-import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionRequestInit } from './options.js';
+import { normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionDeclaration, type SessionRequestInit } from './options.js';
 import { orphanFate, outbox, storedHeader } from './outbox.js';
 import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
 import { initialRequest, stepRequest, type RequestAction } from './request-machine.js';
 import { sleep } from './retry.js';
+import { settlementError, type SettledRequest } from './settlement-errors.js';
 import { sharedVersionCache } from './shared-cache.js';
 import { idbStorage, type Storage } from './storage.js';
 import { followEpoch, memoryVersionCache, type KnownKey } from './version-cache.js';
@@ -35,6 +36,12 @@ type Without<E, K extends PropertyKey> = E extends SessionClientEvent ? Omit<E, 
 type Body = Without<SessionClientEvent, 'at' | 'id' | 'reads' | 'writes'>;
 
 const now = () => performance.timeOrigin + performance.now();
+
+const WRITE_METHOD = /^(POST|PUT|PATCH|DELETE)$/;
+
+/** Whether a declaration (a call's, a route's, a stored entry's) is a write: it writes a key, or rotates or ends the session. */
+const isWrite = ({ writes, rotates, ends }: { readonly writes?: readonly string[] | undefined; readonly rotates?: boolean | undefined; readonly ends?: boolean | undefined }): boolean =>
+  (writes?.length ?? 0) > 0 || rotates === true || ends === true;
 
 /**
  * Creates the browser half of session-lanes. Where the browser has them, the
@@ -89,35 +96,51 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     tell(to ? { type: 'rotated', from: epoch!, to } : { type: 'sessionended', epoch });
   }
 
-  // The outbox is no persistence vector: an entry is replayed only if this client could have written it: its headers
-  // [name, value] pairs of the allowlist, and a write route of the table (without one: same origin, a write method, Session-Write).
-  const permitted = ({ input, init: { method, headers } }: PendingWrite) =>
-    (headers as string[][]).every((pair) => pair.length == 2 && storedHeader(pair[0]!, o.outboxHeaders)) &&
-    (tag
-      ? ((route) => !!route && !!(route.writes?.length || route.rotates || route.ends))(tag(input, { method: method! }))
-      : (!globalThis.location || new URL(input as string).origin == location.origin) && /^(POST|PUT|PATCH|DELETE)$/.test(method!) && new Headers(headers).has(HEADER.write));
+  // The outbox is no persistence vector: an entry is replayed only if this client could have written it. Judged from
+  // what the client stored with it, never from session headers (a write never sent has none yet): its headers
+  // [name, value] pairs of the allowlist; its declaration a write; and with a table, a write route of it; without
+  // one, same origin and a write method.
+  const permitted = (entry: PendingWrite, route: SessionDeclaration | undefined): boolean => {
+    const { input, init } = entry;
+    const headersAllowed = (init.headers as string[][]).every((pair) => pair.length === 2 && storedHeader(pair[0]!, o.outboxHeaders));
+    if (!headersAllowed || !isWrite(entry)) return false;
+    if (tag) return route !== undefined && isWrite(route);
+    const sameOrigin = !globalThis.location || new URL(input as string).origin === location.origin;
+    return sameOrigin && WRITE_METHOD.test(init.method!);
+  };
 
   // A write left by a tab that is gone: replayed as sent, sent as queued, or dropped.
   pending.adopt?.(async (entry) => {
-    const fate = (entry as { invalid?: true }).invalid || !permitted(entry) ? 'invalid' : orphanFate(entry, Date.now(), o.maxAge);
+    // Marked invalid by the outbox (not well formed): it has none of a pending write's fields to judge.
+    const malformed = (entry as { invalid?: true }).invalid === true;
+    const route = malformed ? undefined : tag?.(entry.input, { method: entry.init.method! });
+    const fate = !malformed && permitted(entry, route) ? orphanFate(entry, Date.now(), o.maxAge) : 'invalid';
     // Not sent or replayed: 'expired', 'rebase' or 'invalid'.
-    if (fate != 'send' && fate != 'replay') {
+    if (fate !== 'send' && fate !== 'replay') {
       tell({ type: 'dropped', reason: fate, entry });
       return pending.delete(entry.key);
     }
-    // The entry is its own declaration: its rebase is false (a never-sent one that needed it is dropped above) or never called (a replay is sent as it was).
-    return run(entry.input, entry.sent ?? entry.init, entry as never, entry, true);
+    // The entry is its own declaration (an entry of 0.1.0, which lacks rotates and ends, takes its route's). No
+    // rebase: a never-sent one that needed it is dropped above, and a replay is sent as it was.
+    const { reads, writes, blind, rotates = route?.rotates, ends = route?.ends } = entry;
+    return run(entry.input, entry.sent ?? entry.init, { reads, writes, blind, rotates, ends }, entry, true);
   });
 
-  async function sessionFetch(input: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
+  async function sessionFetch(given: RequestInfo | URL, init: SessionRequestInit = {}): Promise<Response> {
     const { session: own, ...rest } = init;
+    // Outside a page, nothing resolves a relative URL for fetch: `base` does, before the table sees it.
+    const resolvable = o.base && !globalThis.document && !(typeof Request === 'function' && given instanceof Request);
+    const input = resolvable ? new URL(String(given), o.base).href : given;
     const session = tag ? tag(input, init) : own;
     if (!session) return fetch(input, init);
     const declaration = normalizeDeclaration(session);
-    const { reads, writes, blind, rebase } = declaration;
+    const { reads, writes, blind, rebase, rotates = false, ends = false } = declaration;
+    // A login or logout is a write for every rule (an Idempotency-Key, the outbox unless opted out), keys or not.
+    if (!isWrite(declaration)) return run(input, rest, declaration, undefined);
     // A caller's Idempotency-Key is kept (the resend of a write whose outcome was unknown); the server checks it.
-    // A login or logout is a write for every rule (an Idempotency-Key, the outbox), keys or not.
-    const entry = writes.length || declaration.rotates || declaration.ends ? { key: new Headers(rest.headers ?? (input as Partial<Request>).headers).get(HEADER.idempotencyKey) ?? randomKey(), epoch: known(), input, reads, writes, blind, rebase: !!rebase, at: (queuedAt = Math.max(queuedAt + 1e-3, Date.now())), init: rest } : undefined;
+    const key = new Headers(rest.headers ?? (input as Partial<Request>).headers).get(HEADER.idempotencyKey) ?? randomKey();
+    queuedAt = Math.max(queuedAt + 1e-3, Date.now());
+    const entry: PendingWrite = { key, epoch: known(), input, reads, writes, blind, rebase: !!rebase, rotates, ends, at: queuedAt, init: rest };
     return run(input, rest, declaration, entry);
   }
 
@@ -140,8 +163,11 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const store = entry && !replayed && durable !== false;
     const isRequest = typeof Request == 'function' && input instanceof Request;
     const method = (rest.method ?? (isRequest ? (input as Request).method : 'GET')).toUpperCase();
-    let state = initialRequest(replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static', !!key || method == 'GET' || method == 'HEAD');
-    const step = (action: RequestAction) => (state = stepRequest(state, action, o));
+    const body = replayed ? 'replayed' : rebase ? 'rebase' : blind ? 'blind' : 'static';
+    let state = initialRequest(body, key !== undefined || method === 'GET' || method === 'HEAD');
+    // A read waits less for the server than a write: nothing of it can be lost, and a user waits for what it shows.
+    const policy = key ? o : { ...o, deadline: Math.min(o.deadline, o.readDeadline) };
+    const step = (action: RequestAction) => (state = stepRequest(state, action, policy));
     const releases: (() => void)[] = [];
     let keep: boolean | undefined;
     emit({ type: 'queued' });
@@ -173,15 +199,22 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       // that answer clears (the server clears it only for a request that names no epoch). Resent once: a new login.
       let lag = !replayed && !epoch && cache.epoch() == '';
       let sent = replayed;
+      // What the attempts met: the last one's answer or failure; whether any got an answer, and any may have reached the server.
+      let response: Response | undefined;
+      let failure: unknown;
+      let answered = false;
+      let reached = false;
       for (;;) {
         if (!sent || state.rebuild) sent = await build(epoch);
         if (store) await pending.put({ ...entry, epoch, sent });
         step({ type: 'send', at: Date.now() });
         emit({ type: 'sent', attempt: state.attempt });
-        let response: Response | undefined;
-        let failure: unknown;
+        response = undefined;
+        failure = undefined;
         try {
-          response = await fetch(isRequest ? (input as Request).clone() : input, sent);
+          // Headers of its own for each attempt, copied from what build() made before any fetch saw it: a fetch that
+          // adds to the Headers it is given (fetch-cookie appends its Cookie) would otherwise add again on a resend.
+          response = await fetch(isRequest ? (input as Request).clone() : input, { ...sent, headers: new Headers(sent.headers) });
         } catch (error) {
           // Aborted in flight: the standard AbortError; the outcome is unknown and it is not replayed.
           if (signal?.aborted) throw error;
@@ -189,6 +222,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           new Request(isRequest ? (input as Request).clone() : input, sent);
           failure = error;
         }
+        answered ||= response !== undefined;
+        reached ||= response !== undefined || !connectionRefused(failure);
         const answer = response && (await readAnswer(response));
         if (answer?.kind == 'ended' && lag) {
           lag = false;
@@ -213,21 +248,9 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase == 'failed') throw answer!.error;
         if (phase == 'dropped') tell({ type: 'dropped', reason: 'stale', entry: entry! });
         if (phase != 'retry') {
-          keep = phase == 'deadline' && adopted;
-          throw phase == 'ended'
-            ? new SessionEndedError('410: session ended; nothing applied', { response, problem: answer!.problem })
-            : phase == 'lost'
-              ? new OutcomeUnknownError('Network failure; not resent (not a write, GET or HEAD)', { cause: failure })
-              : phase == 'deadline'
-                ? new OutcomeUnknownError(`No answer within ${o.deadline} ms; may have been applied`, { cause: failure ?? answer?.problem, response, key })
-                : new ConflictError(
-                    phase == 'dropped'
-                      ? '412: a replayed write is stale; not resent'
-                      : phase == 'conflict'
-                        ? '412: a key moved; blind: false without rebase'
-                        : `412: still stale after ${o.retries} retries`,
-                    { response, problem: answer!.problem },
-                  );
+          keep = phase === 'deadline' && adopted;
+          // An answered attempt leaves the machine settled or in retry: the phase is a settlement here.
+          throw settlementError({ phase: phase as SettledRequest['phase'], response, problem: answer?.problem, failure, key, answered, reached, deadline: policy.deadline, retries: o.retries });
         }
         emit({ type: 'retry', reason: state.reason!, delay: state.delay! });
         await sleep(state.delay!, signal);

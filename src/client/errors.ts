@@ -45,7 +45,8 @@ export class SessionEndedError extends SessionLanesError {
 /**
  * A write was sent, but no answer came before the deadline (network errors,
  * 503 store unavailable, 409 in progress): it may or may not have been
- * applied. Resending it with the same Idempotency-Key is always safe:
+ * applied (the message says "may have been applied"; in Node, when every
+ * attempt's connection was refused, it says that nothing was applied). Resending it with the same Idempotency-Key is always safe:
  * `client.fetch(input, { ...init, headers: { 'Idempotency-Key': error.key } })`
  * is answered from the server's record if it was applied, else applies it.
  * `response` is the last answer (409 or 503), if the last attempt had one.
@@ -55,6 +56,23 @@ export class OutcomeUnknownError extends SessionLanesError {
   /** The write's Idempotency-Key (without quotes); undefined for a read-only request. */
   declare readonly key: string | undefined;
 }
+
+/**
+ * A read (GET, HEAD, or a request that writes nothing) could not reach the
+ * server: every attempt within the `readDeadline` failed on the network (a
+ * server down, no connection), or, in Node, the connection was refused.
+ * Nothing was applied. `cause` holds the last failure.
+ */
+export class UnreachableError extends SessionLanesError {
+  override name = 'UnreachableError';
+}
+
+/**
+ * Whether a fetch failure says that the connection was refused, so that the request never reached a server:
+ * Node's fetch (undici) puts the socket's error, code `ECONNREFUSED`, in its `cause`. A browser never says
+ * (a refused connection and a lost answer are both a bare TypeError), so there this is always false.
+ */
+export const connectionRefused = (error: unknown): boolean => (error as { cause?: { code?: unknown } } | null)?.cause?.code === 'ECONNREFUSED';
 
 /**
  * The server refused the request as malformed or never retryable: an invalid
@@ -77,7 +95,7 @@ export class InvalidAnswerError extends SessionLanesError {
   override name = 'InvalidAnswerError';
 }
 
-const NAMES = ['SessionLanesError', 'ConflictError', 'SessionEndedError', 'OutcomeUnknownError', 'RequestRejectedError', 'InvalidValueError', 'InvalidAnswerError'];
+const NAMES = ['SessionLanesError', 'ConflictError', 'SessionEndedError', 'OutcomeUnknownError', 'UnreachableError', 'RequestRejectedError', 'InvalidValueError', 'InvalidAnswerError'];
 
 const named = (error: unknown, name: string): boolean => typeof error === 'object' && error !== null && (error as Error).name === name;
 
@@ -87,6 +105,7 @@ export const isSessionLanesError = (error: unknown): error is SessionLanesError 
 export const isConflictError = (error: unknown): error is ConflictError => named(error, 'ConflictError');
 export const isSessionEndedError = (error: unknown): error is SessionEndedError => named(error, 'SessionEndedError');
 export const isOutcomeUnknownError = (error: unknown): error is OutcomeUnknownError => named(error, 'OutcomeUnknownError');
+export const isUnreachableError = (error: unknown): error is UnreachableError => named(error, 'UnreachableError');
 export const isRequestRejectedError = (error: unknown): error is RequestRejectedError => named(error, 'RequestRejectedError');
 export const isInvalidValueError = (error: unknown): error is InvalidValueError => named(error, 'InvalidValueError');
 export const isInvalidAnswerError = (error: unknown): error is InvalidAnswerError => named(error, 'InvalidAnswerError');

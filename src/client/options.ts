@@ -1,3 +1,4 @@
+import { absoluteBase } from '../routes/match.js';
 import type { RouteTable } from '../routes/types.js';
 import type { Lanes } from './lanes.js';
 import type { PendingWrites } from './pending.js';
@@ -16,9 +17,13 @@ export interface SessionClientOptions<Keys extends object = Record<string, unkno
    */
   routes?: RouteTable<Keys>;
   /**
-   * Where the table's paths start: an origin plus an optional path prefix
-   * (`'https://shop.example/app'`). A request to another origin, or outside
-   * the prefix, is never tagged. Needs `routes`.
+   * An absolute URL: where the table's paths start, an origin plus an
+   * optional path prefix (`'https://shop.example/app'`); a request to another
+   * origin, or outside the prefix, is never tagged. Where there is no
+   * `document` (Node, a worker), it also resolves a relative input, as
+   * `new URL(input, base)` does (`'/api/cart'` against
+   * `'https://shop.example/app'` is `https://shop.example/api/cart`), before
+   * the call is matched against the table or sent. Allowed without `routes`.
    * @default the page's origin (`location.origin`)
    */
   base?: string | URL;
@@ -40,6 +45,14 @@ export interface SessionClientOptions<Keys extends object = Record<string, unkno
    * @default 30_000
    */
   deadline?: number;
+  /**
+   * The `deadline` of a read (GET, HEAD, or a request that writes nothing
+   * and neither rotates nor ends the session): when every attempt within it
+   * fails on the network, it rejects with an UnreachableError ("the server
+   * could not be reached"). Capped by `deadline`.
+   * @default 5_000
+   */
+  readDeadline?: number;
   /**
    * Base of the jittered exponential backoff, in ms: the nth wait is random in
    * [0, min(maxBackoff, backoff × 2ⁿ)). A Retry-After from the server wins.
@@ -105,7 +118,7 @@ export type SessionDeclaration<Keys extends object = Record<string, unknown>> = 
    * `false`: this write is never stored in the durable outbox (a login that
    * carries a password): nothing of it reaches IndexedDB, and a tab closed
    * or crashed before its answer loses it, as a plain fetch would.
-   * @default true
+   * @default true; false for a request that `rotates` (a login is not replayed by another tab) (or the route's)
    */
   readonly outbox?: boolean;
 } & (
@@ -144,6 +157,8 @@ export interface SessionRequestInit<Keys extends object = Record<string, unknown
 }
 
 export interface ResolvedOptions extends RetryPolicy {
+  /** The `deadline` of a read's policy (capped by `deadline`). */
+  readonly readDeadline: number;
   readonly fetch: typeof globalThis.fetch;
   readonly maxAge: number;
   readonly outboxHeaders: readonly string[];
@@ -153,6 +168,8 @@ export interface ResolvedOptions extends RetryPolicy {
   readonly pending: PendingWrites;
   /** From `routes` and `base`: the declaration each call goes out with. */
   readonly tag: RouteTagger | undefined;
+  /** `base`, checked absolute; undefined when not given. */
+  readonly base: URL | undefined;
 }
 
 export interface ResolvedDeclaration {
@@ -176,22 +193,23 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     retries: options.retries ?? 5,
     deadline: options.deadline ?? 30_000,
+    readDeadline: options.readDeadline ?? 5_000,
     backoff: options.backoff ?? 50,
     maxBackoff: options.maxBackoff ?? 2_000,
     maxAge: options.maxAge ?? 86_400_000,
     outboxHeaders: options.outboxHeaders ?? [],
-  } satisfies Omit<ResolvedOptions, keyof Parts | 'tag'>;
+  } satisfies Omit<ResolvedOptions, keyof Parts | 'tag' | 'base'>;
   if (typeof resolved.fetch !== 'function') throw new TypeError('options.fetch must be a function');
   if (!isCount(resolved.retries)) throw new TypeError('options.retries must be a non-negative integer');
-  for (const name of ['deadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
+  for (const name of ['deadline', 'readDeadline', 'backoff', 'maxBackoff', 'maxAge'] as const) {
     if (!isMs(resolved[name])) throw new TypeError(`options.${name} must be a non-negative number (ms)`);
   }
-  if (options.base !== undefined && !options.routes) throw new TypeError('options.base needs options.routes');
+  const base = options.base === undefined ? undefined : absoluteBase(options.base);
   const tag = options.routes && routeTagger(options.routes, options.base);
   // Made in this order (the Web Locks lanes before the caches that may fall back on their own), each only when not given.
   const made = {} as Parts;
   for (const part of ['lanes', 'firstWrite', 'cache', 'pending'] as const) (made as Record<string, unknown>)[part] = options[part] ?? parts[part]();
-  return { ...resolved, tag, ...made };
+  return { ...resolved, tag, base, ...made };
 }
 
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
@@ -208,6 +226,8 @@ export function normalizeDeclaration(session: SessionDeclaration): ResolvedDecla
   }
   if (rebase !== undefined && typeof rebase !== 'function') throw new TypeError('session.rebase must be a function');
   if (rebase && blind) throw new TypeError('session.rebase and session.blind exclude each other');
-  // rotates, ends and outbox as given.
-  return { ...session, reads, writes, blind };
+  // A login is not stored unless asked: its body (a password) stays out of IndexedDB, and no other tab replays it.
+  const outbox = session.outbox ?? session.rotates !== true;
+  // rotates and ends as given.
+  return { ...session, reads, writes, blind, outbox };
 }

@@ -22,7 +22,7 @@ import type { Channel } from './shared-cache.js';
 import { request, type Storage } from './storage.js';
 
 /** An entry as stored: structured-cloneable, credentials left out. */
-export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads' | 'writes' | 'blind' | 'rebase' | 'at'> {
+export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads' | 'writes' | 'blind' | 'rebase' | 'rotates' | 'ends' | 'at'> {
   /** The tab it belongs to. */
   readonly tab: string;
   readonly url: string;
@@ -35,15 +35,25 @@ export interface StoredWrite extends Pick<PendingWrite, 'key' | 'epoch' | 'reads
 }
 
 /**
+ * How long (ms) after its commit the server replays the cookie of a session-creating write (its
+ * `replayWindowMs`, 120 s by default): a write that knows no epoch is sent from the outbox only within it.
+ */
+export const REPLAY_WINDOW_MS = 120_000;
+
+/**
  * What becomes of an orphan: 'replay' a write that was sent exactly as sent;
  * 'send' one never sent like any queued write; drop one never sent whose body
- * `rebase` built ('rebase': nothing can build it without its tab), and one
- * queued more than `maxAge` ms ago ('expired').
+ * `rebase` built ('rebase': nothing can build it without its tab), one
+ * queued more than `maxAge` ms ago, and one that knows no epoch queued more
+ * than `REPLAY_WINDOW_MS` ago ('expired').
  */
 export function orphanFate(entry: Pick<PendingWrite, 'at' | 'rebase' | 'sent'> & { readonly epoch?: string | undefined }, now: number, maxAge: number): 'replay' | 'send' | 'rebase' | 'expired' {
-  // A session-creating write that was sent replays its cookie only within the server's window (120 s): past it, not durable.
   const age = now - entry.at;
-  return age > maxAge || (entry.sent && !entry.epoch && age > 12e4) ? 'expired' : entry.sent ? 'replay' : entry.rebase ? 'rebase' : 'send';
+  // Knowing no epoch, it would create a session or go out in whatever session exists by then: sent, the server
+  // replays its cookie only within the window; never sent, it was meant for the session of that moment.
+  if (age > maxAge || (!entry.epoch && age > REPLAY_WINDOW_MS)) return 'expired';
+  if (entry.sent) return 'replay';
+  return entry.rebase ? 'rebase' : 'send';
 }
 
 /**
@@ -62,11 +72,12 @@ export const strings = (list: unknown): boolean => Array.isArray(list) && list.e
  * Whether a stored entry is one this client could have written: every field
  * present with its type (each field's name and the first letter of its
  * typeof, in order), no other field, `at` not in the future, a body it could
- * store. Anything else was planted (or corrupted) and is dropped with reason
- * `invalid`.
+ * store. `rotates` and `ends` are absent from entries stored by 0.1.0, which
+ * stay well formed. Anything else was planted (or corrupted) and is dropped
+ * with reason `invalid`.
  */
 export const wellFormed = (entry: Record<string, any>, now: number): boolean =>
-  /^atnblindb(body[so])?(epoch[su])?headersokeysmethodsreadsorebasebsentbtabsurlswriteso$/.test(
+  /^atnblindb(body[so])?(endsb)?(epoch[su])?headersokeysmethodsreadsorebaseb(rotatesb)?sentbtabsurlswriteso$/.test(
     Object.keys(entry)
       .sort()
       .map((field) => field + (typeof entry[field])[0])
@@ -119,7 +130,9 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
   const remove = async (key: string) => void (await request(use, 'readwrite', (store) => store.delete(id(key))));
   const watched = new Set([tab]);
   let replay: (entry: PendingWrite) => Promise<unknown>;
-  let announced = false;
+  // The keys this tab has stored and not deleted: it says hello each time it goes from none to some, so that
+  // the tabs opened since its last hello (which found no entries of it then) watch it too.
+  const own = new Set<string>();
 
   /**
    * Replays the entries of the tab `other`, gone; called holding its lock, so that no other tab replays them
@@ -146,14 +159,23 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
     async put(entry) {
       const stored = toStored(entry, tab, listed);
       await ready;
-      if (stored) await request(use, 'readwrite', (store) => store.put(stored, id(entry.key)));
-      // Other tabs watch only a tab that holds entries: say hello once there is one.
-      if (stored && !announced) channel.postMessage(tab), (announced = true);
+      if (!stored) return;
+      await request(use, 'readwrite', (store) => store.put(stored, id(entry.key)));
+      // Other tabs watch only a tab that holds entries: say hello once there are some.
+      if (own.size === 0) channel.postMessage(tab);
+      own.add(entry.key);
     },
     // Awaited before the claim is let go: no other tab may find an entry once it is replayed.
-    delete: remove,
+    async delete(key) {
+      own.delete(key);
+      await remove(key);
+    },
     async purge(epoch) {
-      for (const entry of await all()) if (entry.epoch === epoch) await remove(entry.key);
+      for (const entry of await all()) {
+        if (entry.epoch !== epoch) continue;
+        own.delete(entry.key);
+        await remove(entry.key);
+      }
     },
     adopt(fn) {
       replay = fn;

@@ -21,6 +21,9 @@ export interface PendingWrite {
   readonly blind: boolean;
   /** True when the body is built by `rebase`: such a write cannot be rebuilt without its tab. */
   readonly rebase: boolean;
+  /** The write may rotate the session (a login) or ends it (a logout): its replay takes the session-wide lane alone. Absent in entries stored by 0.1.0. */
+  readonly rotates?: boolean;
+  readonly ends?: boolean;
   /** When it was queued, in ms since the Unix epoch. */
   readonly at: number;
   /** The caller's init without `session`: what a write never sent goes out with. */

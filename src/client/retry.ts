@@ -6,7 +6,7 @@
  * - 'busy' (409 in progress, 503 store unavailable, network error): resent
  *   unchanged with the same Idempotency-Key after `Retry-After` (or jittered
  *   backoff), as long as the resend starts before `deadline` ms after the
- *   first send.
+ *   first send (a read's policy has the client's `readDeadline` here).
  */
 
 export interface RetryPolicy {

@@ -1,7 +1,7 @@
 import { COMPILED, type CompiledRoute } from './pattern.js';
 import type { RouteEntry, RouteTable, sessionKeys } from './types.js';
 
-const FIELDS = new Set(['method', 'path', 'reads', 'writes', 'rotates', 'ends', 'blind']);
+const FIELDS = new Set(['method', 'path', 'reads', 'writes', 'rotates', 'ends', 'blind', 'outbox']);
 const METHOD = /^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$/;
 const PARAM = /^:[A-Za-z_$][\w$]*$/;
 
@@ -84,7 +84,7 @@ function checkEntry(name: string, value: unknown): RouteEntry {
       seen.add(key);
     }
   }
-  for (const flag of ['rotates', 'ends', 'blind'] as const) {
+  for (const flag of ['rotates', 'ends', 'blind', 'outbox'] as const) {
     if (entry[flag] !== undefined && typeof entry[flag] !== 'boolean') fail(`${flag} must be true or false`);
   }
   if (entry.rotates && entry.ends) fail('cannot both rotate and end the session');

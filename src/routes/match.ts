@@ -18,13 +18,7 @@ const STANDARD = /^(delete|get|head|options|post|put)$/i;
 export function createRouteMatcher(routes: RouteTable, base: string | URL): (method: string, url: string | URL) => CompiledRoute | undefined {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] })[COMPILED];
   if (!compiled) throw new TypeError('routes must come from defineRoutes() (session-lanes/routes)');
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new TypeError(`base must be an absolute URL, not ${JSON.stringify(String(base))}`);
-  }
-  const { origin, pathname } = url;
+  const { origin, pathname } = absoluteBase(base);
   const prefix = pathname.replace(/\/$/, '');
   return (method, url) => {
     const target = typeof url == 'string' ? new URL(url) : url;
@@ -34,6 +28,15 @@ export function createRouteMatcher(routes: RouteTable, base: string | URL): (met
     const segments = pathSegments(path.slice(prefix.length));
     return segments && findRoute(compiled, STANDARD.test(method) ? method.toUpperCase() : method, segments);
   };
+}
+
+/** `base` as a URL; a TypeError with an exact message when it is not an absolute URL. */
+export function absoluteBase(base: string | URL): URL {
+  try {
+    return new URL(base);
+  } catch {
+    throw new TypeError(`base must be an absolute URL, not ${JSON.stringify(String(base))}`);
+  }
 }
 
 /** A request's route, by name, with its entry and its path parameters (decoded). */

@@ -39,6 +39,15 @@ export interface RouteEntry<Key extends string = string> {
    * @default true (false when the call passes `rebase`)
    */
   readonly blind?: boolean;
+  /**
+   * Whether the browser client stores the route's writes in its durable
+   * outbox (IndexedDB) until answered, so that another tab replays them if
+   * this one closes. `false` for a route whose body carries a secret. Read by
+   * the client only (not part of the table's JSON form); a call's own
+   * `session.outbox` wins.
+   * @default true; false for a route that `rotates` (a login is not replayed by another tab)
+   */
+  readonly outbox?: boolean;
 }
 
 /** Names a table's key types without a value at run time. */

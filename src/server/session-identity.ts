@@ -43,7 +43,7 @@ export async function identify(options: ResolvedOptions, request: Request, decla
   // A plain cookie that names nothing is no session to migrate, and not the user's to be locked out by: ignored.
   if (cookie !== null && cookie !== 'ambiguous' && cookie.legacy && !ISSUED_ID.test(cookie.value)) cookie = null;
   // Clearing would delete the user's own cookie too, and using either could be the planted one: neither, and nothing cleared.
-  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one?)` };
+  if (cookie === 'ambiguous') return { kind: 'ended', detail: `The request carries two session cookies of one name; the server uses neither (did another subdomain set one, or did a client library such as fetch-cookie add the cookie twice?)` };
   if (cookie !== null) {
     if (!ISSUED_ID.test(cookie.value)) return { kind: 'ended', detail: 'The session cookie names no session this server issued', clearCookie: cookie.name };
     return { kind: 'session', id: cookie.value, creates: false, viaCookie: true, cookieName: cookie.name, ...(cookie.legacy ? { migrate: true as const } : {}) };

@@ -62,10 +62,21 @@ describe('outbox entries (pure)', () => {
     expect(storedHeader('x-csrf-token', ['x-csrf-token'])).toBe(true);
     for (const name of ['authorization', 'cookie', 'proxy-authorization']) expect(storedHeader(name, [name])).toBe(false);
   });
-  test('a sent session-creating write is not durable past the 120 s replay window', () => {
+  test('a write that knows no epoch, sent or not, is not durable past the 120 s replay window', () => {
     expect(orphanFate({ at: now - 121_000, rebase: false, sent: {}, epoch: undefined }, now, 86_400_000)).toBe('expired');
     expect(orphanFate({ at: now - 119_000, rebase: false, sent: {}, epoch: undefined }, now, 86_400_000)).toBe('replay');
     expect(orphanFate({ at: now - 121_000, rebase: false, sent: {}, epoch: 'E1' }, now, 86_400_000)).toBe('replay');
-    expect(orphanFate({ at: now - 121_000, rebase: false, epoch: undefined }, now, 86_400_000)).toBe('send');
+    // Never sent, made while no epoch was known: it would go out in whatever session exists by then.
+    expect(orphanFate({ at: now - 121_000, rebase: false, epoch: undefined }, now, 86_400_000)).toBe('expired');
+    expect(orphanFate({ at: now - 119_000, rebase: false, epoch: undefined }, now, 86_400_000)).toBe('send');
+    expect(orphanFate({ at: now - 121_000, rebase: false, epoch: 'E1' }, now, 86_400_000)).toBe('send');
+  });
+  test('well formed: the shape with rotates and ends (this release) and the one without (0.1.0); each flag a boolean', () => {
+    expect(wellFormed({ ...entry, rotates: false, ends: true }, now)).toBe(true);
+    expect(wellFormed({ ...entry, rotates: true }, now)).toBe(true);
+    expect(wellFormed(entry, now)).toBe(true);
+    for (const bad of [{ ...entry, rotates: 'yes' }, { ...entry, ends: 1 }, { ...entry, rotates: false, ends: null }]) {
+      expect(wellFormed(bad as never, now), JSON.stringify(bad)).toBe(false);
+    }
   });
 });

@@ -157,7 +157,9 @@ describe('a call is tagged from the route its method and path match', () => {
 });
 
 test('options: exact TypeErrors', () => {
-  expect(() => createSessionClient({ base: ORIGIN })).toThrow(new TypeError('options.base needs options.routes'));
+  // base without routes is allowed (it resolves relative inputs outside a page), but must be absolute.
+  expect(() => createSessionClient({ base: ORIGIN })).not.toThrow();
+  expect(() => createSessionClient({ base: 'shop' })).toThrow(new TypeError('base must be an absolute URL, not "shop"'));
   expect(() => createSessionClient({ routes: { r: { method: 'GET', path: '/' } }, base: ORIGIN })).toThrow(new TypeError('routes must come from defineRoutes() (session-lanes/routes)'));
   expect(() => createSessionClient({ routes, base: '/shop' })).toThrow(new TypeError('base must be an absolute URL, not "/shop"'));
   // Node has no page: no origin to default to.

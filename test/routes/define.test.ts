@@ -46,8 +46,8 @@ describe('defineRoutes', () => {
   });
 
   test.each([
-    [{ method: 'POST', path: '/a', write: ['cart'] }, 'route "r" has an unknown field "write" (known: method, path, reads, writes, rotates, ends, blind)'],
-    [{ method: 'POST', path: '/a', rebase: () => ({}) }, 'route "r" has an unknown field "rebase" (known: method, path, reads, writes, rotates, ends, blind)'],
+    [{ method: 'POST', path: '/a', write: ['cart'] }, 'route "r" has an unknown field "write" (known: method, path, reads, writes, rotates, ends, blind, outbox)'],
+    [{ method: 'POST', path: '/a', rebase: () => ({}) }, 'route "r" has an unknown field "rebase" (known: method, path, reads, writes, rotates, ends, blind, outbox)'],
     [{ method: 'post', path: '/a' }, 'route "r" needs a method in upper case, such as "POST" (got "post")'],
     [{ path: '/a' }, 'route "r" needs a method in upper case, such as "POST" (got undefined)'],
     [{ method: 'GET', path: 'a' }, 'route "r" needs a path that begins with "/" (got "a")'],
@@ -60,10 +60,17 @@ describe('defineRoutes', () => {
     [{ method: 'POST', path: '/a', writes: 'x' }, 'route "r" writes must be an array of key names'],
     [{ method: 'POST', path: '/a', writes: [''] }, 'route "r" writes must hold non-empty strings (got "")'],
     [{ method: 'POST', path: '/a', blind: 'yes' }, 'route "r" blind must be true or false'],
+    [{ method: 'POST', path: '/a', outbox: 'no' }, 'route "r" outbox must be true or false'],
     [{ method: 'POST', path: '/a', rotates: true, ends: true }, 'route "r" cannot both rotate and end the session'],
     ['POST /a', 'route "r" must be an object { method, path, reads?, writes? }'],
   ])('%j is refused', (entry, message) => {
     expect(() => defineRoutes({ r: entry } as never)).toThrow(new TypeError(`defineRoutes(): ${message}`));
+  });
+
+  test('outbox: false on an entry is accepted and kept (the client reads it)', () => {
+    const table = defineRoutes({ login: { method: 'POST', path: '/login', writes: ['user'], rotates: true, outbox: false }, pay: { method: 'POST', path: '/pay', writes: ['cart'], outbox: false } });
+    expect(table.pay.outbox).toBe(false);
+    expect(table.login.outbox).toBe(false);
   });
 
   test('a table that is not an object is refused', () => {
