@@ -4,7 +4,7 @@
  */
 import { createRouteMatcher } from '../routes/match.js';
 import type { RouteTable } from '../routes/types.js';
-import type { SessionDeclaration, SessionRequestInit } from './options.js';
+import type { SessionDeclaration, SessionRequestInit } from './declaration.js';
 
 /** The declaration a call goes out with; undefined: untouched. */
 export type RouteTagger = (input: RequestInfo | URL, init: SessionRequestInit) => SessionDeclaration | undefined;

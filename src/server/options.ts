@@ -1,8 +1,7 @@
 import { DEFAULT_MAX_RECORDED_ANSWER_BYTES } from './recorded-answer.js';
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './session-cookie.js';
 import type { SessionStore } from './store.js';
-import type { StandardSchemaV1 } from './standard-schema.js';
-import type { SchemaMap } from './tracked-session.js';
+import type { SchemaMap, StandardSchemaV1 } from './standard-schema.js';
 
 /** Something the validator wants an operator to know; it never changes an answer. */
 export type ValidatorEvent =

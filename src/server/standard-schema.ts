@@ -20,3 +20,6 @@ export declare namespace StandardSchemaV1 {
   }
   type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['output'];
 }
+
+/** A schema per session key. */
+export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;

@@ -69,7 +69,7 @@ export interface RotateOptions {
   id?: string;
 }
 
-export type SchemaMap = Readonly<Record<string, StandardSchemaV1>>;
+export type { SchemaMap } from './standard-schema.js';
 
 /** The mutable state behind a TrackedSession, read by the pipeline. */
 export class SessionTracker {

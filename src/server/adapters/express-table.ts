@@ -3,11 +3,9 @@ import { findRoute, pathSegments, type CompiledRoute } from '../../routes/patter
 import type { RouteEntry } from '../../routes/types.js';
 import type { SchemaMap } from '../tracked-session.js';
 import type { RouteSession, Validator } from '../validator.js';
-import { withSession, type ExpressMiddleware, type SessionMiddleware } from './express.js';
+import { withSession, type ExpressMiddleware, type SessionLocals, type SessionMiddleware } from './express-middleware.js';
 import { routeParams, tableRoutes, type EntryPath, type PathParams } from './mounted-table.js';
 
-/** `res.locals` under `withSession()` and `sessionRoutes()`: the route's tracked session, typed from its entry, beside the app's own locals. */
-export type SessionLocals<Session> = Record<string, any> & { session: Session };
 
 /** A handler written the Express way, with the route's typed session in `res.locals.session` and its path's params in `req.params`. */
 export type SessionRequestHandler<Session, Params = Record<string, string>> = (

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { RouteEntry } from '../../routes/types.js';
 import type { SchemaMap } from '../tracked-session.js';
 import type { RouteSession, Validator } from '../validator.js';
-import { withSession } from './hono.js';
+import { withSession } from './hono-middleware.js';
 import { tableRoutes, type EntryPath } from './mounted-table.js';
 
 /** A handler written the Hono way, with the route's typed session in `c.var.session` and its path's params in `c.req.param()`. */
