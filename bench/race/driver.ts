@@ -43,9 +43,6 @@ export interface DriveOptions {
   readonly maxDelayMs?: number;
 }
 
-/** The history format's operation, with the flag the race kit's checker reads on a read that takes what it reads (a flash). */
-type RecordedOperation = Operation & { consumes?: boolean };
-
 /** One operation as it is being recorded. */
 interface Draft {
   id: string;
@@ -137,7 +134,7 @@ export async function drive(options: DriveOptions): Promise<History> {
   const origin = performance.now();
   const now = () => Math.round((performance.now() - origin) * 1000) / 1000;
   const drafts = new Map<string, Draft>();
-  const operations: RecordedOperation[] = [];
+  const operations: Operation[] = [];
   let nextId = 0;
 
   interface Browser {
@@ -207,7 +204,7 @@ export async function drive(options: DriveOptions): Promise<History> {
     // The attempt whose answer stands, and the first attempt sent in the same session: where and since when the write could land.
     const final = draft.attempts.at(-1);
     const first = draft.attempts.find((attempt) => attempt.session === final?.session);
-    const operation: RecordedOperation = {
+    const operation: Operation = {
       id,
       process,
       kind: step.kind,
