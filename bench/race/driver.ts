@@ -17,7 +17,8 @@
  * Set-Cookie did.
  */
 import { createHash } from 'node:crypto';
-import { createLanes, createSessionClient, isConflictError, isSessionEndedError, type SessionClient } from '../../src/client/index.js';
+import type { SessionClient } from '../../src/client/index.js';
+import { CURRENT, type ClientCode } from './code.js';
 import { HISTORY_FORMAT, type History, type Operation, type OperationEvent } from '../../src/race/history.js';
 import { createCookieJar, type CookieJar } from '../../test/support/client-cookie-jar.js';
 import { raceTable, type RaceState } from './routes.js';
@@ -41,6 +42,10 @@ export interface DriveOptions {
   readonly maxMs?: number;
   /** Each client waits a seeded 0..maxDelayMs before each operation. @default 3 */
   readonly maxDelayMs?: number;
+  /** The first client of each jar logs out (or in) every this many of its operations, instead of once in the middle. */
+  readonly specialEvery?: number;
+  /** The session-lanes client to run (an older copy's, see ./code.ts). @default this checkout's */
+  readonly client?: ClientCode;
 }
 
 /** One operation as it is being recorded. */
@@ -99,11 +104,11 @@ interface Step {
 }
 
 /** The scenario's next step for a client: a pure function of its random stream and position. */
-function nextStep(scenario: ScenarioName, random: Random, process: string, index: number, special: number | undefined): Step {
+function nextStep(scenario: ScenarioName, random: Random, process: string, index: number, special: (index: number) => boolean): Step {
   const token = `${process}-${index}`;
   const append = (key: 'slow' | 'fast'): Step => ({ kind: 'append', path: `/race/append/${key}`, method: 'POST', token, key });
-  if (index === special && scenario === 'logout-in-flight') return { kind: 'logout', path: '/race/logout', method: 'POST' };
-  if (index === special && scenario === 'login-in-flight') return { kind: 'login', path: '/race/login', method: 'POST' };
+  if (special(index) && scenario === 'logout-in-flight') return { kind: 'logout', path: '/race/logout', method: 'POST' };
+  if (special(index) && scenario === 'login-in-flight') return { kind: 'login', path: '/race/login', method: 'POST' };
   switch (scenario) {
     case 'increments':
       return { kind: 'increment', path: '/race/incr', method: 'POST', token, key: 'counter' };
@@ -126,6 +131,7 @@ function observedOf(path: string, body: unknown): { observed: string[]; observed
 
 export async function drive(options: DriveOptions): Promise<History> {
   const { target, scenario, seed } = options;
+  const { createLanes, createSessionClient, isConflictError, isSessionEndedError } = options.client ?? CURRENT.client;
   const jars = options.jars ?? 2;
   const clients = options.clients ?? 4;
   const maxDelayMs = options.maxDelayMs ?? 3;
@@ -232,7 +238,10 @@ export async function drive(options: DriveOptions): Promise<History> {
         const process = `j${j}-c${c}`;
         const random = streamOf(seed, process);
         // The first client of each jar logs out (or in) at a seeded point in the middle of its run.
-        const special = c === 0 ? Math.floor(perClient * (0.3 + 0.4 * streamOf(seed, `${process}-special`).next())) : undefined;
+        const draw = streamOf(seed, `${process}-special`).next();
+        const every = options.specialEvery;
+        const once = Math.floor(perClient * (0.3 + 0.4 * draw));
+        const special = (index: number) => c === 0 && (every === undefined ? index === once : index % every === Math.floor(draw * every));
         for (let index = 0; index < perClient && Date.now() < deadline; index++) {
           const delay = random.int(0, maxDelayMs);
           const step = nextStep(scenario, random, process, index, special);

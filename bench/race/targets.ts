@@ -18,11 +18,11 @@ import express from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { sessionLocks } from '../../demo/server/session-locks.js';
-import { toNodeListener } from '../../src/server/adapters/node.js';
-import { createValidator, memoryStore, type SessionStore } from '../../src/server/index.js';
+import { memoryStore, type SessionStore } from '../../src/server/index.js';
 import { postgresStore } from '../../src/server/stores/postgres.js';
 import { redisStore } from '../../src/server/stores/redis.js';
 import { deleteRedisPrefix } from '../redis-cleanup.js';
+import { CURRENT, type ValidatorCode } from './code.js';
 import { FAST_MS, raceTable, SLOW_MS, type RaceState } from './routes.js';
 import pg from 'pg';
 
@@ -243,8 +243,8 @@ export function openLanesStore(kind: 'memory' | 'redis' | 'postgres', options: {
 }
 
 /** The race routes on session-lanes' validator, as one Fetch handler. */
-export function lanesHandler(store: SessionStore) {
-  const validator = createValidator({ store, secret: 'bench-race-secret-bench-race-secret', onEvent: () => {} });
+export function lanesHandler(store: SessionStore, code: ValidatorCode = CURRENT.validator) {
+  const validator = code.createValidator({ store, secret: 'bench-race-secret-bench-race-secret', onEvent: () => {} });
   type Session = { get(key: string): unknown; set(key: string, value: unknown): void };
   const append = (list: 'slow' | 'fast') => async (request: Request, session: Session) => {
     const { token } = (await request.json()) as { token: string };
@@ -290,9 +290,17 @@ export function lanesHandler(store: SessionStore) {
   });
 }
 
-export async function lanesTarget(kind: 'memory' | 'redis' | 'postgres'): Promise<Target> {
-  const { store, cleanUp } = openLanesStore(kind);
-  const server = createServer(toNodeListener(lanesHandler(store)));
+/** session-lanes on a store; `code`: an older copy's validator (memory store only), see ./code.ts. */
+export async function lanesTarget(kind: 'memory' | 'redis' | 'postgres', code?: ValidatorCode, options: { slowAnswers?: number } = {}): Promise<Target> {
+  const { store, cleanUp } = code ? { store: code.memoryStore(), cleanUp: async () => {} } : openLanesStore(kind);
+  const handler = lanesHandler(store, code);
+  // A slow network: a share of the answers is held back after the server made them, so that answers overtake each other.
+  const slowed = async (request: Request) => {
+    const response = await handler(request);
+    if (Math.random() < (options.slowAnswers ?? 0)) await pause(Math.random() * 40);
+    return response;
+  };
+  const server = createServer((code ?? CURRENT.validator).toNodeListener(slowed));
   const url = await listen(server);
   return {
     name: `lanes-${kind}`,

@@ -196,14 +196,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
         const opened = await openTab(declare);
         schedule.push(`open ${opened.name}`);
       }
-    } else if (roll < 0.82) {
-      figures.logouts++;
-      schedule.push(`logout from ${tab.name}`);
-      await start(tab, [operation('logout', tab)]);
     } else if (roll < 0.89) {
-      figures.logins++;
-      schedule.push(`login from ${tab.name}`);
-      await start(tab, [operation('login', tab)]);
+      // A logout (or a rotating login) with writes in flight in every tab: sent just before it and just after.
+      const kind = roll < 0.82 ? 'logout' : 'login';
+      figures[kind === 'logout' ? 'logouts' : 'logins']++;
+      const around = tabsNow.map((each) => ({ tab: each, writes: Array.from({ length: random.int(1, 3) }, () => operation('append', each, random.pick(FUZZ_KEYS))) }));
+      schedule.push(`${kind} from ${tab.name}, with ${around.map(({ tab: each, writes }) => `${each.name}: ${writes.map((write) => write.key).join(' ')}`).join(', ')} around it`);
+      const [before, after] = [around.map(({ tab: each, writes }) => ({ tab: each, writes: writes.slice(0, 1) })), around.map(({ tab: each, writes }) => ({ tab: each, writes: writes.slice(1) }))];
+      await Promise.all(before.map(({ tab: each, writes }) => start(each, writes)));
+      await start(tab, [operation(kind, tab)]);
+      await Promise.all(after.map(({ tab: each, writes }) => start(each, writes)));
     } else if (faults && roll < 0.96) {
       const ms = random.int(150, 600);
       figures.outages++;
