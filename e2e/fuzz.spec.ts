@@ -18,7 +18,7 @@ test.afterAll(async () => {
   await server?.close();
 });
 
-// 101: mid-flight closes, a logout, two logins, two outages; 104: mid-flight closes, three outages, a restart.
+// Each schedule holds every kind of step (the fuzzer forces a kind not drawn by the end).
 for (const seed of [101, 104]) {
   test(`fuzz seed ${seed}: no acknowledged write lost, none applied twice or after its logout, none dropped from the outbox`, async ({ browser }) => {
     const result = await runFuzz({ seed, server, browser, steps: 16, mix: 'safe' });
@@ -26,14 +26,17 @@ for (const seed of [101, 104]) {
     expect(witnesses, `seed ${seed}, schedule: ${result.schedule.join('; ')}`).toEqual([]);
     // A run whose writes were all refused, or that closed no tab mid-flight, would prove nothing.
     expect(result.check.counts.acknowledged).toBeGreaterThan(10);
-    expect(result.figures.tabsClosed).toBeGreaterThan(0);
+    // Not "closed a tab": closed one with operations in flight, and every other fault ran too.
+    expect(result.figures.closedInFlight).toBeGreaterThan(0);
+    expect(result.figures).toMatchObject({ restarts: 1 });
+    expect(Math.min(result.figures.logouts, result.figures.logins, result.figures.outages)).toBeGreaterThan(0);
   });
 }
 
 // Issue 20 §1, on today's code: a closed tab's never-sent writes declared at the call site are dropped by a
 // surviving call-site tab with reason `invalid`. The `full` mix (any tab closed mid-flight, either kind opened)
-// finds it; `npm run bench:fuzz -- --mix full --seeds 2` showed it on main. Enable once the fix merges.
+// finds it; `npm run bench:fuzz -- --mix full --seeds 1` showed it on main (698efe7). Enable once the fix merges.
 test.fixme('fuzz, full mix (call-site tabs closed mid-flight): no write dropped from the outbox', async ({ browser }) => {
-  const result = await runFuzz({ seed: 2, server, browser, steps: 16, mix: 'full' });
+  const result = await runFuzz({ seed: 1, server, browser, steps: 30, mix: 'full' });
   expect([...result.check.anomalies.map((anomaly) => anomaly.text), ...result.dropped.map((drop) => drop.text)]).toEqual([]);
 });

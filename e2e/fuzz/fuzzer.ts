@@ -162,10 +162,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   schedule.push(`open ${tabs.map((tab) => tab.name).join(', ')}`);
 
   let restarted = !faults;
+  // Every schedule holds the whole mix: near the end, a kind not drawn yet is forced (the value `roll` falls on for it).
+  const unseen = new Map<string, number>([
+    ['mid-flight close', 0.65],
+    ['logout', 0.78],
+    ['login', 0.85],
+    ...(faults ? ([['outage', 0.92], ['restart', 0.98]] as const) : []),
+  ]);
   for (let step = 0; step < steps; step++) {
     await pause(random.int(50, 250));
     const tabsNow = live();
-    const roll = random.next();
+    const drawn = random.next();
+    const roll = steps - step <= unseen.size * 2 && unseen.size > 0 ? [...unseen.values()][0]! : drawn;
     const tab = random.pick(tabsNow);
     if (roll < 0.55) {
       // A burst: several appends, often to one key (so that they queue behind its lane), and a read now and then.
@@ -188,8 +196,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
           schedule.push(`open ${opened.name}`);
           continue;
         }
+        // Closed right after a burst to one key: some of its writes sent, the others queued behind the key's lane.
         const victim = tab;
-        schedule.push(`close ${victim.name} mid-flight`);
+        const key = random.pick(FUZZ_KEYS);
+        const burst = Array.from({ length: random.int(2, 6) }, () => operation('append', victim, key));
+        await start(victim, burst);
+        await pause(random.int(0, 60));
+        schedule.push(`close ${victim.name} mid-flight, after ${key}×${burst.length}`);
+        unseen.delete('mid-flight close');
         trace(`${victim.pending.size} operations pending in ${victim.name}`);
         await closeTab(victim, true);
         const declare = mix === 'full' && random.chance(0.5) ? 'call' : 'table';
@@ -200,6 +214,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       // A logout (or a rotating login) with writes in flight in every tab: sent just before it and just after.
       const kind = roll < 0.82 ? 'logout' : 'login';
       figures[kind === 'logout' ? 'logouts' : 'logins']++;
+      unseen.delete(kind);
       const around = tabsNow.map((each) => ({ tab: each, writes: Array.from({ length: random.int(1, 3) }, () => operation('append', each, random.pick(FUZZ_KEYS))) }));
       schedule.push(`${kind} from ${tab.name}, with ${around.map(({ tab: each, writes }) => `${each.name}: ${writes.map((write) => write.key).join(' ')}`).join(', ')} around it`);
       const [before, after] = [around.map(({ tab: each, writes }) => ({ tab: each, writes: writes.slice(0, 1) })), around.map(({ tab: each, writes }) => ({ tab: each, writes: writes.slice(1) }))];
@@ -209,12 +224,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     } else if (faults && roll < 0.96) {
       const ms = random.int(150, 600);
       figures.outages++;
+      unseen.delete('outage');
       schedule.push(`store outage ${ms} ms`);
       server.outage(ms);
     } else if (!restarted) {
       restarted = true;
       const ms = random.int(100, 400);
       figures.restarts++;
+      unseen.delete('restart');
       schedule.push(`server restart, down ${ms} ms`);
       await server.restart(ms);
     }
