@@ -11,6 +11,7 @@
  *   npm run bench:fuzz -- --driver node --src DIR         # the Node driver's part (HTTP clients on shared cookie jars,
  *                                                         # logouts and logins in flight) against DIR's client and validator
  *
+ * FUZZ_TRACE=1 prints each tab's opening and closing and the drain, with times.
  * Prints PASS or FAIL per seed with the checker's counts; a failure prints
  * its first anomaly's witness and its schedule, and writes its history to
  * test-results/fuzz/<store>-<seed>.json for the race kit's report.
