@@ -83,9 +83,12 @@ function flapping(store: SessionStore, chance: number, counts: { storeFaults: nu
   };
 }
 
+/** Set once the run is over: the store stops failing, for the check. */
+let calm = false;
+
 /** The flap variant's memory store: down DOWN_MS of every PERIOD_MS, for every call; a commit the blip began during fails after it applied. */
 function beating(store: SessionStore, counts: { storeFaults: number }, since: number): SessionStore {
-  const down = () => (Date.now() - since) % PERIOD_MS < DOWN_MS;
+  const down = () => !calm && (Date.now() - since) % PERIOD_MS < DOWN_MS;
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     if (down()) {
       counts.storeFaults++;
@@ -285,6 +288,7 @@ try {
 } finally {
   clearInterval(progress);
   if (flapper) clearInterval(flapper);
+  calm = true;
 }
 await pause(500); // let the last cut requests end on the server
 
