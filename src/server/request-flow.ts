@@ -1,5 +1,6 @@
 import { HEADER } from '../protocol/headers.js';
 import type { AnswerHeaders } from './answer-headers.js';
+import type { ClaimReleaser } from './claim-release.js';
 import { creatingClaim, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
@@ -48,12 +49,16 @@ export class RequestFlow {
   private claimLost: SessionCommitError | null = null;
   /** The cookie name the session id came under (`__Host-<name>` or `<name>`): a clearing answer clears that one. */
   private cookieName: string | undefined;
+  /** When this attempt's claim lease ends at the latest: its background release stops there. */
+  private leaseEndsAt = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** Gives back the claims of ended attempts, in the background when the store was down (claim-release.ts). */
+    private readonly claims: ClaimReleaser,
     /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
     private readonly args: readonly unknown[] = [],
   ) {
@@ -172,9 +177,15 @@ export class RequestFlow {
     // The store touches only a live session, so asking for a session about to be created costs nothing.
     const touch = this.touches.due(sessionId, now) ? { idleTtlMs: options.idleTimeoutMs } : undefined;
     const input = { sessionId, keys: this.route.keys.all, now, ...(claim ? { claim } : {}) };
+    if (claim && this.leaseEndsAt === 0) this.leaseEndsAt = now + claim.leaseMs;
     try {
       const result = await options.store.begin(touch ? { ...input, touch } : input);
       if (touch) this.touches.done(sessionId, now);
+      this.claims.storeAnswered();
+      // The claim in the way may be an attempt of this process that ended while the store was down: released now, the key is ours.
+      if (claim && result.claim?.status === 'in-flight' && (await this.claims.releaseEnded(sessionId, claim.key))) {
+        return await options.store.begin({ ...input, now: options.now() });
+      }
       return result;
     } catch (error) {
       if (touch) {
@@ -196,11 +207,7 @@ export class RequestFlow {
   }
 
   private async releaseAt(sessionId: string, claim: IdempotencyClaim): Promise<void> {
-    try {
-      await this.options.store.release({ sessionId, key: claim.key, token: claim.token });
-    } catch (error) {
-      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
-    }
+    await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
   }
 
   private claimAnswer(outcome: ClaimOutcome | undefined): Response | null {
@@ -379,7 +386,8 @@ export class RequestFlow {
       });
     } catch (error) {
       this.storeFailure(error, 'commit');
-      // Safe: release() only ever deletes this attempt's pending claim, never a record this commit may have written.
+      // The outcome is unknown. Safe: release() only ever deletes this attempt's pending claim, never a record this
+      // commit may have written; and a commit of it that lands late is stale against the resend (claim-release.ts).
       await this.releaseClaim();
       const failure = new SessionCommitError('unavailable', undefined, { cause: error });
       if (!this.partial) this.claimLost = failure;
@@ -511,13 +519,9 @@ export class RequestFlow {
     await this.releaseQuietly(claimed);
   }
 
+  /** The answer does not wait for a store that is down: the release is retried in the background, within the lease. */
   private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
-    try {
-      await this.options.store.release(claimed);
-    } catch (error) {
-      // The claim then ends with its lease; the answer does not change.
-      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
-    }
+    await this.claims.release(claimed, this.leaseEndsAt, this.request.url);
   }
 
   private storeFailure(error: unknown, phase: 'begin' | 'commit'): ProblemError {
