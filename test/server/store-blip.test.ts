@@ -1,4 +1,6 @@
 // Issue 20 §5: a store blip during a commit costs a blip, not a lease of 409s and a false "may have been applied".
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy, type Proxy } from '../../bench/torture/proxy.js';
 import { createSessionClient, isOutcomeUnknownError } from '../../src/client/index.js';
@@ -224,4 +226,24 @@ describe('what a blip leaves alone (memory)', () => {
       expect(outage.releases, stop).toBe(settled);
     }
   });
+
+  it('a background release never keeps the process alive (the lease is 60 s; the process ends at once)', async () => {
+    const server = fileURLToPath(new URL('../../src/server/index.ts', import.meta.url));
+    const script = `
+      import { createValidator, memoryStore } from ${JSON.stringify(server)};
+      const inner = memoryStore();
+      const down = async () => { throw new Error('injected: the store is down'); };
+      const store = { begin: (input) => inner.begin(input), commit: down, release: down, touch: (input) => inner.touch(input), close: () => inner.close() };
+      const validator = createValidator({ store, secret: 'a shared secret of at least thirty-two bytes', onEvent: () => {} });
+      const route = validator.route({ writes: ['a'] }, (_request, session) => (session.set('a', 1), Response.json({})));
+      const answer = await route(new Request('http://app.test/a', { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': '"${'k'.repeat(30)}"' } }));
+      console.log(answer.status);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(output.trim()).toBe('503');
+    expect(code).toBe(0);
+  }, 30_000);
 });
