@@ -4,11 +4,14 @@ import type { ReleaseInput, SessionStore } from './store.js';
 /**
  * Gives back the claims of attempts that ended, even when the store was down
  * as they ended (issue 20 §5). A release that fails is retried in the
- * background, with backoff, until the claim's lease ends (after it, a resend
- * takes the claim over anyway); a resend that meets the claim (409) in this
- * process releases it at once. Every retry goes through the store's
- * token-checked `release()`, which deletes only a claim that is still
- * pending and still bears the attempt's token.
+ * background until the claim's lease ends (after it, a resend takes the claim
+ * over anyway): one release at a time, oldest first, stopping at the first
+ * failure and trying again after a backoff, so that a store coming back is
+ * not met by a burst; any store call that succeeds starts the next round at
+ * once. A resend that meets the claim (409) in this process releases it at
+ * once. Every retry goes through the store's token-checked `release()`, which
+ * deletes only a claim that is still pending and still bears the attempt's
+ * token.
  *
  * Why a release is safe in each case an attempt ends (PROTOCOL.md,
  * "Idempotency", says the same):
@@ -38,10 +41,13 @@ import type { ReleaseInput, SessionStore } from './store.js';
  *   until its lease (`leaseMs`) ends.
  */
 export class ClaimReleaser {
-  /** Releases that failed, by session id and Idempotency-Key, waiting for the store to answer again. */
+  /** Releases that failed, by session id and Idempotency-Key, oldest first, waiting for the store to answer again. */
   private readonly waiting = new Map<string, WaitingRelease>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private draining = false;
+  /** Failed rounds in a row: the next round waits FIRST_BACKOFF_MS × 2^failures, at most MAX_BACKOFF_MS. */
+  private failures = 0;
   private closed = false;
-  private lastSweep = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -55,84 +61,83 @@ export class ClaimReleaser {
       await this.store.release(claim);
     } catch (error) {
       this.onEvent({ type: 'store-error', error, url, phase: 'release' });
-      this.retryLater(claim, leaseEndsAt);
+      if (this.closed || this.now() >= leaseEndsAt) return;
+      const id = idOf(claim.sessionId, claim.key);
+      // A newer attempt's failed release of the same key replaces the older one's (the older claim was taken over).
+      this.waiting.delete(id);
+      this.waiting.set(id, { claim, leaseEndsAt });
+      if (!this.draining && this.timer === null) this.schedule();
     }
   }
 
   /**
    * A begin met the claim of `key` in flight: if it belongs to an attempt of
    * this process that ended (its release failed), release it now. True when
-   * it was released, so that the begin may claim the key.
+   * the store took the release, so that the begin may claim the key.
    */
   async releaseEnded(sessionId: string, key: string): Promise<boolean> {
-    const waiting = this.waiting.get(idOf(sessionId, key));
-    if (!waiting) return false;
-    return this.attempt(waiting);
+    const id = idOf(sessionId, key);
+    const waiting = this.waiting.get(id);
+    if (!waiting || this.now() >= waiting.leaseEndsAt) return false;
+    try {
+      await this.store.release(waiting.claim);
+    } catch {
+      return false;
+    }
+    if (this.waiting.get(id) === waiting) this.waiting.delete(id);
+    return true;
   }
 
-  /** The store answered a call: every waiting release is tried now rather than at the end of its backoff. */
+  /** The store answered a call: the waiting releases are tried now rather than at the end of their backoff. */
   storeAnswered(): void {
-    // Many requests answer at once when the store comes back: one sweep is enough.
-    const now = Date.now();
-    if (this.waiting.size === 0 || now - this.lastSweep < FIRST_BACKOFF_MS) return;
-    this.lastSweep = now;
-    for (const waiting of this.waiting.values()) {
-      if (waiting.timer === null) continue; // being tried now
-      clearTimeout(waiting.timer);
-      waiting.timer = null;
-      void this.attempt(waiting);
-    }
+    if (this.waiting.size === 0 || this.draining || this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.failures = 0;
+    void this.drain();
   }
 
   /** Stops every background retry (the claims then end with their leases). */
   close(): void {
     this.closed = true;
-    for (const waiting of this.waiting.values()) if (waiting.timer) clearTimeout(waiting.timer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.waiting.clear();
   }
 
-  private retryLater(claim: ReleaseInput, leaseEndsAt: number): void {
-    if (this.closed || this.now() >= leaseEndsAt) return;
-    const id = idOf(claim.sessionId, claim.key);
-    // A newer attempt's failed release of the same key replaces the older one's: the older claim was taken over.
-    const previous = this.waiting.get(id);
-    if (previous?.timer) clearTimeout(previous.timer);
-    const waiting: WaitingRelease = { id, claim, leaseEndsAt, tries: 0, timer: null };
-    this.waiting.set(id, waiting);
-    this.schedule(waiting);
-  }
-
-  private schedule(waiting: WaitingRelease): void {
-    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** waiting.tries) * (0.5 + Math.random() / 2);
-    waiting.timer = setTimeout(() => {
-      waiting.timer = null;
-      void this.attempt(waiting);
+  private schedule(): void {
+    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.failures) * (0.5 + Math.random() / 2);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.drain();
     }, delay);
     // A background retry must never keep the process alive.
-    waiting.timer.unref?.();
+    this.timer.unref?.();
   }
 
-  /** One try; true once the store answered the release (whatever it deleted). */
-  private async attempt(waiting: WaitingRelease): Promise<boolean> {
-    if (this.waiting.get(waiting.id) !== waiting) return false;
-    if (this.closed || this.now() >= waiting.leaseEndsAt) {
-      this.waiting.delete(waiting.id);
-      return false;
+  /** One round: each waiting release in turn, until one fails (the store is still down) or none is left. */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (const [id, waiting] of this.waiting) {
+        if (this.closed) return;
+        if (this.now() >= waiting.leaseEndsAt) {
+          this.waiting.delete(id);
+          continue;
+        }
+        try {
+          await this.store.release(waiting.claim);
+        } catch {
+          this.failures++;
+          return;
+        }
+        if (this.waiting.get(id) === waiting) this.waiting.delete(id);
+        this.failures = 0;
+      }
+    } finally {
+      this.draining = false;
+      if (!this.closed && this.waiting.size > 0 && this.timer === null) this.schedule();
     }
-    if (waiting.trying) return waiting.trying;
-    waiting.tries++;
-    waiting.trying = this.store.release(waiting.claim).then(
-      () => {
-        if (this.waiting.get(waiting.id) === waiting) this.waiting.delete(waiting.id);
-        return true;
-      },
-      () => {
-        waiting.trying = undefined;
-        if (this.waiting.get(waiting.id) === waiting && !this.closed) this.schedule(waiting);
-        return false;
-      },
-    );
-    return waiting.trying;
   }
 }
 
@@ -141,13 +146,8 @@ const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 500;
 
 interface WaitingRelease {
-  readonly id: string;
   readonly claim: ReleaseInput;
   readonly leaseEndsAt: number;
-  tries: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  /** The try in flight, if any. */
-  trying?: Promise<boolean> | undefined;
 }
 
 function idOf(sessionId: string, key: string): string {

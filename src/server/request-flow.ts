@@ -14,8 +14,9 @@ import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
 import { identify } from './session-identity.js';
-import type { BeginResult, ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
+import type { BeginResult, ClaimOutcome, CommitInput, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
+import { afterBlip, unknownCommitOutcome } from './unknown-commit.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
 /** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
@@ -196,8 +197,10 @@ export class RequestFlow {
         options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
       }
       // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
-      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
+      // token, so that a claim the first call took is found as this attempt's own instead of as a 409; after a
+      // blip's length (unless only the touch was refused), so that a store that blinked is back.
       try {
+        if (!touch) await afterBlip();
         return await options.store.begin({ ...input, now: options.now() });
       } catch (retryError) {
         if (claim) await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
@@ -372,20 +375,22 @@ export class RequestFlow {
     const { answer, response: toSend } = await recordAnswer(toRecord, headers, options.maxRecordedAnswerBytes, options.now());
 
     let result: CommitResult;
+    const input: CommitInput = {
+      sessionId: this.sessionId,
+      session: { mode: this.sessionMode, epoch },
+      expect,
+      changes,
+      destroy,
+      ...(rotation ? { rotate: rotation.input } : {}),
+      ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
+      idleTtlMs: options.idleTimeoutMs,
+      now: options.now(),
+    };
     try {
-      result = await options.store.commit({
-        sessionId: this.sessionId,
-        session: { mode: this.sessionMode, epoch },
-        expect,
-        changes,
-        destroy,
-        ...(rotation ? { rotate: rotation.input } : {}),
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
-        idleTtlMs: options.idleTimeoutMs,
-        now: options.now(),
-      });
+      const outcome = await this.commitThroughBlip(input, state);
+      // Applied, as its record shows: with the versions its compare-and-swap gave (each changed key's base + 1).
+      result = outcome === 'applied' ? { status: 'committed', versions: destroy ? new Map() : nextVersions } : outcome;
     } catch (error) {
-      this.storeFailure(error, 'commit');
       // The outcome is unknown. Safe: release() only ever deletes this attempt's pending claim, never a record this
       // commit may have written; and a commit of it that lands late is stale against the resend (claim-release.ts).
       await this.releaseClaim();
@@ -415,6 +420,29 @@ export class RequestFlow {
     if (cookie) this.setCookie = cookie;
     this.partial = true;
     return toSend;
+  }
+
+  /**
+   * Round trip 2; if a final commit fails with an unknown outcome, its outcome is asked once the blip is over
+   * (unknown-commit.ts): applied, it stands as committed; not applied, it is sent once more, unchanged.
+   */
+  private async commitThroughBlip(input: CommitInput, state: 'done' | 'partial'): Promise<CommitResult | 'applied'> {
+    try {
+      return await this.options.store.commit(input);
+    } catch (error) {
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'commit' });
+      if (state !== 'done' || this.partial || !this.claimed) throw error;
+      const claim = { key: this.claimed.key, fingerprint: this.fingerprint, leaseMs: this.options.leaseMs, token: this.claimed.token };
+      const outcome = await unknownCommitOutcome(this.options.store, this.sessionId, claim, this.options.now);
+      if (outcome === 'applied') return 'applied';
+      if (outcome === 'unknown') throw error;
+      try {
+        return await this.options.store.commit({ ...input, now: this.options.now() });
+      } catch (again) {
+        this.options.onEvent({ type: 'store-error', error: again, url: this.request.url, phase: 'commit' });
+        throw again;
+      }
+    }
   }
 
   private commitFailureAnswer(error: SessionCommitError): Promise<Response> | Response {

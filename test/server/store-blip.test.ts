@@ -98,7 +98,7 @@ afterEach(async () => {
 });
 
 /** An app whose append handler takes the store down (during its commit) once `blip` is set. */
-async function appendApp(outage: Outage, events: ValidatorEvent[] = []) {
+async function appendApp(outage: Outage, outageMs: number, events: ValidatorEvent[] = []) {
   const validator = createValidator({ store: outage.store, secret: SECRET, onEvent: (event) => events.push(event) });
   const state = { runs: 0, blip: null as null | 'before-commit' | 'as-commit-answers' };
   const server: TestServer = await startServer({
@@ -107,8 +107,8 @@ async function appendApp(outage: Outage, events: ValidatorEvent[] = []) {
       const { token } = (await request.json()) as { token: string };
       session.set('list', [...((session.get('list') as string[] | undefined) ?? []), token]);
       // The handler is done; the store goes down before its commit is sent, or as the commit's answer comes back.
-      if (state.blip === 'before-commit') outage.down(OUTAGE_MS);
-      if (state.blip === 'as-commit-answers') outage.downOnNextAnswer(OUTAGE_MS);
+      if (state.blip === 'before-commit') outage.down(outageMs);
+      if (state.blip === 'as-commit-answers') outage.downOnNextAnswer(outageMs);
       state.blip = null;
       return Response.json({ ok: true });
     }),
@@ -119,11 +119,13 @@ async function appendApp(outage: Outage, events: ValidatorEvent[] = []) {
 }
 
 /** Through the real client: one write made before, one during the blip; the blipped one must be applied exactly once. */
-async function blippedWrite(outage: Outage, when: 'before-commit' | 'as-commit-answers') {
-  const { server, state } = await appendApp(outage);
+async function blippedWrite(outage: Outage, when: 'before-commit' | 'as-commit-answers', outageMs = OUTAGE_MS) {
+  const { server, state } = await appendApp(outage, outageMs);
   const jar = createCookieJar();
   // A deadline well under the 60 s lease: on the code before the fix every resend met 409 until the client gave up.
   const client = createSessionClient({ fetch: jar.fetch, deadline: 8_000 });
+  let resends = 0;
+  client.on('retry', () => resends++);
   const append = (token: string) =>
     client.fetch(`${server.url}/append`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), session: { writes: ['list'] } });
   expect((await append('before')).status).toBe(200);
@@ -140,8 +142,8 @@ async function blippedWrite(outage: Outage, when: 'before-commit' | 'as-commit-a
   const list = await (await client.fetch(`${server.url}/list`, { session: { reads: ['list'] } })).json();
   expect(list).toEqual(['before', 'blipped']);
   // Measured, not asserted (a loaded machine): how long after the store came back the write was applied.
-  console.log(`[store-blip] ${when}: applied ${appliedAt - outage.backAt} ms after the store came back`);
-  return { replayed: response.headers.get('idempotent-replayed') === 'true', handlerRuns: state.runs - runsBefore };
+  console.log(`[store-blip] ${when}, ${outageMs} ms: applied ${appliedAt - outage.backAt} ms after the store came back`);
+  return { replayed: response.headers.get('idempotent-replayed') === 'true', handlerRuns: state.runs - runsBefore, resends };
 }
 
 function blipCases(open: () => Promise<Outage> | Outage): void {
@@ -155,6 +157,17 @@ function blipCases(open: () => Promise<Outage> | Outage): void {
     const { replayed, handlerRuns } = await blippedWrite(await open(), 'as-commit-answers');
     expect(replayed).toBe(true);
     expect(handlerRuns).toBe(1);
+  }, 30_000);
+
+  // Shorter than the pause (100–200 ms) after which the validator asks what became of the commit.
+  it('a 30 ms blip as the commit is sent: the request itself commits once the store is back, no resend', async () => {
+    const { replayed, handlerRuns, resends } = await blippedWrite(await open(), 'before-commit', 30);
+    expect([replayed, handlerRuns, resends]).toEqual([false, 1, 0]);
+  }, 30_000);
+
+  it('a 30 ms blip as the applied commit answers: the request finds its record and answers, no resend', async () => {
+    const { replayed, handlerRuns, resends } = await blippedWrite(await open(), 'as-commit-answers', 30);
+    expect([replayed, handlerRuns, resends]).toEqual([false, 1, 0]);
   }, 30_000);
 }
 
