@@ -200,10 +200,13 @@ const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_S
  * by path and status.
  */
 const lateClears = new Map<string, number>();
+/** Every answer the browsers got, by status (resends included). */
+const statuses = new Map<number, number>();
 function browserJar(): CookieJar {
   const watched: typeof fetch = async (input, init) => {
     const sent = new Headers(init?.headers).get('cookie');
     const response = await fetch(input, init);
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     const now = [...jar.cookies].map(([name, value]) => `${name}=${value}`).join('; ') || null;
     if (now !== null && now !== sent && response.headers.getSetCookie().some((line) => /max-age=0/i.test(line))) {
       const what = `${new URL(String(input)).pathname.split('/')[1]} ${response.status}${new Headers(init?.headers).has('session-epoch') ? ' with Session-Epoch' : ''}`;
@@ -338,6 +341,7 @@ console.log(`| answers that cleared a newer session's cookie | ${[...lateClears.
 console.log(`| lost | ${lost} |`);
 console.log(`| duplicated | ${duplicated} |`);
 console.log(`| rejected but applied / never sent but present | ${rejectedButApplied} / ${phantom} |`);
+console.log(`answers by status (resends included): ${[...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
 console.log(`client errors: ${[...errors].map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}`);
 
 await proxy.close();
