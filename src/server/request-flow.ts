@@ -16,7 +16,7 @@ import { clearedCookie, sessionCookie } from './session-cookie.js';
 import { identify } from './session-identity.js';
 import type { BeginResult, ClaimOutcome, CommitInput, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
-import { afterBlip, unknownCommitOutcome } from './unknown-commit.js';
+import { throughBlip, unknownCommitOutcome } from './unknown-commit.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
 /** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
@@ -196,12 +196,11 @@ export class RequestFlow {
       } else {
         options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
       }
-      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
-      // token, so that a claim the first call took is found as this attempt's own instead of as a 409; after a
-      // blip's length (unless only the touch was refused), so that a store that blinked is back.
+      // The outcome is unknown (a connection cut after the store ran the call): again, with the same claim token,
+      // so that a claim the first call took is found as this attempt's own instead of as a 409; a few times, each
+      // after a blip's length (the first at once if only the touch was refused), so that a store that blinked is back.
       try {
-        if (!touch) await afterBlip();
-        return await options.store.begin({ ...input, now: options.now() });
+        return await throughBlip(() => options.store.begin({ ...input, now: options.now() }), touch !== undefined);
       } catch (retryError) {
         if (claim) await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');

@@ -9,6 +9,27 @@ export function afterBlip(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
 }
 
+/** How many times a call is tried again through a blip: with the pauses, about 0.3–0.6 s before a 503. */
+export const BLIP_TRIES = 3;
+
+/**
+ * Tries `call` up to BLIP_TRIES times, each after a blip's length (the first
+ * at once when `firstAtOnce`), so that a store that blinked, and a client
+ * that must reconnect to it, are back; the last failure is thrown.
+ */
+export async function throughBlip<T>(call: () => Promise<T>, firstAtOnce = false): Promise<T> {
+  let failure: unknown;
+  for (let attempt = 0; attempt < BLIP_TRIES; attempt++) {
+    if (attempt > 0 || !firstAtOnce) await afterBlip();
+    try {
+      return await call();
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
 /**
  * What became of a final commit that failed with an unknown outcome, asked
  * once the blip is over with the attempt's own claim (same token), through
@@ -29,9 +50,8 @@ export async function unknownCommitOutcome(
   claim: IdempotencyClaim,
   now: () => number,
 ): Promise<'applied' | 'not-applied' | 'unknown'> {
-  await afterBlip();
   try {
-    const { claim: outcome } = await store.begin({ sessionId, keys: [], claim, now: now() });
+    const { claim: outcome } = await throughBlip(() => store.begin({ sessionId, keys: [], claim, now: now() }));
     if (outcome?.status === 'replay') return 'applied';
     if (outcome?.status === 'claimed') return 'not-applied';
     return 'unknown';
