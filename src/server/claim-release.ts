@@ -16,7 +16,7 @@ import type { ReleaseInput, SessionStore } from './store.js';
  * Why a release is safe in each case an attempt ends (PROTOCOL.md,
  * "Idempotency", says the same):
  * - It answered without committing (410, 412, no change, the handler threw or
- *   answered 5xx, begin failed twice): nothing of it was written but the
+ *   answered 5xx, every try of begin failed): nothing of it was written but the
  *   pending claim. A begin still in flight that lands after the release takes
  *   the claim again; that blocks the key for a lease, never applies anything.
  * - Its commit failed with an unknown outcome (the store failed after the call
