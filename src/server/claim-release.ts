@@ -22,7 +22,7 @@ import type { ReleaseInput, SessionStore } from './store.js';
  * - Its commit failed with an unknown outcome (the store failed after the call
  *   was sent):
  *   - it applied: the same atomic operation replaced the pending claim with the
- *     record (done or partial, no token): release finds nothing to delete, and
+ *     record (done or partial, no longer pending): release deletes nothing, and
  *     the resend replays the record;
  *   - it did not, and never will: the release frees the key for the resend;
  *   - it has not yet, and will (a PostgreSQL statement still queued behind a
