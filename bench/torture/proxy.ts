@@ -20,8 +20,12 @@ export interface ProxyFaults {
 export interface Proxy {
   readonly port: number;
   readonly faults: { requestCuts: number; answerCuts: number; slowed: number; flaps: number; flapCuts: number };
+  /** Until when (ms since the epoch) the last flap refuses connections. */
+  readonly downUntil: number;
   /** Cuts every open connection and refuses new ones for `downMs`. */
   flap(downMs: number): void;
+  /** The same, as the next answer comes back from the server (dropped): a call that ran, whose caller cannot know it. */
+  flapOnNextAnswer(downMs: number): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +33,7 @@ export async function startProxy(target: { host: string; port: number }, faults:
   const open = new Set<Socket>();
   const counts = { requestCuts: 0, answerCuts: 0, slowed: 0, flaps: 0, flapCuts: 0 };
   let downUntil = 0;
+  let flapOnAnswer: number | null = null;
   const server: Server = createServer((client) => {
     if (Date.now() < downUntil) {
       client.destroy();
@@ -54,6 +59,11 @@ export async function startProxy(target: { host: string; port: number }, faults:
     // Answers keep their order: a held-back chunk holds back those after it.
     let answers = Promise.resolve();
     upstream.on('data', (chunk) => {
+      if (flapOnAnswer !== null) {
+        const downMs = flapOnAnswer;
+        flapOnAnswer = null;
+        return flap(downMs);
+      }
       const slow = Math.random() < (faults.slow ?? 0);
       if (slow) counts.slowed++;
       const delay = slow ? Math.random() * (faults.slowMs ?? 50) : 0;
@@ -71,14 +81,21 @@ export async function startProxy(target: { host: string; port: number }, faults:
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('proxy has no address');
+  function flap(downMs: number): void {
+    counts.flaps++;
+    downUntil = Date.now() + downMs;
+    counts.flapCuts += open.size / 2; // a connection is a pair of sockets
+    for (const socket of open) socket.destroy();
+  }
   return {
     port: address.port,
     faults: counts,
-    flap(downMs) {
-      counts.flaps++;
-      downUntil = Date.now() + downMs;
-      counts.flapCuts += open.size / 2; // a connection is a pair of sockets
-      for (const socket of open) socket.destroy();
+    get downUntil() {
+      return downUntil;
+    },
+    flap,
+    flapOnNextAnswer(downMs) {
+      flapOnAnswer = downMs;
     },
     close() {
       for (const socket of open) socket.destroy();

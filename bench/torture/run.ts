@@ -6,6 +6,7 @@
  *   BENCH_STORE=postgres npm run bench:torture     # shared PostgreSQL, unique tables (dropped after)
  *   BENCH_OPS=20000 BENCH_SECONDS=300 ...          # bounds (whichever comes first)
  *   BENCH_VARIANT=destroy ...                      # each browser logs out midway (session destroyed)
+ *   BENCH_VARIANT=flap ...                         # only the store fails: down 100 ms of every 350 ms (issue 20 §5)
  *   BENCH_FAULTS=0 ...                             # the same run with no fault, for comparison
  *
  * Several cookie jars (browsers), several clients on each jar (tabs, with no
@@ -24,6 +25,12 @@
  * and an acknowledged write made after the logout must be there. Tabs of a
  * browser share the client's first-write lane, as the cross-tab lane makes
  * them in a browser, so that they make one new session, not one each.
+ * The flap variant injects nothing but a store blip, on a fixed beat: the
+ * store is down 100 ms of every 350 ms (BENCH_DOWN_MS / BENCH_PERIOD_MS):
+ * memory, every call fails while it is down (a commit also after it applied,
+ * when the blip begins during it); Redis and PostgreSQL, the store proxy cuts
+ * every connection and refuses new ones. Nothing is wrong with the network,
+ * so every operation should end acknowledged.
  * Loopback only; bounded in operations and time.
  */
 import { createServer } from 'node:http';
@@ -42,6 +49,9 @@ const STORE = (process.env.BENCH_STORE ?? 'memory') as 'memory' | 'redis' | 'pos
 const MAX_OPS = Number(process.env.BENCH_OPS ?? (STORE === 'memory' ? 10_000 : 3_600));
 const MAX_SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
 const DESTROY = process.env.BENCH_VARIANT === 'destroy';
+const FLAP = process.env.BENCH_VARIANT === 'flap';
+const DOWN_MS = Number(process.env.BENCH_DOWN_MS ?? 100);
+const PERIOD_MS = Number(process.env.BENCH_PERIOD_MS ?? 350);
 const FAULTS = process.env.BENCH_FAULTS !== '0'; // BENCH_FAULTS=0: the same run with no fault injected, for comparison
 // How long a slowed answer is held back, at most (BENCH_SLOW_MS).
 const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 60);
@@ -73,8 +83,44 @@ function flapping(store: SessionStore, chance: number, counts: { storeFaults: nu
   };
 }
 
+/**
+ * The flap variant's store fails only while the tabs run: not while the sessions are made (nor PostgreSQL's tables,
+ * whose migration holds a pooled client between statements), nor for the final check.
+ */
+let calm = true;
+
+/** The flap variant's memory store: down DOWN_MS of every PERIOD_MS, for every call; a commit the blip began during fails after it applied. */
+function beating(store: SessionStore, counts: { storeFaults: number }): SessionStore {
+  const since = Date.now();
+  const down = () => !calm && (Date.now() - since) % PERIOD_MS < DOWN_MS;
+  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (down()) {
+      counts.storeFaults++;
+      throw new Error('injected store outage');
+    }
+    const result = await call();
+    // A store round trip takes time: the blip may begin before the answer is back.
+    await pause(Math.random() * 2);
+    if (down()) {
+      counts.storeFaults++;
+      throw new Error('injected store outage (the call ran)');
+    }
+    return result;
+  };
+  return {
+    begin: (input) => guarded(() => store.begin(input)),
+    commit: (input) => guarded(() => store.commit(input)),
+    release: (input) => guarded(() => store.release(input)),
+    touch: (input) => guarded(() => store.touch(input)),
+    close: () => store.close(),
+  };
+}
+
 async function openStore(counts: { storeFaults: number }): Promise<{ store: SessionStore; storeProxy: Proxy | null; cleanUp: () => Promise<void> }> {
-  if (STORE === 'memory') return { store: flapping(memoryStore(), FAULTS ? 0.02 : 0, counts), storeProxy: null, cleanUp: async () => {} };
+  if (STORE === 'memory') {
+    const store = FLAP && FAULTS ? beating(memoryStore(), counts) : flapping(memoryStore(), FAULTS && !FLAP ? 0.02 : 0, counts);
+    return { store, storeProxy: null, cleanUp: async () => {} };
+  }
   const target = new URL(STORE === 'redis' ? REDIS_URL : POSTGRES_URL);
   const storeProxy = await startProxy({ host: target.hostname, port: Number(target.port || (STORE === 'redis' ? 6379 : 5432)) });
   const via = new URL(target);
@@ -133,7 +179,7 @@ const server = createServer(
 );
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const serverPort = (server.address() as AddressInfo).port;
-const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: SLOW_MS } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: SLOW_MS });
+const proxy = await startProxy({ host: '127.0.0.1', port: serverPort }, !FAULTS || FLAP ? {} : STORE === 'memory' ? { cutRequest: 0.04, cutAnswer: 0.04, slow: 0.05, slowMs: SLOW_MS } : { cutRequest: 0.1, cutAnswer: 0.1, slow: 0.05, slowMs: SLOW_MS });
 const viaProxy = `http://127.0.0.1:${proxy.port}`;
 const direct = `http://127.0.0.1:${serverPort}`;
 
@@ -154,10 +200,13 @@ const running = () => tally.operations < MAX_OPS && Date.now() - started < MAX_S
  * by path and status.
  */
 const lateClears = new Map<string, number>();
+/** Every answer the browsers got, by status (resends included). */
+const statuses = new Map<number, number>();
 function browserJar(): CookieJar {
   const watched: typeof fetch = async (input, init) => {
     const sent = new Headers(init?.headers).get('cookie');
     const response = await fetch(input, init);
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     const now = [...jar.cookies].map(([name, value]) => `${name}=${value}`).join('; ') || null;
     if (now !== null && now !== sent && response.headers.getSetCookie().some((line) => /max-age=0/i.test(line))) {
       const what = `${new URL(String(input)).pathname.split('/')[1]} ${response.status}${new Headers(init?.headers).has('session-epoch') ? ' with Session-Epoch' : ''}`;
@@ -191,10 +240,8 @@ async function logOut(jarIndex: number, client: ReturnType<typeof createSessionC
   phases[jarIndex] = 1;
   if (attempts > 1) console.log(`  browser ${jarIndex}: the logout took ${attempts} attempts`);
 }
-// The store flaps about once a second while the run lasts.
-const flapper = storeProxy && FAULTS
-  ? setInterval(() => storeProxy.flap(100 + Math.random() * 200), 700 + Math.random() * 600)
-  : null;
+// The store flaps about once a second while the run lasts (the flap variant: DOWN_MS of every PERIOD_MS, once the sessions are made).
+let flapper = storeProxy && FAULTS && !FLAP ? setInterval(() => storeProxy.flap(100 + Math.random() * 200), 700 + Math.random() * 600) : null;
 
 async function tab(jarIndex: number, tabIndex: number): Promise<void> {
   const client = createSessionClient({ fetch: jars[jarIndex]!.fetch, firstWrite: firstWriteLanes[jarIndex]!, deadline: 4_000, retries: 15, backoff: 10, maxBackoff: 300 });
@@ -225,7 +272,7 @@ async function tab(jarIndex: number, tabIndex: number): Promise<void> {
   }
 }
 
-console.log(`torture on the ${STORE} store: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
+console.log(`torture on the ${STORE} store${FLAP ? `, down ${DOWN_MS} ms of every ${PERIOD_MS} ms` : ''}: ${JARS} browsers × ${TABS} tabs, keys ${KEYS.join(', ')}; at most ${MAX_OPS} operations or ${MAX_SECONDS} s`);
 // Each browser's session is made first, by one write (the cookie is the browser's, shared by its tabs).
 for (const [i, jar] of jars.entries()) {
   // The store may be flapping already: a 503 is resent with the same Idempotency-Key, which is always safe, and so
@@ -234,9 +281,13 @@ for (const [i, jar] of jars.entries()) {
     const response = await jar.fetch(`${direct}/append/a`, { method: 'POST', headers: { 'session-write': '"a"', 'idempotency-key': `"torture-create-${unique}-${i}"`, 'content-type': 'application/json' }, body: JSON.stringify({ token: `create-${i}` }) });
     firstEpochs[i] = response.headers.get('session-epoch');
     if (response.ok) break;
-    if ((response.status !== 503 && response.status !== 409) || attempt === 20) throw new Error(`creating session ${i} answered ${response.status}`);
+    if ((response.status !== 503 && response.status !== 409) || attempt === 120) throw new Error(`creating session ${i} answered ${response.status}`);
     await pause(response.status === 409 ? 1_000 : 200);
   }
+}
+if (FLAP && FAULTS) {
+  calm = false;
+  if (storeProxy) flapper = setInterval(() => storeProxy.flap(DOWN_MS), PERIOD_MS);
 }
 const progress = setInterval(() => console.log(`  ${tally.operations} operations, ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
 try {
@@ -244,6 +295,7 @@ try {
 } finally {
   clearInterval(progress);
   if (flapper) clearInterval(flapper);
+  calm = true;
 }
 await pause(500); // let the last cut requests end on the server
 
@@ -276,9 +328,9 @@ const phantom = [...seen.keys()].filter((token) => !token.startsWith('create-') 
 const storeCuts = Math.floor(storeProxy?.faults.flapCuts ?? 0);
 const faults = proxy.faults.requestCuts + proxy.faults.answerCuts + counts.storeFaults + storeCuts;
 
-console.log(`\n| | ${STORE}${DESTROY ? ', sessions destroyed midway' : ''} |\n| --- | --- |`);
+console.log(`\n| | ${STORE}${DESTROY ? ', sessions destroyed midway' : ''}${FLAP ? `, store down ${DOWN_MS} ms of every ${PERIOD_MS} ms` : ''} |\n| --- | --- |`);
 console.log(`| operations | ${tally.operations} (${Math.round((Date.now() - started) / 1000)} s) |`);
-console.log(`| acknowledged | ${tally.acknowledged} |`);
+console.log(`| acknowledged | ${tally.acknowledged} (${((100 * tally.acknowledged) / Math.max(1, tally.operations)).toFixed(1)} %) |`);
 console.log(`| rejected (conflict after every retry) | ${tally.rejected} |`);
 console.log(`| outcome unknown (of which applied) | ${tally.unknown} (${unknownApplied}) |`);
 console.log(`| session ended (410, or rejected unsent) | ${tally.ended} |`);
@@ -289,6 +341,7 @@ console.log(`| answers that cleared a newer session's cookie | ${[...lateClears.
 console.log(`| lost | ${lost} |`);
 console.log(`| duplicated | ${duplicated} |`);
 console.log(`| rejected but applied / never sent but present | ${rejectedButApplied} / ${phantom} |`);
+console.log(`answers by status (resends included): ${[...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
 console.log(`client errors: ${[...errors].map(([name, n]) => `${name} ${n}`).join(', ') || 'none'}`);
 
 await proxy.close();

@@ -1,5 +1,6 @@
 import { HEADER } from '../protocol/headers.js';
 import type { AnswerHeaders } from './answer-headers.js';
+import type { ClaimReleaser } from './claim-release.js';
 import { creatingClaim, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
@@ -13,8 +14,9 @@ import * as answers from './session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from './session-answers.js';
 import { clearedCookie, sessionCookie } from './session-cookie.js';
 import { identify } from './session-identity.js';
-import type { BeginResult, ClaimOutcome, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
+import type { BeginResult, ClaimOutcome, CommitInput, CommitResult, IdempotencyClaim, StoredEntry } from './store.js';
 import { SessionTracker, type TrackedSession } from './tracked-session.js';
+import { throughBlip, unknownCommitOutcome } from './unknown-commit.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
 /** `args`: what the platform passed after the request (Next.js's `{ params }`, an adapter's context), handed on after the session. */
@@ -52,12 +54,16 @@ export class RequestFlow {
   private cookieName: string | undefined;
   /** A plain cookie read under `cookie.migratePlain`: the final commit of a write moves the session to a fresh `__Host-` id. */
   private migrating = false;
+  /** When this attempt's claim lease ends at the latest: its background release stops there. */
+  private leaseEndsAt = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly route: Route,
     private readonly request: Request,
     private readonly touches: TouchThrottle,
+    /** Gives back the claims of ended attempts, in the background when the store was down (claim-release.ts). */
+    private readonly claims: ClaimReleaser,
     /** The Fetch handler's arguments after the request; the first is the context `sessionId()` is given. */
     private readonly args: readonly unknown[] = [],
   ) {
@@ -179,9 +185,15 @@ export class RequestFlow {
     // The store touches only a live session, so asking for a session about to be created costs nothing.
     const touch = this.touches.due(sessionId, now) ? { idleTtlMs: options.idleTimeoutMs } : undefined;
     const input = { sessionId, keys: this.route.keys.all, now, ...(claim ? { claim } : {}) };
+    if (claim && this.leaseEndsAt === 0) this.leaseEndsAt = now + claim.leaseMs;
     try {
       const result = await options.store.begin(touch ? { ...input, touch } : input);
       if (touch) this.touches.done(sessionId, now);
+      this.claims.storeAnswered();
+      // The claim in the way may be an attempt of this process that ended while the store was down: released now, the key is ours.
+      if (claim && result.claim?.status === 'in-flight' && (await this.claims.releaseEnded(sessionId, claim.key))) {
+        return await options.store.begin({ ...input, now: options.now() });
+      }
       return result;
     } catch (error) {
       if (touch) {
@@ -191,10 +203,11 @@ export class RequestFlow {
       } else {
         options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'begin' });
       }
-      // The outcome is unknown (a connection cut after the store ran the call): once more, with the same claim
-      // token, so that a claim the first call took is found as this attempt's own instead of as a 409.
+      // The outcome is unknown (a connection cut after the store ran the call): again, with the same claim token,
+      // so that a claim the first call took is found as this attempt's own instead of as a 409; a few times, each
+      // after a blip's length (the first at once if only the touch was refused), so that a store that blinked is back.
       try {
-        return await options.store.begin({ ...input, now: options.now() });
+        return await throughBlip(() => options.store.begin({ ...input, now: options.now() }), touch !== undefined);
       } catch (retryError) {
         if (claim) await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
         throw this.storeFailure(retryError, 'begin');
@@ -203,11 +216,7 @@ export class RequestFlow {
   }
 
   private async releaseAt(sessionId: string, claim: IdempotencyClaim): Promise<void> {
-    try {
-      await this.options.store.release({ sessionId, key: claim.key, token: claim.token });
-    } catch (error) {
-      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
-    }
+    await this.releaseQuietly({ sessionId, key: claim.key, token: claim.token });
   }
 
   private claimAnswer(outcome: ClaimOutcome | undefined): Response | null {
@@ -380,21 +389,24 @@ export class RequestFlow {
     const { answer, response: toSend } = await recordAnswer(toRecord, headers, options.maxRecordedAnswerBytes, options.now());
 
     let result: CommitResult;
+    const input: CommitInput = {
+      sessionId: this.sessionId,
+      session: { mode: this.sessionMode, epoch },
+      expect,
+      changes,
+      destroy,
+      ...(rotation ? { rotate: rotation.input } : {}),
+      ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
+      idleTtlMs: options.idleTimeoutMs,
+      now: options.now(),
+    };
     try {
-      result = await options.store.commit({
-        sessionId: this.sessionId,
-        session: { mode: this.sessionMode, epoch },
-        expect,
-        changes,
-        destroy,
-        ...(rotation ? { rotate: rotation.input } : {}),
-        ...(this.claimed ? { record: { key: this.claimed.key, fingerprint: this.fingerprint, answer, state, retentionMs: options.retentionMs, ...this.resendHorizon(), leaseMs: options.leaseMs, token: this.claimed.token } } : {}),
-        idleTtlMs: options.idleTimeoutMs,
-        now: options.now(),
-      });
+      const outcome = await this.commitThroughBlip(input, state);
+      // Applied, as its record shows: with the versions its compare-and-swap gave (each changed key's base + 1).
+      result = outcome === 'applied' ? { status: 'committed', versions: destroy ? new Map() : nextVersions } : outcome;
     } catch (error) {
-      this.storeFailure(error, 'commit');
-      // Safe: release() only ever deletes this attempt's pending claim, never a record this commit may have written.
+      // The outcome is unknown. Safe: release() only ever deletes this attempt's pending claim, never a record this
+      // commit may have written; and a commit of it that lands late is stale against the resend (claim-release.ts).
       await this.releaseClaim();
       const failure = new SessionCommitError('unavailable', undefined, { cause: error });
       if (!this.partial) this.claimLost = failure;
@@ -422,6 +434,29 @@ export class RequestFlow {
     if (cookie) this.setCookie = cookie;
     this.partial = true;
     return toSend;
+  }
+
+  /**
+   * Round trip 2; if a final commit fails with an unknown outcome, its outcome is asked once the blip is over
+   * (unknown-commit.ts): applied, it stands as committed; not applied, it is sent once more, unchanged.
+   */
+  private async commitThroughBlip(input: CommitInput, state: 'done' | 'partial'): Promise<CommitResult | 'applied'> {
+    try {
+      return await this.options.store.commit(input);
+    } catch (error) {
+      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'commit' });
+      if (state !== 'done' || this.partial || !this.claimed) throw error;
+      const claim = { key: this.claimed.key, fingerprint: this.fingerprint, leaseMs: this.options.leaseMs, token: this.claimed.token };
+      const outcome = await unknownCommitOutcome(this.options.store, this.sessionId, claim, this.options.now);
+      if (outcome === 'applied') return 'applied';
+      if (outcome === 'unknown') throw error;
+      try {
+        return await this.options.store.commit({ ...input, now: this.options.now() });
+      } catch (again) {
+        this.options.onEvent({ type: 'store-error', error: again, url: this.request.url, phase: 'commit' });
+        throw again;
+      }
+    }
   }
 
   private commitFailureAnswer(error: SessionCommitError): Promise<Response> | Response {
@@ -536,13 +571,9 @@ export class RequestFlow {
     await this.releaseQuietly(claimed);
   }
 
+  /** The answer does not wait for a store that is down: the release is retried in the background, within the lease. */
   private async releaseQuietly(claimed: { sessionId: string; key: string; token: string }): Promise<void> {
-    try {
-      await this.options.store.release(claimed);
-    } catch (error) {
-      // The claim then ends with its lease; the answer does not change.
-      this.options.onEvent({ type: 'store-error', error, url: this.request.url, phase: 'release' });
-    }
+    await this.claims.release(claimed, this.leaseEndsAt, this.request.url);
   }
 
   private storeFailure(error: unknown, phase: 'begin' | 'commit'): ProblemError {

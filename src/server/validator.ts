@@ -1,5 +1,6 @@
 import type { EntryKeys, EntryWrites, RouteEntry } from '../routes/types.js';
 import { servedBy } from './adapters/mounted-method.js';
+import { ClaimReleaser } from './claim-release.js';
 import type { RouteKeys } from './declarations.js';
 import { checkedMethod, mountTable, wrongMethod, type MountOptions } from './route-table.js';
 import { unstorable } from './storable-text.js';
@@ -103,6 +104,17 @@ export interface Validator<Schemas extends SchemaMap> {
     handlers: RouteHandlers<Schemas, T, Args>,
     options?: MountOptions,
   ): (request: Request, ...args: Args) => Promise<Response>;
+
+  /**
+   * Stops the validator's background work: the retried releases of claims
+   * whose attempts ended while the store was down (each would otherwise stop
+   * at its lease's end, and none keeps the process alive). Call it before
+   * closing the store; the store stays yours to close.
+   * @example
+   * validator.close();
+   * await store.close();
+   */
+  close(): void;
 }
 
 function routeKeys(declaration: RouteDeclaration): RouteKeys {
@@ -140,6 +152,7 @@ function routeKeys(declaration: RouteDeclaration): RouteKeys {
 export function createValidator<Schemas extends SchemaMap = Record<never, never>, Context = unknown>(options: ValidatorOptions<Schemas, Context>): Validator<Schemas> {
   const resolved = resolveOptions(options);
   const touches = new TouchThrottle(resolved.touchIntervalMs);
+  const claims = new ClaimReleaser(resolved.store, resolved.now, resolved.onEvent);
   const validator: Validator<Schemas> = {
     resolvesIds: resolved.sessionId !== undefined,
     route(declaration: RouteDeclaration, handler: unknown) {
@@ -148,7 +161,7 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');
       const route = { keys, handler: handler as RouteHandler };
       return (request: Request, ...args: unknown[]) =>
-        method && !servedBy(method, request.method) ? Promise.resolve(wrongMethod(method, declaration.path, request)) : new RequestFlow(resolved, route, request, touches, args).serve();
+        method && !servedBy(method, request.method) ? Promise.resolve(wrongMethod(method, declaration.path, request)) : new RequestFlow(resolved, route, request, touches, claims, args).serve();
     },
     mount(routes, handlers, mountOptions) {
       if (!handlers || typeof handlers !== 'object') throw new TypeError('validator.mount(routes, handlers): handlers must be an object with a handler per route');
@@ -160,6 +173,9 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
         served[name] = validator.route(entry, handler as never) as (request: Request, ...args: unknown[]) => Promise<Response>;
       }
       return mountTable(routes, served, mountOptions) as never;
+    },
+    close() {
+      claims.close();
     },
   } as Validator<Schemas>;
   return validator;

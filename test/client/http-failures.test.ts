@@ -48,8 +48,10 @@ test('503 store unavailable: resent after Retry-After with the same key, applied
   const { client, read, app } = await setup();
   const events: SessionClientEvent[] = [];
   client.on('retry', (event) => events.push(event));
-  app.observed.fail.commit = 1;
-  app.observed.fail.begin = 2; // the validator tries a failed begin once more: two failures make its 503
+  // A failed commit whose outcome the validator finds "not applied" is sent once more: two failures make its 503.
+  app.observed.fail.commit = 2;
+  // The validator tries a failed begin up to three times: three failures make the first 503; the fourth the resend's begin rides through.
+  app.observed.fail.begin = 4;
   const commits = app.observed.commits;
   const response = await client.fetch(`${app.url}/n`, write);
   expect(response.status).toBe(200);

@@ -1,0 +1,66 @@
+import type { IdempotencyClaim, SessionStore } from './store.js';
+
+/**
+ * Waits about as long as a store blip lasts (a cut connection, a restart,
+ * a failover: 100–200 ms), so that a call tried again after it finds the
+ * store back instead of failing the request at once.
+ */
+export function afterBlip(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
+}
+
+/** How many times a call is tried through a blip, at most… */
+export const BLIP_TRIES = 3;
+/** …and no try starts this long after the first: a store that is down for good costs a 503 one try later than before. */
+export const BLIP_BUDGET_MS = 600;
+
+/**
+ * Tries `call` up to BLIP_TRIES times, each after a blip's length (the first
+ * at once when `firstAtOnce`), while BLIP_BUDGET_MS have not passed, so that
+ * a store that blinked, and a client that must reconnect to it, are back;
+ * the last failure is thrown.
+ */
+export async function throughBlip<T>(call: () => Promise<T>, firstAtOnce = false): Promise<T> {
+  let failure: unknown;
+  const started = Date.now();
+  for (let attempt = 0; attempt < BLIP_TRIES; attempt++) {
+    if (attempt > 0 && Date.now() - started >= BLIP_BUDGET_MS) break;
+    if (attempt > 0 || !firstAtOnce) await afterBlip();
+    try {
+      return await call();
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
+/**
+ * What became of a final commit that failed with an unknown outcome, asked
+ * once the blip is over with the attempt's own claim (same token), through
+ * round trip 1:
+ * - 'applied': the commit's record is there (a finished record of this
+ *   fingerprint, which only this attempt can have written while it holds the
+ *   claim): the request answers what it committed;
+ * - 'not-applied': the claim is still this attempt's pending claim (its
+ *   lease renewed): the same commit may be sent again. Safe even if the first
+ *   one is still on its way: both expect the same versions (or epoch, or no
+ *   session), so at most one of them applies, and the other is stale;
+ * - 'unknown': the store is still down, or the key holds something else:
+ *   the request answers 503 as before, and its claim is released.
+ */
+export async function unknownCommitOutcome(
+  store: SessionStore,
+  sessionId: string,
+  claim: IdempotencyClaim,
+  now: () => number,
+): Promise<'applied' | 'not-applied' | 'unknown'> {
+  try {
+    const { claim: outcome } = await throughBlip(() => store.begin({ sessionId, keys: [], claim, now: now() }));
+    if (outcome?.status === 'replay') return 'applied';
+    if (outcome?.status === 'claimed') return 'not-applied';
+    return 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
