@@ -24,7 +24,8 @@ test.afterAll(async () => {
 for (const seed of [1, 101]) {
   test(`fuzz seed ${seed}: no acknowledged write lost, none applied twice or after its logout, none dropped from the outbox`, async ({ browser }) => {
     test.setTimeout(120_000);
-    const result = await runFuzz({ seed, server, browser, steps: 16, mix: 'full' });
+    // Seed 1 takes 30 steps: that is the schedule that dropped writes on 698efe7 (checked again with its src/client).
+    const result = await runFuzz({ seed, server, browser, steps: seed === 1 ? 30 : 16, mix: 'full' });
     const witnesses = [...result.check.anomalies.map((anomaly) => anomaly.text), ...result.dropped.map((drop) => drop.text)];
     expect(witnesses, `seed ${seed}, schedule: ${result.schedule.join('; ')}`).toEqual([]);
     // A run whose writes were all refused, or that closed no tab mid-flight, would prove nothing.
