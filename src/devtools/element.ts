@@ -45,6 +45,8 @@ export class SessionLanesDevtoolsElement extends Base {
       storageKey: this.getAttribute('storage-key') ?? 'session-lanes-devtools',
       pollInterval: 500,
       window: 15_000,
+      bars: 60,
+      refresh: 500,
     });
   }
 }

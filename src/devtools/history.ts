@@ -12,6 +12,8 @@ export interface HistoryOptions {
   readonly process?: string;
   /** Only requests queued at or after this time (ms since the recorder's origin): the panel's window. */
   readonly since?: number;
+  /** Only the last this many requests. @default all */
+  readonly last?: number;
 }
 
 const stepEvents = (request: RequestRecord): OperationEvent[] =>
@@ -23,7 +25,8 @@ const stepEvents = (request: RequestRecord): OperationEvent[] =>
 export function toHistory(recorder: Recorder, options: HistoryOptions = {}): History {
   const operations: Operation[] = [];
   const since = options.since ?? -Infinity;
-  for (const request of recorder.requests.values()) {
+  const requests = [...recorder.requests.values()];
+  for (const request of requests.slice(Math.max(0, requests.length - (options.last ?? requests.length)))) {
     if (request.queuedAt < since) continue;
     const facts = hub.requests.get(request.id);
     const keys = [...request.writes, ...request.reads];

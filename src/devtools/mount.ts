@@ -33,6 +33,17 @@ export interface DevtoolsOptions {
    * @default 15000
    */
   readonly window?: number;
+  /**
+   * The timeline shows at most this many requests, the last ones.
+   * @default 60
+   */
+  readonly bars?: number;
+  /**
+   * At most one redraw per this many ms (on an animation frame), however many events arrive: the panel must not
+   * cost the app its frames.
+   * @default 500
+   */
+  readonly refresh?: number;
 }
 
 /**
@@ -51,6 +62,8 @@ export function mountDevtools(client: InspectedClient, options: DevtoolsOptions 
     storageKey: options.storageKey ?? 'session-lanes-devtools',
     pollInterval: options.pollInterval ?? 500,
     window: options.window ?? 15_000,
+    bars: options.bars ?? 60,
+    refresh: options.refresh ?? 500,
   });
   return () => {
     unmount();

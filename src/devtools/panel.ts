@@ -25,8 +25,12 @@ export interface PanelOptions {
   readonly corner: Corner;
   /** How often the lanes and the outbox are read while open, in ms. */
   readonly pollInterval: number;
-  /** The timeline shows the requests of this many last ms. */
+  /** The timeline shows the requests of this many last ms… */
   readonly window: number;
+  /** …and at most this many of them. */
+  readonly bars: number;
+  /** At most one redraw per this many ms (each on an animation frame). */
+  readonly refresh: number;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -72,7 +76,8 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
   fill(root, h('style', {}, STYLES), floating && toggle, panel);
   if (floating) host.setAttribute('data-floating', '');
   corner.value = state.corner;
-  const timeline = drawTimeline(sections.timeline, () => toHistory(recorder, { since: now() - recorder.origin - options.window }), () => Math.max(320, body.clientWidth - 20));
+  const timeline = drawTimeline(sections.timeline, () => toHistory(recorder, { since: now() - recorder.origin - options.window, last: options.bars }), () => width);
+  let width = 600;
 
   const apply = () => {
     toggle.hidden = !floating || state.open;
@@ -88,19 +93,48 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
   corner.addEventListener('change', () => ((state = { ...state, corner: corner.value as Corner }), apply()));
   exportButton.addEventListener('click', () => downloadHistory(toHistory(recorder)));
 
+  // At most one redraw per `refresh` ms, on animation frames, one section per frame: a burst of events costs one
+  // redraw, not one per event, and no single frame carries the whole panel.
+  const steps: (() => void)[] = [
+    () => update(sections.keys, keysView(client, recorder, lanes)),
+    () => update(sections.session, sessionView(client, recorder)),
+    () => update(sections.outbox, outboxView(recorder, now() - recorder.origin, listing)),
+    () => faults.redraw(),
+    () => timeline.draw(),
+  ];
+  let step = 0;
   let frame = 0;
+  let delay: ReturnType<typeof setTimeout> | undefined;
+  let drawnAt = -Infinity;
+  let dirty = false;
   function schedule() {
-    if (state.open && !frame) frame = requestAnimationFrame(draw);
+    dirty = true;
+    if (!state.open || frame || delay) return;
+    const wait = drawnAt + options.refresh - performance.now();
+    if (wait <= 0) frame = requestAnimationFrame(draw);
+    else delay = setTimeout(() => ((delay = undefined), schedule()), wait);
   }
   function draw() {
     frame = 0;
-    fill(sections.keys, keysView(client, recorder, lanes));
-    fill(sections.session, sessionView(client, recorder));
-    fill(sections.outbox, outboxView(recorder, now() - recorder.origin, listing));
-    faults.redraw();
-    timeline.schedule();
+    // Read once per redraw, before this redraw writes: reading layout after a write would force a layout.
+    if (step === 0) {
+      width = Math.max(320, body.clientWidth - 20);
+      dirty = false;
+    }
+    steps[step]!();
+    step = (step + 1) % steps.length;
+    if (step) return void (frame = requestAnimationFrame(draw));
+    drawnAt = performance.now();
+    // Events that came during this redraw make the next one.
+    if (dirty) schedule();
   }
   hub.changed = schedule;
+
+  /** Puts `view` in `section` unless it shows the same: an unchanged section costs no style, layout or paint. */
+  function update(section: HTMLElement, view: HTMLElement) {
+    const first = section.firstElementChild;
+    if (!first || first.outerHTML !== view.outerHTML) fill(section, view);
+  }
 
   // Lanes and outboxes change in other tabs too, with no event here: read them while the panel is open.
   let polling = false;
@@ -123,7 +157,7 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
   return () => {
     clearInterval(timer);
     cancelAnimationFrame(frame);
-    timeline.stop();
+    clearTimeout(delay);
     lanesWatcher.stop();
     unsubscribe();
     if (client.fetch === marked) client.fetch = original;

@@ -7,7 +7,8 @@ export const STYLES = `
 :host([data-corner="top-right"]) { right: 12px; top: 12px; }
 :host([data-corner="top-left"]) { left: 12px; top: 12px; }
 .toggle { width: 40px; height: 40px; border-radius: 20px; border: 0; background: #24292f; color: #fff; font: 600 12px system-ui, sans-serif; cursor: pointer; box-shadow: 0 2px 8px #0004; }
-.panel { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; box-shadow: 0 4px 16px #0003; display: flex; flex-direction: column; overflow: hidden; }
+/* The panel's redraws stay inside it: they never make the app's page lay out or paint again. */
+.panel { contain: content; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; box-shadow: 0 4px 16px #0003; display: flex; flex-direction: column; overflow: hidden; }
 :host([data-floating]) .panel { width: min(640px, 90vw); max-height: min(560px, 80vh); }
 .panel[hidden], .toggle[hidden] { display: none; }
 header { display: flex; align-items: center; gap: 8px; padding: 6px 8px; background: #f6f8fa; border-bottom: 1px solid #d0d7de; }
@@ -22,7 +23,7 @@ ul { margin: 0; padding-left: 16px; }
 .other { color: #8250df; font-weight: 600; }
 .here { color: #0969da; font-weight: 600; }
 .warn { color: #cf222e; }
-.timeline { overflow-x: auto; }
+.timeline { overflow-x: auto; contain: content; }
 .timeline svg { display: block; }
 form { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; }
 input, select, button { font: inherit; }
