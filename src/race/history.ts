@@ -70,6 +70,11 @@ export interface Operation {
   readonly observedCount?: number;
   /** A read made after the burst, over a quiet connection: the view the checker judges. */
   readonly final?: boolean;
+  /**
+   * A read that takes what it observes (a flash message): across every consuming read of a session,
+   * each token is handed out exactly once. Added optional field; absent means a plain read.
+   */
+  readonly consumes?: boolean;
   readonly events?: readonly OperationEvent[];
 }
 
