@@ -63,7 +63,6 @@ async function run(panel: 'none' | 'embedded'): Promise<Run> {
     // tsx compiles the function given to page.evaluate keeping names, with a helper the page does not have.
     await context.addInitScript('globalThis.__name = (fn) => fn');
     const page = await context.newPage();
-    page.on('console', (m) => console.log('page:', m.text()));
     await page.goto('/e2e/stats');
     await page.evaluate(() => fetch('/e2e/reset', { method: 'POST' }));
     await page.goto(`/e2e/fixture/devtools.html?panel=${panel}`);
@@ -95,7 +94,7 @@ async function run(panel: 'none' | 'embedded'): Promise<Run> {
         clearInterval(timer);
         const events = window.devtoolsFixture.events() - firstEvent;
         await Promise.all(calls);
-        console.log(JSON.stringify((globalThis as any).T)); return { deltas, events, requests, failed };
+        return { deltas, events, requests, failed };
       },
       { seconds: SECONDS, interval: INTERVAL },
     );

@@ -61,7 +61,7 @@ test('two tabs burst: the panel shows the keys, the versions this tab knows, and
   await expect(keyRow(here.page, 'n').getByTestId('devtools-lane')).toHaveText('free');
   // Every request of this tab is a bar of the timeline, in the rows of its keys.
   await expect(here.page.locator('[data-testid=devtools-timeline] text', { hasText: /^log$/ })).toHaveCount(1);
-  await expect(here.page.locator('[data-testid=devtools-timeline] g[data-operation]')).toHaveCount(1 + 7 + 1);
+  await expect(here.page.locator('[data-testid=devtools-timeline] rect[data-operation]')).toHaveCount(1 + 7 + 1);
   expect(await here.page.getByTestId('devtools-epoch').textContent()).toBe(`epoch: ${await here.page.evaluate(() => window.devtoolsFixture.epoch())}`);
   expect([...here.errors, ...other.errors]).toEqual([]);
 });
@@ -79,9 +79,10 @@ test('a simulated 412 on a path: the blind append is retried by the client, the 
   expect(seen.requests['/e2e/log']).toBe(2); // the simulated 412 never reached the server
   expect(seen.statuses[412] ?? 0).toBe(0);
   expect(await here.page.evaluate(() => window.devtoolsFixture.state())).toMatchObject({ log: ['first', 'second'] });
-  const bar = here.page.locator('[data-testid=devtools-timeline] g[data-operation=r2]');
-  await expect(bar.locator('line[data-event=conflict]')).toHaveCount(1);
-  await expect(bar.locator('line[data-event=retry]')).toHaveCount(1);
+  const timeline = here.page.getByTestId('devtools-timeline');
+  await expect(timeline.locator('rect[data-operation]')).toHaveCount(2);
+  await expect(timeline.locator('line[data-event=conflict]')).toHaveCount(1);
+  await expect(timeline.locator('line[data-event=retry]')).toHaveCount(1);
 
   // The history export: the race kit's format, with the 412 and the retry in the operation's events.
   const download = here.page.waitForEvent('download');

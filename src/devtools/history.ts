@@ -10,24 +10,29 @@ import type { Recorder, RequestRecord } from './recorder.js';
 export interface HistoryOptions {
   /** The process name of this tab's operations. @default 'this-tab' */
   readonly process?: string;
-  /** Only requests queued at or after this time (ms since the recorder's origin): the panel's window. */
+  /**
+   * Only requests queued at or after this time (ms since the recorder's origin): the panel's window. The history
+   * then starts with its first request (its `startedAt` and every time moved there), so that the picture spans the window.
+   */
   readonly since?: number;
   /** Only the last this many requests. @default all */
   readonly last?: number;
 }
 
-const stepEvents = (request: RequestRecord): OperationEvent[] =>
+const stepEvents = (request: RequestRecord, at: (time: number) => number): OperationEvent[] =>
   request.steps.map((step): OperationEvent => {
     const type = step.type === 'committed' || step.type === 'failed' ? 'answered' : step.type;
-    return { at: step.at, type, ...(step.status === undefined ? {} : { status: step.status }), ...(step.detail === undefined ? {} : { detail: step.detail }) };
+    return { at: at(step.at), type, ...(step.status === undefined ? {} : { status: step.status }), ...(step.detail === undefined ? {} : { detail: step.detail }) };
   });
 
 export function toHistory(recorder: Recorder, options: HistoryOptions = {}): History {
   const operations: Operation[] = [];
   const since = options.since ?? -Infinity;
-  const requests = [...recorder.requests.values()];
-  for (const request of requests.slice(Math.max(0, requests.length - (options.last ?? requests.length)))) {
-    if (request.queuedAt < since) continue;
+  const all = [...recorder.requests.values()];
+  const requests = all.slice(Math.max(0, all.length - (options.last ?? all.length))).filter((request) => request.queuedAt >= since);
+  const start = options.since === undefined ? 0 : Math.min(...requests.map((request) => request.queuedAt));
+  const at = (time: number) => time - start;
+  for (const request of requests) {
     const facts = hub.requests.get(request.id);
     const keys = [...request.writes, ...request.reads];
     const simulated = facts?.simulated.length ? ` (devtools simulated ${facts.simulated.join(', ')})` : '';
@@ -43,10 +48,10 @@ export function toHistory(recorder: Recorder, options: HistoryOptions = {}): His
         key,
         method: facts?.method ?? (request.writes.length ? 'POST' : 'GET'),
         url: facts?.url ?? '(unknown: the app did not pass devtoolsFetch())',
-        sentAt: request.sentAt ?? request.queuedAt,
-        ...(request.answeredAt !== undefined && request.status !== undefined ? { answeredAt: request.answeredAt, status: request.status } : {}),
+        sentAt: at(request.sentAt ?? request.queuedAt),
+        ...(request.answeredAt !== undefined && request.status !== undefined ? { answeredAt: at(request.answeredAt), status: request.status } : {}),
         ...(request.error !== undefined ? { error: request.error + simulated } : {}),
-        events: stepEvents(request),
+        events: stepEvents(request, at),
       });
     }
   }
@@ -56,7 +61,7 @@ export function toHistory(recorder: Recorder, options: HistoryOptions = {}): His
     scenario: 'devtools',
     driver: 'devtools',
     target: globalThis.location?.origin ?? '',
-    startedAt: new Date(recorder.origin).toISOString(),
+    startedAt: new Date(recorder.origin + (requests.length ? start : 0)).toISOString(),
     operations,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * The panel's timeline: draws a history (the race kit's format) into an
- * element; the panel calls it from its animation-frame redraw.
+ * element with the race kit's renderer, the one its HTML report uses; the
+ * panel calls it from its animation-frame redraw.
  */
 import type { History } from '../race/history.js';
-import { renderTimelineSvg } from './timeline-svg.js';
+import { renderTimelineSvg } from '../race/timeline-svg.js';
 
 export interface TimelineView {
   draw(): void;
