@@ -15,8 +15,9 @@ import type { Recorder } from './recorder.js';
 export interface OutboxListing {
   /** Idempotency-Key. */
   readonly key: string;
-  /** Whether it belongs to this tab (else to another tab, live or gone). */
-  readonly mine: boolean;
+  /** The tab it belongs to (an opaque id), and whether that tab still lives: a gone tab's writes wait for another tab to adopt them. */
+  readonly tab: string;
+  readonly live: boolean;
   readonly method: string;
   readonly url: string;
   readonly writes: readonly string[];
@@ -98,6 +99,6 @@ export function outboxView(recorder: Recorder, now: number, listing: readonly Ou
     ),
     listing !== undefined &&
       listing.length > 0 &&
-      h('ul', {}, ...listing.map((entry) => h('li', { 'data-testid': 'devtools-outbox-entry' }, `${entry.method} ${entry.url} (${entry.writes.join(', ')}): ${entry.sent ? 'sent' : 'not sent'}, ${age(Date.now() - entry.at)} old, ${entry.mine ? 'this tab' : 'another tab'}`))),
+      h('ul', {}, ...listing.map((entry) => h('li', { 'data-testid': 'devtools-outbox-entry' }, `${entry.method} ${entry.url} (${entry.writes.join(', ')}): ${entry.sent ? 'sent' : 'not sent'}, ${age(Date.now() - entry.at)} old, tab ${entry.tab.slice(0, 6)}${entry.live ? '' : ' (gone: waits for another tab to adopt it)'}`))),
   );
 }
