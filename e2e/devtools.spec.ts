@@ -62,6 +62,8 @@ test('two tabs burst: the panel shows the keys, the versions this tab knows, and
   // Every request of this tab is a bar of the timeline, in the rows of its keys.
   await expect(here.page.locator('[data-testid=devtools-timeline] text', { hasText: /^log$/ })).toHaveCount(1);
   await expect(here.page.locator('[data-testid=devtools-timeline] rect[data-operation]')).toHaveCount(1 + 7 + 1);
+  // This client has no outbox(): the panel says so rather than guess.
+  await expect(here.page.getByTestId('devtools-outbox')).toHaveText("every tab's outbox: not available (this client has no outbox())");
   expect(await here.page.getByTestId('devtools-epoch').textContent()).toBe(`epoch: ${await here.page.evaluate(() => window.devtoolsFixture.epoch())}`);
   expect([...here.errors, ...other.errors]).toEqual([]);
 });
@@ -153,6 +155,7 @@ test('faults never apply to a replay: a gone tab\'s sent write, adopted while a 
   await closing.page.close();
   // This tab adopts the gone tab's write and replays it as sent: its answer is the first attempt's, once the gate opens.
   await expect.poll(async () => (await stats(here.page)).requests['/e2e/inc']).toBeGreaterThan(2);
+  await expect(here.page.getByTestId('devtools-in-flight')).toHaveText(/^n: sent, attempt \d+, .* old \(adopted from a gone tab\)$/);
   await post(here.page, '/e2e/gate/open');
   await expect.poll(() => here.page.evaluate(() => window.devtoolsFixture.versions().n)).toBe(2);
   await expect(here.page.getByTestId('devtools-in-flight')).toHaveCount(0);
