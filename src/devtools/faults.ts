@@ -9,10 +9,10 @@
 import { HEADER } from '../protocol/headers.js';
 import { PROBLEM, PROBLEM_CONTENT_TYPE } from '../protocol/problems.js';
 import { parseKeyVersions } from '../protocol/versions.js';
-import { factsOf, hub } from './hub.js';
+import { factsOf, hub, type FaultAnswer } from './hub.js';
 
 /** What an armed fault answers: a status, or `'offline'` (fetch rejects with a TypeError). */
-export type FaultAnswer = 412 | 503 | 410 | 'offline';
+export type { FaultAnswer } from './hub.js';
 
 /** Which requests a fault applies to: an exact URL path (`/api/cart`), or any request that declares `key`. */
 export type FaultTarget = { readonly path: string } | { readonly key: string };

@@ -7,7 +7,9 @@
  * calls its `fetch` option); `devtoolsFetch()` reads both. One devtools
  * client per page: request ids are unique within one client only.
  */
-import type { FaultAnswer } from './faults.js';
+
+/** What an armed fault makes the next matching request answer: a status, or a network failure. */
+export type FaultAnswer = 412 | 503 | 410 | 'offline';
 
 /** What the devtools learned of one request besides its events. */
 export interface RequestFacts {
