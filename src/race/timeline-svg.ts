@@ -56,6 +56,12 @@ function tickStep(span: number, count: number): number {
   return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
 }
 
+/** When the operation began waiting: its first `queued` event, or its send when it has none. */
+function queuedAt(operation: Operation): number {
+  const queued = operation.events?.find((event) => event.type === 'queued');
+  return queued === undefined ? operation.sentAt : Math.min(queued.at, operation.sentAt);
+}
+
 export function renderTimelineSvg(history: History, options: TimelineOptions = {}): string {
   const width = options.width ?? 960;
   const rowHeight = options.rowHeight ?? 22;
@@ -87,7 +93,7 @@ export function renderTimelineSvg(history: History, options: TimelineOptions = {
     const laneEnds: number[] = [];
     const placed = members.map((operation) => {
       const finish = operation.answeredAt ?? end;
-      let lane = laneEnds.findIndex((laneEnd) => laneEnd <= operation.sentAt);
+      let lane = laneEnds.findIndex((laneEnd) => laneEnd <= queuedAt(operation));
       if (lane === -1) lane = laneEnds.push(finish) - 1;
       else laneEnds[lane] = finish;
       return { operation, lane };
@@ -96,6 +102,12 @@ export function renderTimelineSvg(history: History, options: TimelineOptions = {
     const barHeight = Math.max(3, (rowHeight - 6) / lanes);
     for (const { operation, lane } of placed) {
       const y = AXIS_HEIGHT + index * rowHeight + 3 + lane * barHeight;
+      const queued = queuedAt(operation);
+      if (queued < operation.sentAt) {
+        // The wait for its lanes (a lock, a free connection): light, before the solid time at the server.
+        const wait = `waited ${(operation.sentAt - queued).toFixed(1)} ms for its lanes, from ${queued.toFixed(1)} ms`;
+        parts.push(`<rect data-wait="${escapeXml(operation.id)}" x="${x(queued).toFixed(1)}" y="${y.toFixed(1)}" width="${(x(operation.sentAt) - x(queued)).toFixed(1)}" height="${(barHeight - 1).toFixed(1)}" rx="2" fill="${colorOf(operation)}" fill-opacity="0.18"><title>${escapeXml(wait)}</title></rect>`);
+      }
       const x1 = x(operation.sentAt);
       const x2 = Math.max(x1 + 2, x(operation.answeredAt ?? end));
       const outlined = highlight.has(operation.id);

@@ -37,4 +37,14 @@ describe('renderTimelineSvg', () => {
     const svg = renderTimelineSvg(history, { rows: 'key' });
     expect([...svg.matchAll(/text-anchor="end" fill="#222">([^<]+)</g)].map((match) => match[1])).toEqual(['cart', 'prefs', 'read']);
   });
+
+  it('draws the wait for the lanes before the time at the server, from the first queued event', () => {
+    const waited: History = {
+      ...history,
+      operations: [{ id: 'w-1', process: 'tab-1', kind: 'append', token: 'w', key: 'cart', method: 'POST', url: 'http://127.0.0.1:1/cart', sentAt: 20, answeredAt: 30, status: 200, events: [{ at: 5, type: 'queued' }, { at: 20, type: 'sent' }] }],
+    };
+    const svg = renderTimelineSvg(waited);
+    expect(svg).toMatch(/data-wait="w-1"[^>]*><title>waited 15\.0 ms for its lanes, from 5\.0 ms<\/title>/);
+    expect(renderTimelineSvg(history)).not.toContain('data-wait');
+  });
 });
