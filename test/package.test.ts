@@ -27,7 +27,7 @@ let packed: string[];
 let tarballBytes: number;
 
 /** The README's budget for the packed tarball (the demo screenshot is kept small to stay in it). */
-const TARBALL_BUDGET_BYTES = 320 * 1024;
+const TARBALL_BUDGET_BYTES = 400 * 1024;
 
 beforeAll(() => {
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe' });
