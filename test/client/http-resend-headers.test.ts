@@ -73,11 +73,14 @@ test('a 503 resend through fetch-cookie carries the session cookie once', async 
   const wire: { path: string; cookies: string[] }[] = [];
   const only = client(cookieFetch(new CookieJar(), wire));
   expect((await only.fetch(`${app.url}/add`, { method: 'POST', session: { writes: ['n'] } })).status).toBe(200);
-  app.observed.fail.commit = 2;
+  // Enough failures that the validator's own retry of an unknown commit (issue 20 §5) cannot absorb them all: 503s, resent.
+  app.observed.fail.commit = 4;
   expect((await only.fetch(`${app.url}/add`, { method: 'POST', session: { writes: ['n'] } })).status).toBe(200);
-  expect(app.observed.statuses[503]).toBe(2);
+  const unavailable = app.observed.statuses[503] ?? 0;
+  expect(unavailable).toBeGreaterThanOrEqual(1);
+  // The write's first attempt and one resend per 503, each with the session cookie once.
   const resends = wire.slice(1);
-  expect(resends).toHaveLength(3);
+  expect(resends).toHaveLength(1 + unavailable);
   for (const request of resends) expect(request.cookies.filter((cookie) => cookie.startsWith('sl_session='))).toHaveLength(1);
 });
 
