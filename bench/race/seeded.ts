@@ -1,31 +1,19 @@
 /**
  * Seeded randomness for the race bench and the fuzzer: the same seed draws
- * the same schedule. mulberry32: small, fast, good enough for schedules.
+ * the same schedule.
  */
-export interface Random {
-  /** In [0, 1). */
-  next(): number;
+import { createRandom, type Random as RaceRandom } from '../../src/race/prng.js';
+
+export interface Random extends Omit<RaceRandom, 'integer'> {
   /** An integer in [min, max]. */
   int(min: number, max: number): number;
-  pick<T>(items: readonly T[]): T;
   chance(p: number): boolean;
 }
 
+/** The race kit's mulberry32 (src/race/prng.ts), with the two shorthands the bench's schedules use. */
 export function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-    chance: (p) => next() < p,
-  };
+  const random = createRandom(seed);
+  return { next: random.next, pick: random.pick, int: random.integer, chance: (p) => random.next() < p };
 }
 
 /** A stream per named process, derived from the run's seed, so that one process's draws never shift another's. */
