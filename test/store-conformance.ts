@@ -533,7 +533,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const answer = json({ status: 200, body: 'ok ☕' });
         await commit({ sessionId: id, now, expect: new Map([['a', 1]]), changes: new Map([['a', json(2)]]), record: doneRecord(key, answer) });
         expect((await begin({ sessionId: id, keys: ['a'], claim: claim(key), now: now + 1 })).claim).toEqual({ status: 'replay', answer });
-        expect((await begin({ sessionId: id, claim: claim(key, 'fp-other'), now: now + 1 })).claim).toEqual({ status: 'mismatch' });
+        // The mismatch carries the record's answer: a creating resend reads its time and epoch from it.
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-other'), now: now + 1 })).claim).toEqual({ status: 'mismatch', answer });
         // A replay changes nothing.
         expect((await begin({ sessionId: id, keys: ['a'], now: now + 2 })).entries.get('a')).toEqual({ version: 2, value: '2' });
       });
@@ -688,7 +689,7 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         await createSession(id, now);
         const key = idem();
         await commit({ sessionId: id, now, record: doneRecord(key, 'old') });
-        expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION - 1 })).claim).toEqual({ status: 'mismatch' });
+        expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION - 1 })).claim).toEqual({ status: 'mismatch', answer: 'old' });
         expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION })).claim).toEqual({ status: 'claimed' });
         // An expired pending claim is no record at all: another fingerprint may take the key.
         expect((await begin({ sessionId: id, claim: claim(key, 'fp-y'), now: now + RETENTION + LEASE })).claim).toEqual({ status: 'claimed' });

@@ -28,9 +28,21 @@ export function assertCreatingKey(key: string): void {
   }
 }
 
-/** The ids a creating request may have: the one of the window it is in, and the previous window's (its resend crossed a boundary). */
-export function creatingIds(secret: Uint8Array, key: string, now: number, windowMs: number): { current: string; previous: string } {
-  const window = Math.floor(now / windowMs);
+/**
+ * A creating request's id window: twice its replay window. Looking in the
+ * current and the previous id window then finds a record for at least two
+ * replay windows after its commit, so a resend just past the replay window
+ * always meets its record and the one fixed 410 (R39), wherever in its window
+ * the first write came; with one replay window per id window, a first write
+ * late in its window was found in neither and ran again as a new session.
+ */
+export function creatingIdWindowMs(replayWindowMs: number): number {
+  return 2 * replayWindowMs;
+}
+
+/** The ids a creating request may have: the one of the id window it is in, and the previous id window's (its resend crossed a boundary). */
+export function creatingIds(secret: Uint8Array, key: string, now: number, replayWindowMs: number): { current: string; previous: string } {
+  const window = Math.floor(now / creatingIdWindowMs(replayWindowMs));
   const id = (w: number) => hmacBase64Url(secret, `session-lanes/create\u0000${w}\u0000${key}`);
   return { current: id(window), previous: id(window - 1) };
 }
@@ -95,11 +107,17 @@ export async function creatingClaim(
     }
   }
   const outcome = begun.claim;
-  if (outcome?.status === 'replay') {
-    const recorded = recordedSession(outcome.answer);
-    const fresh = options.now() - recorded.at <= options.replayWindowMs;
-    if (!fresh || begun.session === null || begun.session.epoch !== recorded.epoch) return creatingReplayRefused();
+  // Within the replay window of its commit, while its session keeps the epoch it was created with.
+  const replayable = (answer: string) => {
+    const recorded = recordedSession(answer);
+    return options.now() - recorded.at <= options.replayWindowMs && begun.session !== null && begun.session.epoch === recorded.epoch;
+  };
+  if (outcome?.status === 'replay' && !replayable(outcome.answer)) return creatingReplayRefused();
+  if (outcome?.status === 'mismatch') {
+    // A wrong body is 422 only where the right one would replay; a record still in flight (no answer yet) is
+    // judged by its session alone, and a store that does not return the answer by the id window it was found in.
+    const replayableHere = outcome.answer === undefined ? sessionId === ids.current && begun.session !== null : replayable(outcome.answer);
+    if (!replayableHere) return creatingReplayRefused();
   }
-  if (outcome?.status === 'mismatch' && (sessionId !== ids.current || begun.session === null)) return creatingReplayRefused();
   return { sessionId, begun };
 }

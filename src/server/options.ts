@@ -168,7 +168,9 @@ export function resolveOptions(options: ValidatorOptions<SchemaMap, never>): Res
   const replayWindowMs = positiveInteger('replayWindowMs', options.replayWindowMs, 120_000);
   // A client resends for up to its deadline (30 s by default): a shorter window would refuse its own resends.
   if (replayWindowMs < 30_000) throw new TypeError(`replayWindowMs must be at least 30000 (the client's default deadline), got ${replayWindowMs}`);
-  if (retentionMs <= 2 * replayWindowMs) throw new TypeError('retentionMs must be longer than twice replayWindowMs');
+  // A creating request's key is found for up to two id windows of twice replayWindowMs: its record must outlive that,
+  // or a resend could run again inside the session it made.
+  if (retentionMs <= 4 * replayWindowMs) throw new TypeError('retentionMs must be longer than four times replayWindowMs (a session-creating request\'s key is found for that long)');
   return {
     store,
     schemas: new Map(Object.entries(options.keys ?? {})),

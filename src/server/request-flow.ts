@@ -1,7 +1,7 @@
 import { HEADER } from '../protocol/headers.js';
 import type { AnswerHeaders } from './answer-headers.js';
 import type { ClaimReleaser } from './claim-release.js';
-import { creatingClaim, recordedSession } from './creating-request.js';
+import { creatingClaim, creatingIdWindowMs, recordedSession } from './creating-request.js';
 import { readDeclaration, type RequestDeclaration, type RouteKeys } from './declarations.js';
 import { randomToken } from './encoding.js';
 import { InvalidValueError, SessionCommitError, UndeclaredKeyError } from './errors.js';
@@ -478,12 +478,12 @@ export class RequestFlow {
 
   /**
    * How long a resend could make this session again, were its record gone with it: a cookie's id never comes
-   * back once its session is gone; a creating request's id does for its resend, within two id windows; the app's
+   * back once its session is gone; a creating request's id does for its resend, within two id windows (creatingIdWindowMs); the app's
    * ids (options.sessionId) may at any time (absent: the whole retention).
    */
   private resendHorizon(): { resendHorizonMs?: number } {
     if (this.options.sessionId) return {};
-    return { resendHorizonMs: this.createsSession ? 2 * this.options.replayWindowMs + this.options.leaseMs : 0 };
+    return { resendHorizonMs: this.createsSession ? 2 * creatingIdWindowMs(this.options.replayWindowMs) + this.options.leaseMs : 0 };
   }
 
   /** The partly-committed answer, recorded as the request's final answer (best effort: the partial record already holds it). */

@@ -41,8 +41,13 @@ export type ClaimOutcome =
   | { readonly status: 'replay'; readonly answer: string }
   /** Another attempt holds the key (or finished only part of its work). */
   | { readonly status: 'in-flight'; readonly retryAfterMs: number }
-  /** The key was used for a different request. */
-  | { readonly status: 'mismatch' }
+  /**
+   * The key was used for a different request. `answer` is that record's
+   * answer once it has one (finished or partial): a session-creating
+   * request's resend reads its time and epoch from it, so that past the
+   * replay window a wrong body gets the same 410 as the right one.
+   */
+  | { readonly status: 'mismatch'; readonly answer?: string }
   /**
    * The key's request was applied, and its session has been evicted since
    * (a bounded store made room): nothing is applied again, the answer is a 410.

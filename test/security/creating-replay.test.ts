@@ -16,6 +16,8 @@ import { Browser, idemKey, type Answer } from '../support/session-http.js';
 
 const SECRET = 'a test secret of at least 32 bytes, shared';
 const WINDOW = 120_000;
+/** A creating request's id window: twice its replay window (PROTOCOL.md). */
+const ID_WINDOW = 2 * WINDOW;
 const RETENTION = 48 * 3_600_000;
 const IDLE = 14 * 24 * 3_600_000;
 
@@ -63,7 +65,7 @@ describeEachStore('a session-creating request is no bearer credential', (kind) =
   });
   beforeEach(() => {
     // A fresh moment at the start of a replay window, far from the other tests' sessions.
-    clock = (Math.floor(Date.now() / WINDOW) + Math.floor(Math.random() * 1e6)) * WINDOW + 1_000;
+    clock = (Math.floor(Date.now() / ID_WINDOW) + Math.floor(Math.random() * 1e6)) * ID_WINDOW + 1_000;
     logins = 0;
   });
 
@@ -88,6 +90,22 @@ describeEachStore('a session-creating request is no bearer credential', (kind) =
     expect(stolen.response.headers.get('set-cookie')).toBeNull();
     expect(stolen.epoch()).toBe('');
     expect(logins).toBe(1);
+  });
+
+  it('refuses a resend past the replay window alike wherever in its id window the first write came: never a second session', async () => {
+    // The first write early, midway and late in its id window: a resend a replay window and a second later
+    // must always find the record (it lands in the next id window at most) and get the fixed 410.
+    const start = clock - 1_000;
+    for (const offset of [1_000, WINDOW - 500, WINDOW + 1_000, 2 * WINDOW - 500]) {
+      clock = start + offset;
+      const key = idemKey();
+      expect((await login(new Browser(server.url), key)).status).toBe(200);
+      clock += WINDOW + 1_000;
+      const resend = await login(new Browser(server.url), key);
+      expect(resend.status, `first write ${offset} ms into its window`).toBe(410);
+      expect(resend.response.headers.get('set-cookie')).toBeNull();
+    }
+    expect(logins).toBe(4);
   });
 
   it('answers a right and a wrong body byte-identically past the window and after the epoch changed: no oracle on the login body', async () => {
@@ -162,7 +180,7 @@ describeEachStore('a session-creating request is no bearer credential', (kind) =
 
   it('finds the record of a resend that crossed into the next window, so it never applies twice', async () => {
     const key = idemKey();
-    clock += WINDOW - 1_001 - 10; // 10 ms before the window ends
+    clock += ID_WINDOW - 1_001 - 10; // 10 ms before the id window ends
     const first = await login(new Browser(server.url), key);
     clock += 20; // the next window
     const resend = await login(new Browser(server.url), key);

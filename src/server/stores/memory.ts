@@ -109,7 +109,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     // A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
     const own = existing?.state === 'pending' && existing.token === input.token;
     if (existing && !own) {
-      if (existing.fingerprint !== input.fingerprint) return { status: 'mismatch' };
+      if (existing.fingerprint !== input.fingerprint) return existing.answer === undefined ? { status: 'mismatch' } : { status: 'mismatch', answer: existing.answer };
       if (existing.state === 'done' && existing.answer !== undefined) return { status: 'replay', answer: existing.answer };
       if (existing.leaseUntil > now) return { status: 'in-flight', retryAfterMs: existing.leaseUntil - now };
       // A partial record whose request died: its recorded answer stands, so that the committed part is never applied twice.

@@ -362,7 +362,7 @@ function snapshotLagged(row: CommitRow): boolean {
 /** The claim's outcome from the newest record, as the begin statement returned it. */
 function claimOutcome(row: ClaimRow, fingerprint: string, now: number): ClaimOutcome {
   if (row.claimed) return { status: 'claimed' };
-  if (row.fingerprint !== fingerprint) return { status: 'mismatch' };
+  if (row.fingerprint !== fingerprint) return row.answer === null || row.answer === undefined ? { status: 'mismatch' } : { status: 'mismatch', answer: row.answer };
   if (row.state === 'done') return { status: 'replay', answer: row.answer ?? '' };
   const leaseUntil = Number(row.lease_until);
   if (leaseUntil > now) return { status: 'in-flight', retryAfterMs: leaseUntil - now };

@@ -104,7 +104,7 @@ local function claim(epoch, packed_account, fp, lease_until, lease_ms, token)
   -- A pending claim with this attempt's own token is its own: a begin retried after its outcome was unknown.
   local own = r[2] == 'pending' and r[6] == token
   if r[1] and tonumber(r[5]) > now and not own then
-    if r[1] ~= fp then return 'mismatch', 0 end
+    if r[1] ~= fp then return 'mismatch', r[4] or false end
     if r[2] == 'done' then return 'replay', r[4] end
     local lease = tonumber(r[3])
     if lease > now then return 'in-flight', lease - now end

@@ -275,7 +275,7 @@ function claimOutcome(status: unknown, arg: unknown): ClaimOutcome {
     case 'in-flight':
       return { status: 'in-flight', retryAfterMs: Number(arg) };
     case 'mismatch':
-      return { status: 'mismatch' };
+      return typeof arg === 'string' ? { status: 'mismatch', answer: arg } : { status: 'mismatch' };
     default:
       throw new StoreUnavailableError(`redisStore: unexpected claim status ${JSON.stringify(status)}`);
   }
