@@ -1,6 +1,6 @@
 import { createSessionClient } from '../../src/client/index.js';
 import { shopRoutes as routes } from '../routes.js';
-import { API_BASE, normalizeState, type ListKey, type Prefs } from '../shop.js';
+import { API_BASE, normalizeState, type ListKey } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
 /**
@@ -53,9 +53,6 @@ export function lanesApi({ delay, recorder }: ShopApiOptions): ShopApi {
     async visit() {
       const response = await write('/visits');
       return response.ok ? ((await response.json()) as { visits: number }).visits : undefined;
-    },
-    async setTheme(theme: Prefs['theme']) {
-      return (await write('/prefs', { theme })).ok;
     },
     async state() {
       const response = await client.fetch(`${base}/state?delay=0`);

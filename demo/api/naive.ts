@@ -1,4 +1,4 @@
-import { API_BASE, normalizeState, type ListKey, type Prefs } from '../shop.js';
+import { API_BASE, normalizeState, type ListKey } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
 /**
@@ -50,9 +50,6 @@ export function naiveApi({ delay, recorder }: ShopApiOptions, mode: 'naive' | 'l
     async visit() {
       const { ok, json } = await call('POST', '/visits');
       return ok ? (json as { visits: number }).visits : undefined;
-    },
-    async setTheme(theme: Prefs['theme']) {
-      return (await call('POST', '/prefs', { theme })).ok;
     },
     async state() {
       const response = await fetch(`${base}/state?delay=0`);

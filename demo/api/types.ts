@@ -1,6 +1,6 @@
 import type { SessionClient } from '../../src/client/index.js';
 import type { BurstRecorder } from '../recorder.js';
-import type { ListKey, Mode, Prefs, ShopState } from '../shop.js';
+import type { ListKey, Mode, ShopState } from '../shop.js';
 
 /** What the page asks of a mode: the same shop actions, naive, under a lock, or through session-lanes. */
 export interface ShopApi {
@@ -11,7 +11,6 @@ export interface ShopApi {
   append(key: ListKey, item: string): Promise<boolean>;
   /** Counts a visit; the new count, or undefined when it was refused. */
   visit(): Promise<number | undefined>;
-  setTheme(theme: Prefs['theme']): Promise<boolean>;
   /** The session as stored now. */
   state(): Promise<ShopState>;
   /** Empties the shop's keys. */
