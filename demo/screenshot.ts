@@ -1,25 +1,27 @@
 /**
  * `npm run demo:screenshot`: regenerates docs/demo-screenshot.png, the
- * README's picture: the same burst (one tab, 12 updates, 100 ms server
- * delay) in each mode, side by side: naive loses updates, lock loses none
- * but runs one request at a time, session-lanes loses none and queues only
- * same-key writes.
+ * README's picture, from the demo's page itself: one tab, one click on
+ * Burst (12 updates, 100 ms server delay) runs the burst in the three
+ * columns (naive loses updates, lock loses none but runs one request at a
+ * time, session-lanes loses none and queues only same-key writes), with the
+ * devtools panel on the session-lanes column's client below them.
+ *
+ * The picture ships in the tarball, so it must stay small (≤ 60 kB,
+ * test/package.test.ts): the shot is written as a palette PNG of its 24 most
+ * frequent colours (demo/png8.ts), and the script fails when the file is
+ * still too big.
  *
  *   npm run demo:screenshot -- --out /tmp/demo.png
  */
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { createServer } from 'vite';
-import { burstInTabs, chromiumLaunchOptions, openTabs } from '../e2e/harness.js';
-import { MODES, type Mode } from './shop.js';
+import { chromiumLaunchOptions, openTabs } from '../e2e/harness.js';
+import { decodePng, encodePng8 } from './png8.js';
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/demo-screenshot.png' } } });
-
-const CAPTIONS: Record<Mode, string> = {
-  naive: 'naive: whole session loaded and saved per request',
-  lock: 'lock: one lock per session (PHP, Laravel block)',
-  lanes: 'session-lanes: per-key lanes, versions, 412 and retry',
-};
+const MAX_BYTES = 60_000;
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/demo-screenshot.png' }, colors: { type: 'string', default: '24' } } });
 
 const server = await createServer({ configFile: 'demo/vite.config.ts', logLevel: 'warn', server: { port: 5191, strictPort: false } });
 await server.listen();
@@ -27,22 +29,24 @@ await server.watcher.close();
 const baseURL = server.resolvedUrls?.local[0] ?? 'http://localhost:5191/';
 const browser = await chromium.launch(chromiumLaunchOptions({ headless: true }));
 try {
-  const shots: { mode: Mode; png: string }[] = [];
-  for (const mode of MODES) {
-    const context = await browser.newContext({ viewport: { width: 1150, height: 900 }, deviceScaleFactor: 1 });
-    const [tab] = await openTabs(context, baseURL, mode, 1, 100);
-    await burstInTabs([tab!], 12);
-    await tab!.page.waitForTimeout(300); // the timeline's last frame
-    shots.push({ mode, png: (await tab!.page.screenshot({ fullPage: true })).toString('base64') });
-    await context.close();
+  const context = await browser.newContext({ viewport: { width: 1320, height: 900 }, deviceScaleFactor: 1 });
+  const [tab] = await openTabs(context, baseURL, 1, 100);
+  const { page } = tab!;
+  await page.evaluate(() => window.demo.reset());
+  await page.getByTestId('burst').click();
+  await page.locator('[data-testid=burst-status][data-state=done]').waitFor({ timeout: 60_000 });
+  // The panel redraws at most every 500 ms: let it draw the burst.
+  await page.waitForTimeout(1_200);
+  const shot = await page.screenshot({ fullPage: true });
+  await context.close();
+  const png = encodePng8(decodePng(shot), Number(values.colors));
+  await writeFile(values.out, png);
+  const bytes = png.byteLength;
+  console.log(`wrote ${values.out}: ${bytes} bytes`);
+  if (bytes > MAX_BYTES) {
+    console.error(`${values.out} is over ${MAX_BYTES} bytes: try fewer colours (--colors 16)`);
+    process.exitCode = 1;
   }
-  // Side by side, one caption each, in one page the browser lays out and shoots.
-  const page = await browser.newPage({ viewport: { width: 3500, height: 800 } });
-  await page.setContent(`<body style="margin:0;padding:12px;display:inline-flex;gap:12px;align-items:flex-start;background:#e9e9e4;font:600 22px system-ui,sans-serif">
-    ${shots.map(({ mode, png }) => `<figure style="margin:0;width:1150px"><figcaption style="margin:0 0 8px">${CAPTIONS[mode]}</figcaption><img style="width:1150px;border:1px solid #bbb" src="data:image/png;base64,${png}"></figure>`).join('')}
-  </body>`);
-  await page.screenshot({ path: values.out, fullPage: true });
-  console.log(`wrote ${values.out}`);
 } finally {
   await browser.close();
   await server.close();

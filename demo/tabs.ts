@@ -1,8 +1,9 @@
 /**
  * `npm run demo:tabs`: opens several tabs of one Chromium on the demo, bursts
- * in all of them at once, in naive mode and in session-lanes mode, and
- * prints what the server acknowledged, what the session stored and how many
- * acknowledged updates were lost. Screenshots go to test-results/demo-tabs/.
+ * in all of them at once, in each mode's column in turn (naive, lock,
+ * session-lanes), and prints what the server acknowledged, what the session
+ * stored and how many acknowledged updates were lost. Screenshots go to
+ * test-results/demo-tabs/.
  *
  *   npm run demo:tabs -- --tabs 4 --burst 20 --delay 100 --headed
  *   npm run demo:tabs -- --url http://localhost:5173/   # a demo already running
@@ -68,24 +69,25 @@ const tallies: BurstTally[] = [];
 const failures: string[] = [];
 try {
   await mkdir(values.out, { recursive: true });
-  for (const mode of MODES) {
-    // A fresh context per mode: its own cookies, so its own session.
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    try {
-      const tabs = await openTabs(context, baseURL, mode, tabCount, delayMs);
-      const tally = await burstInTabs(tabs, burstSize);
-      tallies.push(tally);
-      for (const [index, { page }] of tabs.entries()) await page.screenshot({ path: join(values.out, `${mode}-tab${index + 1}.png`), fullPage: true });
-      // Chromium logs each 412 as a console error; those are the 412s of the table. Anything else is reported.
-      const errors = tabs.flatMap((tab) => tab.errors).filter((error) => !error.includes('status of 412 (Precondition Failed)'));
-      const counts = new Map<string, number>();
-      for (const error of errors) counts.set(error, (counts.get(error) ?? 0) + 1);
-      for (const [error, times] of counts) console.warn(`${mode}: the page logged ${times} × ${error}`);
-    } catch (error) {
-      failures.push(`${mode}: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      await context.close();
+  // One context: one cookie jar, so the tabs share each mode's session; each mode's column has its own.
+  const context = await browser.newContext({ viewport: { width: 1560, height: 1000 } });
+  try {
+    const tabs = await openTabs(context, baseURL, tabCount, delayMs);
+    for (const mode of MODES) {
+      try {
+        tallies.push(await burstInTabs(tabs, mode, burstSize));
+      } catch (error) {
+        failures.push(`${mode}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
+    for (const [index, { page }] of tabs.entries()) await page.screenshot({ path: join(values.out, `tab${index + 1}.png`), fullPage: true });
+    // Chromium logs each 412 as a console error; those are the 412s of the table. Anything else is reported.
+    const errors = tabs.flatMap((tab) => tab.errors).filter((error) => !error.includes('status of 412 (Precondition Failed)'));
+    const counts = new Map<string, number>();
+    for (const error of errors) counts.set(error, (counts.get(error) ?? 0) + 1);
+    for (const [error, times] of counts) console.warn(`the page logged ${times} × ${error}`);
+  } finally {
+    await context.close();
   }
 } finally {
   await browser.close();
@@ -93,7 +95,7 @@ try {
 }
 
 const rows = tallies.map((tally) => ({
-  mode: tally.mode === 'lanes' ? 'session-lanes' : 'naive',
+  mode: tally.mode === 'lanes' ? 'session-lanes' : tally.mode,
   tabs: tally.tabs,
   sent: tally.tabs * burstSize,
   acknowledged: tally.acknowledged,

@@ -10,7 +10,7 @@ export default defineConfig(async () => {
   const lifecycle: Plugin = {
     name: 'session-lanes-demo',
     configureServer(server) {
-      server.config.logger.info(`  session-lanes demo: naive routes under /naive, session-lanes routes under /api, store: ${storeLabel}`);
+      server.config.logger.info(`  session-lanes demo: naive routes under /naive, lock routes under /lock, session-lanes routes under /api, store: ${storeLabel}`);
       // A Redis or PostgreSQL store holds connections: give them back with the server.
       server.httpServer?.once('close', () => void store.close());
     },

@@ -36,8 +36,11 @@ export interface DemoTab {
   errors: string[];
 }
 
-/** Opens `count` tabs of the demo in one context (one cookie jar, one origin: one session), each ready. */
-export async function openTabs(context: BrowserContext, baseURL: string, mode: Mode, count: number, delayMs: number): Promise<DemoTab[]> {
+/**
+ * Opens `count` tabs of the demo in one context (one cookie jar, one origin: one session per mode, each mode's
+ * column its own), each ready.
+ */
+export async function openTabs(context: BrowserContext, baseURL: string, count: number, delayMs: number): Promise<DemoTab[]> {
   const tabs: DemoTab[] = [];
   for (let index = 0; index < count; index += 1) {
     const page = await context.newPage();
@@ -46,8 +49,8 @@ export async function openTabs(context: BrowserContext, baseURL: string, mode: M
       if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
     });
     page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-    await page.goto(new URL(`/?mode=${mode}&delay=${delayMs}`, baseURL).href);
-    // Tabs open one after another, so that the first one alone creates the session.
+    await page.goto(new URL(`/?delay=${delayMs}`, baseURL).href);
+    // Tabs open one after another, so that the first one alone creates the sessions.
     // A page that fails to start fails the wait at once, with its own error.
     const crashed = new Promise<never>((_, reject) => page.once('pageerror', reject));
     crashed.catch(() => {});
@@ -55,7 +58,7 @@ export async function openTabs(context: BrowserContext, baseURL: string, mode: M
       await Promise.race([page.waitForFunction(() => window.demo !== undefined, null, { timeout: 15_000 }), crashed]);
       await page.evaluate(() => window.demo.ready);
     } catch (error) {
-      throw new Error(`The ${mode} demo did not start in tab ${index + 1}: ${errors.join('; ') || String(error)}`, { cause: error });
+      throw new Error(`The demo did not start in tab ${index + 1}: ${errors.join('; ') || String(error)}`, { cause: error });
     }
     tabs.push({ page, errors });
   }
@@ -74,34 +77,32 @@ export interface BurstTally {
   failed: number;
   conflicts: number;
   retries: number;
-  /** From the first click to the last tab done. */
+  /** From the first tab's start to the last tab done. */
   durationMs: number;
   results: BurstResult[];
 }
 
 /**
- * Empties the session, then clicks Burst in every tab at once and waits for
- * all of them; counts what was acknowledged against what the session holds
- * at the end. A tab's own count may miss what a later tab erased, so the
- * tally reads the session once, after every tab is done.
+ * Empties `mode`'s session, then bursts in that mode's column of every tab
+ * at once and waits for all of them; counts what was acknowledged against
+ * what the session holds at the end. A tab's own count may miss what a
+ * later tab erased, so the tally reads the session once, after every tab is
+ * done.
  */
-export async function burstInTabs(tabs: readonly DemoTab[], size: number): Promise<BurstTally> {
+export async function burstInTabs(tabs: readonly DemoTab[], mode: Mode, size: number): Promise<BurstTally> {
   const first = tabs[0];
   if (!first) throw new TypeError('burstInTabs(): no tabs');
-  await first.page.evaluate(() => window.demo.reset());
-  for (const { page } of tabs) await page.getByTestId('burst-size').fill(String(size));
+  await first.page.evaluate((mode) => window.demo.reset([mode]), mode);
   const started = Date.now();
-  await Promise.all(tabs.map(({ page }) => page.getByTestId('burst').click()));
-  await Promise.all(
+  const results = await Promise.all(
     tabs.map(async ({ page }, index) => {
-      const status = page.locator('[data-testid=burst-status]:is([data-state=done], [data-state=failed])');
-      await status.waitFor({ timeout: 60_000 });
-      if ((await status.getAttribute('data-state')) === 'failed') throw new Error(`The burst failed in tab ${index + 1}: ${await page.locator('#burst-hint').textContent()}`);
+      const result = await page.evaluate(([size, mode]) => window.demo.burst(size, [mode]).then((results) => results[mode]), [size, mode] as const);
+      if (!result) throw new Error(`The ${mode} burst gave no result in tab ${index + 1}`);
+      return result;
     }),
   );
   const durationMs = Date.now() - started;
-  const results = await Promise.all(tabs.map(({ page }) => page.evaluate(() => window.demo.lastBurst!)));
-  const state: ShopState = await first.page.evaluate(() => window.demo.state());
+  const state: ShopState = await first.page.evaluate((mode) => window.demo.state(mode), mode);
   let acknowledged = 0;
   let stored = 0;
   for (const result of results) {
@@ -114,7 +115,7 @@ export async function burstInTabs(tabs: readonly DemoTab[], size: number): Promi
   }
   const sum = (pick: (result: BurstResult) => number) => results.reduce((total, result) => total + pick(result), 0);
   return {
-    mode: results[0]?.mode ?? 'naive',
+    mode,
     tabs: tabs.length,
     acknowledged,
     stored,

@@ -1,61 +1,58 @@
-import { createSessionClient, type SessionClientEvent } from '../../src/client/index.js';
+import { createSessionClient } from '../../src/client/index.js';
 import { shopRoutes as routes } from '../routes.js';
-import { API_BASE, normalizeState, type ListKey, type Prefs } from '../shop.js';
+import { API_BASE, normalizeState, type ListKey } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
 /**
  * Session-lanes mode: the same actions through `createSessionClient()`, as
  * plain fetch calls: the route table (demo/routes.ts) says which keys each
- * reads and writes; the client holds their lanes while it runs, and the
- * timeline is drawn from the client's own events.
+ * reads and writes, and the client holds their lanes while it runs.
  *
  * Every write here is blind: its body (the item to add, the theme to set)
  * does not depend on what the tab knows of the session, and the handler does
  * the read-modify-write at the server, where the validator checks it.
+ *
+ * The recorder sees each attempt through the client's `fetch` option: the
+ * update's id rides in the URL (`op=`), so that the attempts, their 412s and
+ * the resends land on the update that made them.
  */
-export function lanesApi({ delay, timeline }: ShopApiOptions): ShopApi {
+export function lanesApi({ delay, recorder }: ShopApiOptions): ShopApi {
+  const recordedFetch: typeof fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const id = new URL(url, location.href).searchParams.get('op') ?? undefined;
+    recorder?.sent(id);
+    const response = await fetch(input, init);
+    if (response.status === 412) recorder?.conflict(id, response.status);
+    return response;
+  };
   // Several tabs write the same keys at once: give a blind write room to meet a few 412s before it gives up.
-  const client = createSessionClient({ retries: 10, routes });
+  const client = createSessionClient({ retries: 10, routes, fetch: recordedFetch });
   const base = API_BASE.lanes;
 
-  client.on('*', (event: SessionClientEvent) => {
-    // The tab's own events (sessionended, fallback, dropped) have no request to draw.
-    if (!timeline || !('id' in event)) return;
-    // Client events are on the epoch clock (timeOrigin + now); the timeline is on performance.now().
-    const at = event.at - performance.timeOrigin;
-    const id = `l${event.id}`;
-    switch (event.type) {
-      case 'queued':
-        timeline.record({ type: 'queued', at, id, reads: event.reads, writes: event.writes, label: `request ${event.id}` });
-        break;
-      case 'committed':
-        timeline.record({ type: event.status < 400 ? 'committed' : 'failed', at, id });
-        break;
-      case 'retry':
-        timeline.record({ type: 'retry', at, id, delay: event.delay });
-        break;
-      default:
-        timeline.record({ type: event.type, at, id });
-    }
-  });
-
-  const write = (path: string, body?: unknown) => {
+  const write = (path: string, body?: unknown, op?: string) => {
     const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' } };
     if (body !== undefined) init.body = JSON.stringify(body);
-    return client.fetch(`${base}${path}?delay=${delay()}`, init);
+    return client.fetch(`${base}${path}?delay=${delay()}${op === undefined ? '' : `&op=${op}`}`, init);
   };
 
   return {
     mode: 'lanes',
+    client,
     async append(key: ListKey, item: string) {
-      return (await write(`/${key}`, { item })).ok;
+      const url = `${base}/${key}`;
+      const id = recorder?.begin({ key, token: item, method: 'POST', url });
+      try {
+        const response = await write(`/${key}`, { item }, id);
+        recorder?.answered(id, response.status);
+        return response.ok;
+      } catch (error) {
+        recorder?.failed(id, error);
+        throw error;
+      }
     },
     async visit() {
       const response = await write('/visits');
       return response.ok ? ((await response.json()) as { visits: number }).visits : undefined;
-    },
-    async setTheme(theme: Prefs['theme']) {
-      return (await write('/prefs', { theme })).ok;
     },
     async state() {
       const response = await client.fetch(`${base}/state?delay=0`);

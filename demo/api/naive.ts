@@ -1,14 +1,15 @@
-import { API_BASE, SHOP_KEYS, normalizeState, type ListKey, type Prefs, type ShopKey } from '../shop.js';
+import { API_BASE, normalizeState, type ListKey } from '../shop.js';
 import type { ShopApi, ShopApiOptions } from './types.js';
 
 /**
  * Naive mode: plain `fetch`, every request as soon as it is made. The page
- * cannot see the race; the timeline shows it by drawing, on every other
- * key's row, the whole-session save each request also makes. Lock mode is
- * the same plain fetch against the lock routes: the server holds each request
- * until the session's previous one has saved, and says for how long.
+ * cannot see the race: it shows on the timeline as overlapping bars of one
+ * key, and in the figures as acknowledged updates the session no longer
+ * holds. Lock mode is the same plain fetch against the lock routes: the
+ * server holds each request until the session's previous one has saved, and
+ * says for how long.
  */
-export function naiveApi({ delay, timeline }: ShopApiOptions, mode: 'naive' | 'lock' = 'naive'): ShopApi {
+export function naiveApi({ delay, recorder }: ShopApiOptions, mode: 'naive' | 'lock' = 'naive'): ShopApi {
   let sequence = 0;
   const base = API_BASE[mode];
 
@@ -16,16 +17,15 @@ export function naiveApi({ delay, timeline }: ShopApiOptions, mode: 'naive' | 'l
   // all but six per host (HTTP/1.1), and the timeline should show that wait.
   performance.setResourceTimingBufferSize(1_000);
 
-  async function call(method: string, path: string, key: ShopKey | undefined, body?: unknown): Promise<{ ok: boolean; json: unknown }> {
-    const id = `${mode[0]}${++sequence}`;
-    const others = SHOP_KEYS.filter((other) => other !== key);
+  /** `append`: the key and unique item of a burst's update (the only requests recorded). */
+  async function call(method: string, path: string, body?: unknown, append?: { key: ListKey; item: string }): Promise<{ ok: boolean; json: unknown }> {
+    // A unique query parameter names this request's timing entry.
+    const url = new URL(`${base}${path}?delay=${delay()}&request=${mode[0]}${++sequence}`, location.href).href;
     const queuedAt = performance.now();
-    timeline?.record({ type: 'queued', at: queuedAt, id, writes: key ? [key] : [], clobbers: others, label: `${method} ${path}` });
+    const id = append && recorder?.begin({ key: append.key, token: append.item, method, url }, queuedAt);
     try {
       const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
       if (body !== undefined) init.body = JSON.stringify(body);
-      // A unique query parameter names this request's timing entry.
-      const url = new URL(`${base}${path}?delay=${delay()}&request=${id}`, location.href).href;
       const response = await fetch(url, init);
       const json: unknown = await response.json().catch(() => undefined);
       const timing = performance.getEntriesByName(url, 'resource')[0] as PerformanceResourceTiming | undefined;
@@ -33,11 +33,11 @@ export function naiveApi({ delay, timeline }: ShopApiOptions, mode: 'naive' | 'l
       const sentAt = timing && timing.requestStart > 0 ? timing.requestStart : queuedAt;
       // Lock mode: the time the request waited at the server for its session's lock is a wait too.
       const lockWait = Number(response.headers.get('x-lock-wait-ms') ?? 0);
-      timeline?.record({ type: 'sent', at: sentAt + lockWait, id });
-      timeline?.record({ type: response.ok ? 'committed' : 'failed', at: performance.now(), id });
+      recorder?.sent(id, sentAt + lockWait);
+      recorder?.answered(id, response.status);
       return { ok: response.ok, json };
     } catch (error) {
-      timeline?.record({ type: 'failed', at: performance.now(), id });
+      recorder?.failed(id, error);
       throw error;
     }
   }
@@ -45,14 +45,11 @@ export function naiveApi({ delay, timeline }: ShopApiOptions, mode: 'naive' | 'l
   return {
     mode,
     async append(key: ListKey, item: string) {
-      return (await call('POST', `/${key}`, key, { item })).ok;
+      return (await call('POST', `/${key}`, { item }, { key, item })).ok;
     },
     async visit() {
-      const { ok, json } = await call('POST', '/visits', 'visits');
+      const { ok, json } = await call('POST', '/visits');
       return ok ? (json as { visits: number }).visits : undefined;
-    },
-    async setTheme(theme: Prefs['theme']) {
-      return (await call('POST', '/prefs', 'prefs', { theme })).ok;
     },
     async state() {
       const response = await fetch(`${base}/state?delay=0`);
