@@ -29,12 +29,12 @@ window.fetch = (input, init) => {
 };
 
 const locks = navigator.locks;
-const realRequest = locks.request.bind(locks) as (name: string, options: LockOptions, callback: LockGrantedCallback) => Promise<unknown>;
+const realRequest = locks.request.bind(locks) as (name: string, options: LockOptions, callback: LockGrantedCallback<unknown>) => Promise<unknown>;
 // request(name, callback) or request(name, options, callback).
-(locks as { request: unknown }).request = (name: string, ...rest: [LockGrantedCallback] | [LockOptions, LockGrantedCallback]) => {
+(locks as { request: unknown }).request = (name: string, ...rest: [LockGrantedCallback<unknown>] | [LockOptions, LockGrantedCallback<unknown>]) => {
   const since = performance.now();
   const [options, callback] = rest.length === 1 ? [{}, rest[0]] : rest;
-  return realRequest(name, options, (lock) => {
+  return realRequest(name, options, (lock: Lock | null) => {
     note('lock', since);
     return callback(lock);
   });
@@ -59,7 +59,7 @@ for (const [method, probe] of [
 const client = createSessionClient();
 
 /** The headers the client sent for a read and for a write, as plain fetch sends them. */
-const templates: { read?: Headers; write?: Headers } = {};
+const templates: { read?: Headers | undefined; write?: Headers | undefined } = {};
 
 async function clientRead(): Promise<void> {
   const response = await client.fetch('/bench-api/read', { session: { reads: ['r'] } });
