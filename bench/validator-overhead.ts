@@ -30,7 +30,9 @@ const bare = async (request: Request) => {
   return Response.json({ ok: true });
 };
 
-const validator = createValidator({ store: memoryStore() });
+// One session makes every write of the runs (~100,000 records kept for the resend window): its allowance is raised
+// so that none is refused (the default 8 MiB per session refuses some, and a refused write is not a committing one).
+const validator = createValidator({ store: memoryStore({ maxBytes: 1024 * 1024 * 1024, maxSessionBytes: 256 * 1024 * 1024 }) });
 const write = validator.route({ writes: ['counter'] }, async (request, session) => {
   await request.text();
   session.set('counter', ((session.get('counter') as number | undefined) ?? 0) + 1);
