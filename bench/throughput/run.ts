@@ -1,9 +1,11 @@
 /**
  * Throughput of validator reads and committing writes against a bare Fetch
- * handler and express-session (MemoryStore; connect-redis), same workload,
- * each server in its own process, alternating order, several rounds:
+ * handler and express-session (MemoryStore; connect-redis; connect-pg-simple),
+ * same workload, each server in its own process, alternating order, several
+ * rounds, and PASS/FAIL per goal of issue 24 over the median of the rounds:
  *
  *   npm run bench:throughput
+ *   BENCH_QUICK=1 npm run bench:throughput    # one round of 1 s each: checks that it runs, measures nothing
  *   BENCH_ROUNDS=5 BENCH_SECONDS=8 BENCH_ONLY=lanes-memory,express-memory npm run bench:throughput
  *   BENCH_CPU_PROF=/tmp/prof npm run bench:throughput   # node --cpu-prof for every server
  *   BENCH_BASELINE_SRC=/tmp/old/src BENCH_ONLY=baseline-memory,lanes-memory,express-memory npm run bench:throughput
@@ -16,16 +18,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import pg from 'pg';
 import { deleteRedisPrefix } from '../redis-cleanup.js';
 import { counterOf, createSession, load, type Flavour, type LoadResult, type Workload } from './load.js';
 import type { ServerKind } from './servers.js';
 
 const CONNECTIONS = 16;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 3));
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const PREFIX = `bench-throughput-${randomBytes(5).toString('hex')}:`;
-const ALL: ServerKind[] = ['bare', 'lanes-memory', 'express-memory', 'lanes-redis', 'express-redis'];
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN_ID = randomBytes(5).toString('hex');
+const PREFIX = `bench-throughput-${RUN_ID}:`;
+const PG_PREFIX = `bench_throughput_${RUN_ID}_`;
+const ALL: ServerKind[] = ['bare', 'lanes-memory', 'express-memory', 'lanes-redis', 'express-redis', 'lanes-postgres', 'express-postgres'];
 const KINDS = process.env.BENCH_ONLY ? (process.env.BENCH_ONLY.split(',') as ServerKind[]) : ALL;
 const WORKLOADS: Workload[] = process.env.BENCH_WORKLOADS ? (process.env.BENCH_WORKLOADS.split(',') as Workload[]) : ['write', 'read'];
 
@@ -34,7 +41,7 @@ const flavourOf = (kind: ServerKind): Flavour => (kind === 'bare' ? 'bare' : kin
 async function start(kind: ServerKind): Promise<{ child: ChildProcess; port: number }> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/throughput/servers.ts', kind], {
-    env: { ...process.env, BENCH_REDIS_URL: REDIS_URL, BENCH_REDIS_PREFIX: PREFIX },
+    env: { ...process.env, BENCH_REDIS_URL: REDIS_URL, BENCH_REDIS_PREFIX: PREFIX, BENCH_POSTGRES_URL: POSTGRES_URL, BENCH_PG_PREFIX: PG_PREFIX },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -154,9 +161,48 @@ function report(figures: Figures): void {
   for (const workload of WORKLOADS) {
     ratio('lanes-memory', 'express-memory', workload);
     ratio('lanes-redis', 'express-redis', workload);
+    ratio('lanes-postgres', 'express-postgres', workload);
     ratio('lanes-memory', 'bare', workload);
+    ratio('lanes-redis', 'bare', workload);
     ratio('lanes-memory', 'baseline-memory', workload);
     ratio('lanes-redis', 'baseline-redis', workload);
+  }
+  goals(figures);
+}
+
+/** Issue 24's goals: the median over the rounds of each round's req/s ratio (both figures of a ratio come from the same round). */
+const GOALS: { ours: ServerKind; theirs: ServerKind; workload: Workload; atLeast: number }[] = [
+  { ours: 'lanes-memory', theirs: 'express-memory', workload: 'write', atLeast: 1.5 },
+  { ours: 'lanes-redis', theirs: 'express-redis', workload: 'write', atLeast: 1.5 },
+  { ours: 'lanes-postgres', theirs: 'express-postgres', workload: 'write', atLeast: 1.5 },
+  { ours: 'lanes-memory', theirs: 'bare', workload: 'read', atLeast: 0.85 },
+  { ours: 'lanes-redis', theirs: 'bare', workload: 'read', atLeast: 0.75 },
+];
+
+function goals(figures: Figures): void {
+  console.log(`\ngoals (issue 24), median of ${ROUNDS} rounds${QUICK ? ' (BENCH_QUICK: one short round, not a measurement)' : ''}:`);
+  for (const { ours, theirs, workload, atLeast } of GOALS) {
+    const a = figures.get(label(ours, workload));
+    const b = figures.get(label(theirs, workload));
+    const name = `${label(ours, workload)} ≥ ${atLeast}× ${theirs}`;
+    if (!a || !b) {
+      console.log(`  SKIP  ${name} (not measured in this run)`);
+      continue;
+    }
+    const ratio = median(a.map((r, i) => r.requestsPerSecond / b[i]!.requestsPerSecond));
+    console.log(`  ${ratio >= atLeast ? 'PASS' : 'FAIL'}  ${name.padEnd(48)} ${ratio.toFixed(2)}×`);
+  }
+}
+
+/** Drops the tables this run's PostgreSQL servers made. */
+async function dropPostgresTables(): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${PG_PREFIX}%`]);
+    for (const { tablename } of rows) await client.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -172,4 +218,5 @@ try {
 } finally {
   await Promise.all(servers.map((server) => stop(server.child)));
   await deleteRedisPrefix(REDIS_URL, PREFIX);
+  if (KINDS.some((kind) => kind.endsWith('postgres'))) await dropPostgresTables();
 }

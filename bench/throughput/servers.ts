@@ -8,23 +8,29 @@
  *   POST /counter  body {"by":1}: increments the session's counter (a committing write)
  *   GET  /counter  reads it
  * Kinds: bare (a Fetch handler through the Node bridge, no session),
- * lanes-memory, lanes-redis (the validator), express-memory, express-redis
- * (express-session with its MemoryStore or connect-redis), baseline-memory,
+ * lanes-memory, lanes-redis, lanes-postgres (the validator), express-memory,
+ * express-redis, express-postgres (express-session with its MemoryStore,
+ * connect-redis or connect-pg-simple), baseline-memory,
  * baseline-redis (the validator from BENCH_BASELINE_SRC; `baseline-memory:2`
  * from the second of a comma-separated list). Redis keys go under
- * BENCH_REDIS_PREFIX, which run.ts makes unique and deletes afterwards.
+ * BENCH_REDIS_PREFIX, which run.ts makes unique and deletes afterwards;
+ * PostgreSQL tables start with BENCH_PG_PREFIX, which run.ts drops afterwards.
+ * Both PostgreSQL kinds get a pg Pool of the same size (pg's default, 10).
  */
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
+import connectPgSimple from 'connect-pg-simple';
+import pg from 'pg';
 import * as current from '../../src/server/index.js';
 import { toNodeListener as currentListener } from '../../src/server/adapters/node.js';
 import { redisStore as currentRedisStore } from '../../src/server/stores/redis.js';
+import { postgresStore } from '../../src/server/stores/postgres.js';
 
 /** `baseline-memory:2`: the second copy of BENCH_BASELINE_SRC (a comma-separated list); without a number, the first. */
-export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'express-memory' | 'express-redis' | 'baseline-memory' | 'baseline-redis' | `baseline-${'memory' | 'redis'}:${number}`;
+export type ServerKind = 'bare' | 'lanes-memory' | 'lanes-redis' | 'lanes-postgres' | 'express-memory' | 'express-redis' | 'express-postgres' | 'baseline-memory' | 'baseline-redis' | `baseline-${'memory' | 'redis'}:${number}`;
 
 /**
  * The validator's code: this checkout's, or for the baseline kinds an older
@@ -49,6 +55,14 @@ async function lanesCode(baseline: number | null): Promise<LanesCode> {
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = process.env.BENCH_REDIS_PREFIX ?? `bench-${process.pid}:`;
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_PREFIX = process.env.BENCH_PG_PREFIX ?? `bench_${process.pid}_`;
+
+function pgPool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL });
+  pool.on('error', () => {});
+  return pool;
+}
 
 const json = (value: unknown) => Response.json(value);
 
@@ -64,10 +78,17 @@ function bare(): Server {
   );
 }
 
-async function lanes(store: 'memory' | 'redis', baseline: number | null = null): Promise<Server> {
+type StoreKind = 'memory' | 'redis' | 'postgres';
+
+async function lanes(store: StoreKind, baseline: number | null = null): Promise<Server> {
   const { createValidator, memoryStore, redisStore, toNodeListener } = await lanesCode(baseline);
   const validator = createValidator({
-    store: store === 'memory' ? memoryStore() : redisStore({ url: REDIS_URL, prefix: PREFIX }),
+    store:
+      store === 'memory'
+        ? memoryStore()
+        : store === 'redis'
+          ? redisStore({ url: REDIS_URL, prefix: PREFIX })
+          : postgresStore({ connectionString: POSTGRES_URL, tablePrefix: `${PG_PREFIX}lanes_` }),
     // A fixed secret so that every process of a cluster would derive the same ids; one process here.
     secret: 'bench-secret-bench-secret-bench-secret',
   });
@@ -81,13 +102,18 @@ async function lanes(store: 'memory' | 'redis', baseline: number | null = null):
   return createServer(toNodeListener((request) => (request.method === 'POST' ? write(request) : read(request))));
 }
 
-async function expressSession(store: 'memory' | 'redis'): Promise<Server> {
+async function expressSession(store: StoreKind): Promise<Server> {
   let sessionStore: session.Store | undefined;
   if (store === 'redis') {
     const client = createClient({ url: REDIS_URL });
     client.on('error', () => {});
     await client.connect();
     sessionStore = new RedisStore({ client, prefix: PREFIX });
+  }
+  if (store === 'postgres') {
+    const PgStore = connectPgSimple(session);
+    // pruneSessionInterval: false, so that no pruning sweep falls inside a measured run.
+    sessionStore = new PgStore({ pool: pgPool(), tableName: `${PG_PREFIX}express`, createTableIfMissing: true, pruneSessionInterval: false });
   }
   const app = express();
   app.use(
@@ -123,10 +149,14 @@ async function serverOf(kind: ServerKind): Promise<Server> {
       return lanes('memory');
     case 'lanes-redis':
       return lanes('redis');
+    case 'lanes-postgres':
+      return lanes('postgres');
     case 'express-memory':
       return expressSession('memory');
     case 'express-redis':
       return expressSession('redis');
+    case 'express-postgres':
+      return expressSession('postgres');
     default:
       throw new Error(`unknown server kind ${JSON.stringify(kind)}`);
   }
