@@ -165,13 +165,16 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         sessionId,
         now,
         keys,
-        ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token: claim.token } } : {}),
+        ...(claim
+          ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token: claim.token, ...(claim.alsoUnder !== undefined ? { alsoUnder: claim.alsoUnder } : {}) } }
+          : {}),
         ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
       });
       const row = (await run('begin', statement)).rows[0] as BeginRow;
+      const answered = claim?.alsoUnder !== undefined ? { answeredFor: row.answered_for ?? sessionId } : {};
       if (row.rotated_to !== null) {
         const rotated = { sessionId: row.rotated_to, epoch: row.rotated_epoch!, recordKey: row.record_key!, replayUntil: Number(row.replay_until) };
-        return { session: null, entries: new Map(), rotated };
+        return { session: null, entries: new Map(), rotated, ...answered };
       }
       const live = typeof row.epoch === 'string';
       const epoch = row.epoch ?? '';
@@ -181,6 +184,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         session: live ? { epoch } : null,
         entries,
         ...(claim ? { claim: claimOutcome(row, claim.fingerprint, now) } : {}),
+        ...answered,
       };
     },
 
@@ -334,6 +338,8 @@ interface BeginRow extends EntryColumns, ClaimRow {
   rotated_epoch: string | null;
   record_key: string | null;
   replay_until: string | number | null;
+  /** With a claim's alsoUnder: the id the row is for. */
+  answered_for?: string;
 }
 
 interface CommitRow extends EntryColumns {
