@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createValidator } from '../src/server/index.js';
 import type { BeginInput, CommitInput, IdempotencyRecord, SessionStore, StoredEntry } from '../src/server/store.js';
 import { memoryStore } from '../src/server/stores/memory.js';
+import { startServer } from './support/server.js';
+import { Browser, idemKey } from './support/session-http.js';
 
 /**
  * The one conformance suite every SessionStore passes: the memory, Redis and
@@ -693,6 +696,158 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect((await begin({ sessionId: id, claim: claim(key, 'fp-x'), now: now + RETENTION })).claim).toEqual({ status: 'claimed' });
         // An expired pending claim is no record at all: another fingerprint may take the key.
         expect((await begin({ sessionId: id, claim: claim(key, 'fp-y'), now: now + RETENTION + LEASE })).claim).toEqual({ status: 'claimed' });
+      });
+    });
+
+    describe("a creating request's two id windows: one begin looks under both (contract 2, claim.alsoUnder)", () => {
+      /** Two ids of one creating key, as the validator makes them: through the store's creatingId (a Cluster needs them in one slot). */
+      const pairOf = (key: string) => {
+        const shape = (id: string) => store.creatingId?.(id, key) ?? id;
+        return { current: shape(sid()), previous: shape(sid()) };
+      };
+      const creating = (key: string, alsoUnder: string, fingerprint = 'fp-1') => ({ ...claim(key, fingerprint), alsoUnder });
+      /** The previous window's session, made by the first attempt: its record under the previous id. */
+      async function createdUnder(id: string, key: string, now: number, answer = 'created') {
+        const first = claim(key);
+        expect((await begin({ sessionId: id, claim: first, now })).claim).toEqual({ status: 'claimed' });
+        await commit({ sessionId: id, now, session: { mode: 'create', epoch: 'e1' }, expect: new Map([['a', 0]]), changes: new Map([['a', json(1)]]), record: doneRecord(key, answer, 'fp-1', first.token) });
+      }
+
+      it('claims under the first id only when neither holds the key, and says so', async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        const result = await begin({ sessionId: current, keys: ['a'], claim: creating(key, previous), now });
+        expect(result).toEqual({ session: null, entries: new Map(), claim: { status: 'claimed' }, answeredFor: current });
+        // The claim is under the first id, and nothing under the second.
+        expect((await begin({ sessionId: current, claim: claim(key), now: now + 1 }, peer)).claim).toEqual({ status: 'in-flight', retryAfterMs: LEASE - 1 });
+        expect((await begin({ sessionId: previous, claim: claim(key), now: now + 1 }, peer)).claim).toEqual({ status: 'claimed' });
+      });
+
+      it("answers for the second id when only it holds the key: its session, entries and record; nothing claimed under the first", async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        await createdUnder(previous, key, now);
+        const resend = await begin({ sessionId: current, keys: ['a'], claim: creating(key, previous), now: now + 5 }, peer);
+        expect(resend).toEqual({ session: { epoch: 'e1' }, entries: new Map([['a', { version: 1, value: json(1) }]]), claim: { status: 'replay', answer: 'created' }, answeredFor: previous });
+        // A wrong body finds the record there too, with its answer.
+        expect(await begin({ sessionId: current, claim: creating(key, previous, 'fp-other'), now: now + 6 })).toMatchObject({ claim: { status: 'mismatch', answer: 'created' }, answeredFor: previous });
+        expect((await begin({ sessionId: current, claim: claim(key), now: now + 7 })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('answers for the first id when both hold the key, and for the second one in flight', async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        await createdUnder(current, key, now, 'here');
+        await createdUnder(previous, key, now, 'there');
+        expect(await begin({ sessionId: current, claim: creating(key, previous), now: now + 1 })).toMatchObject({ claim: { status: 'replay', answer: 'here' }, answeredFor: current });
+        const other = idem();
+        const pair = pairOf(other);
+        expect((await begin({ sessionId: pair.previous, claim: claim(other), now })).claim).toEqual({ status: 'claimed' });
+        expect(await begin({ sessionId: pair.current, claim: creating(other, pair.previous), now: now + 1_000 }, peer)).toMatchObject({
+          claim: { status: 'in-flight', retryAfterMs: LEASE - 1_000 },
+          answeredFor: pair.previous,
+        });
+      });
+
+      it('a pending claim under the second id whose lease ran out holds nothing: the key is claimed under the first', async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        await begin({ sessionId: previous, claim: claim(key), now });
+        expect(await begin({ sessionId: current, claim: creating(key, previous), now: now + LEASE })).toMatchObject({ claim: { status: 'claimed' }, answeredFor: current });
+      });
+
+      it("answers with the second id's tombstone (its session was rotated away), claiming nothing", async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        await createdUnder(previous, key, now);
+        const to = store.rotationId?.(previous) ?? sid();
+        await commit({ sessionId: previous, now, rotate: { sessionId: to, epoch: 'e2', keepKeys: true, replayWindowMs: 1_000 } });
+        const resend = await begin({ sessionId: current, claim: creating(key, previous), now: now + 1 });
+        expect(resend).toEqual({ session: null, entries: new Map(), rotated: { sessionId: to, epoch: 'e2', recordKey: '', replayUntil: now + 1_000 }, answeredFor: previous });
+        expect((await begin({ sessionId: current, claim: claim(key), now: now + 2 })).claim).toEqual({ status: 'claimed' });
+      });
+
+      it('N concurrent creating begins of one key, on two connections: exactly one is claimed', async () => {
+        const key = idem();
+        const { current, previous } = pairOf(key);
+        const now = base();
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => begin({ sessionId: current, claim: creating(key, previous), now }, i % 2 ? peer : store)));
+        expect(results.filter((result) => result.claim?.status === 'claimed')).toHaveLength(1);
+        expect(results.filter((result) => result.claim?.status === 'in-flight')).toHaveLength(9);
+      });
+    });
+
+    describe('round trips of a session-creating request, through the validator over real HTTP', () => {
+      const WINDOW = 120_000;
+      /** Counts the calls the validator makes of the real store; everything else (creatingId, shared…) is the store's own. */
+      function counted(inner: SessionStore) {
+        const calls = { begin: 0, commit: 0, release: 0, touch: 0 };
+        const wrapped: SessionStore = {
+          ...inner,
+          begin: (input) => (calls.begin++, inner.begin(input)),
+          commit: (input) => (calls.commit++, inner.commit(input)),
+          release: (input) => (calls.release++, inner.release(input)),
+          touch: (input) => (calls.touch++, inner.touch(input)),
+        };
+        return { store: wrapped, calls };
+      }
+
+      /** The same store as one written for contract 1: begin ignores claim.alsoUnder and answers no answeredFor. */
+      function contractOne(inner: SessionStore): SessionStore {
+        const { creatingId: _, ...rest } = inner;
+        return {
+          ...rest,
+          async begin(input) {
+            const { alsoUnder: __, ...claimOnly } = input.claim ?? { alsoUnder: undefined };
+            const { answeredFor: ___, ...result } = await inner.begin(input.claim ? { ...input, claim: claimOnly as NonNullable<BeginInput['claim']> } : input);
+            return result;
+          },
+        };
+      }
+
+      async function creatingAndResend(inner: SessionStore) {
+        const { store: countedStore, calls } = counted(inner);
+        // A moment late in an id window (twice the replay window): the resend crosses into the next one.
+        let clock = (Math.floor(Date.now() / (2 * WINDOW)) + 1) * 2 * WINDOW - 1_000;
+        const validator = createValidator({ store: countedStore, secret: 'store-conformance secret of 32 bytes or more', replayWindowMs: WINDOW, now: () => clock, onEvent: () => {} });
+        const server = await startServer({
+          '/cart': validator.route({ writes: ['cart'] }, async (request, session) => {
+            session.set('cart', [await request.text()]);
+            return Response.json({ cart: session.get('cart') });
+          }),
+        });
+        try {
+          const key = idemKey();
+          const add = (browser: Browser) => browser.send('/cart', { headers: { 'session-write': '"cart"', 'idempotency-key': key }, body: 'tea' });
+          const first = new Browser(server.url);
+          expect((await add(first)).status).toBe(200);
+          const created = { ...calls };
+          // The resend (its answer lost, so no cookie) comes 2 s later, in the next id window.
+          clock += 2_000;
+          const resend = new Browser(server.url);
+          const replayed = await add(resend);
+          expect(replayed.status).toBe(200);
+          expect(replayed.json()).toEqual({ cart: ['tea'] });
+          expect(resend.cookie).toBe(first.cookie);
+          const resent = { begin: calls.begin - created.begin, commit: calls.commit - created.commit, release: calls.release - created.release, touch: calls.touch - created.touch };
+          return { created, resent };
+        } finally {
+          await server.close();
+          validator.close();
+        }
+      }
+
+      it('takes 2 (begin, commit); its resend takes 1 (begin), also from the next id window', async () => {
+        expect(await creatingAndResend(store)).toEqual({ created: { begin: 1, commit: 1, release: 0, touch: 0 }, resent: { begin: 1, commit: 0, release: 0, touch: 0 } });
+      });
+
+      it('with a store of contract 1 the validator looks under the previous id itself: the same answers, in more round trips', async () => {
+        expect(await creatingAndResend(contractOne(store))).toEqual({ created: { begin: 2, commit: 1, release: 1, touch: 0 }, resent: { begin: 2, commit: 0, release: 1, touch: 0 } });
       });
     });
 

@@ -40,10 +40,22 @@ export function creatingIdWindowMs(replayWindowMs: number): number {
   return 2 * replayWindowMs;
 }
 
-/** The ids a creating request may have: the one of the id window it is in, and the previous id window's (its resend crossed a boundary). */
-export function creatingIds(secret: Uint8Array, key: string, now: number, replayWindowMs: number): { current: string; previous: string } {
+/**
+ * The ids a creating request may have: the one of the id window it is in, and the previous id window's (its resend
+ * crossed a boundary). `shape` is the store's SessionStore.creatingId, when it has one.
+ */
+export function creatingIds(
+  secret: Uint8Array,
+  key: string,
+  now: number,
+  replayWindowMs: number,
+  shape?: (derived: string, key: string) => string,
+): { current: string; previous: string } {
   const window = Math.floor(now / creatingIdWindowMs(replayWindowMs));
-  const id = (w: number) => hmacBase64Url(secret, `session-lanes/create\u0000${w}\u0000${key}`);
+  const id = (w: number) => {
+    const derived = hmacBase64Url(secret, `session-lanes/create\u0000${w}\u0000${key}`);
+    return shape ? shape(derived, key) : derived;
+  };
   return { current: id(window), previous: id(window - 1) };
 }
 
@@ -82,12 +94,16 @@ export interface ClaimCalls {
 }
 
 /**
- * A creating request's claim, once round trip 1 claimed or found its key
- * under the current window's id: its record may be under the previous
- * window's id instead (a resend across a window boundary), so a fresh claim
- * looks there too and keeps the one that found something. It replays only
- * within replayWindowMs of its commit and only while its session keeps the
- * epoch it was created with; otherwise, right body or wrong, one fixed 410.
+ * A creating request's claim, once round trip 1 claimed or found its key:
+ * its record may be under the previous window's id instead of the current
+ * one (a resend across a window boundary). Round trip 1 asked the store to
+ * look there too (`claim.alsoUnder`), and a store of contract 2 answers for
+ * the id it found the key under (`answeredFor`): nothing more to ask. A
+ * store of contract 1 looked under the current id only: a fresh claim then
+ * looks under the previous id with a second begin and keeps the one that
+ * found something, releasing the other. It replays only within
+ * replayWindowMs of its commit and only while its session keeps the epoch
+ * it was created with; otherwise, right body or wrong, one fixed 410.
  */
 export async function creatingClaim(
   options: Pick<ResolvedOptions, 'now' | 'replayWindowMs'>,
@@ -95,8 +111,8 @@ export async function creatingClaim(
   begun: BeginResult,
   calls: ClaimCalls,
 ): Promise<{ sessionId: string; begun: BeginResult } | Response> {
-  let sessionId = ids.current;
-  if (begun.claim?.status === 'claimed') {
+  let sessionId = begun.answeredFor ?? ids.current;
+  if (begun.answeredFor === undefined && begun.claim?.status === 'claimed') {
     const earlier = await calls.begin(ids.previous);
     if (earlier.claim?.status === 'claimed') {
       await calls.release(ids.previous);

@@ -8,6 +8,7 @@ export { InvalidValueError, SessionCommitError, UndeclaredKeyError, type ValueIs
 export { REPLAYED_HEADER } from './recorded-answer.js';
 export { memoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export {
+  STORE_CONTRACT,
   StoreUnavailableError,
   type SessionStore,
   type StoredEntry,

@@ -105,7 +105,7 @@ export class RequestFlow {
 
     const claim: IdempotencyClaim | undefined =
       this.declaration.idempotencyKey !== null && body !== null
-        ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16) }
+        ? { key: this.declaration.idempotencyKey, fingerprint: this.fingerprintOf(body), leaseMs: options.leaseMs, token: randomToken(16), ...(identity.previousId !== undefined ? { alsoUnder: identity.previousId } : {}) }
         : undefined;
     if (claim && identity.previousId && options.store.admitSession && !(await options.store.admitSession(options.now()))) {
       throw new ProblemError('storeUnavailable', 'The session store admits no new sessions now (it is nearly full); existing sessions are served');

@@ -15,7 +15,7 @@ export type Identity =
       id: string;
       creates: boolean;
       viaCookie: boolean;
-      /** A creating request's id in the previous replay window, where its resend's record may be. */
+      /** A creating request's id in the previous id window, where its resend's record may be. */
       previousId?: string;
       /** Where the id came from: `__Host-<name>` or `<name>`. */
       cookieName?: string;
@@ -56,6 +56,8 @@ export async function identify(options: ResolvedOptions, request: Request, decla
   // resend, with or without the cookie, finds its record, and the same request never gets an id issued before.
   const key = declaration.idempotencyKey ?? '';
   assertCreatingKey(key);
-  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs);
+  const { store } = options;
+  const shape = store.creatingId ? (derived: string, idempotencyKey: string) => store.creatingId!(derived, idempotencyKey) : undefined;
+  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs, shape);
   return { kind: 'session', id: current, creates: true, viaCookie: false, previousId: previous };
 }

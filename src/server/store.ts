@@ -8,7 +8,21 @@
  * that grow by one at each committed change of a key; 0 = never existed. A
  * deleted key keeps its version (a delete marker) for as long as its session
  * lives, so that a version number never comes back.
+ *
+ * The contract is versioned (STORE_CONTRACT); docs/stores.md, "Writing a
+ * store", lists what each version added.
  */
+
+/**
+ * The version of this contract a store written against these types meets.
+ * 1: begin, commit, release, touch; rotation and tombstones.
+ * 2: begin's `claim.alsoUnder` (a session-creating request's record is
+ *    looked for under two ids in ONE call) and `BeginResult.answeredFor`,
+ *    and the optional `SessionStore.creatingId`. A store of version 1 still
+ *    works: it answers without `answeredFor`, and the validator looks under
+ *    the second id itself, with a second begin and a release.
+ */
+export const STORE_CONTRACT = 2;
 
 /** A key as stored: `value` is absent when the key is absent (never set, or deleted). */
 export interface StoredEntry {
@@ -32,6 +46,19 @@ export interface IdempotencyClaim {
    * after an unknown outcome): begin answers 'claimed' and renews the lease.
    */
   readonly token: string;
+  /**
+   * Contract 2. A second session id the key may already be recorded under:
+   * a session-creating request's id in the previous id window, where its
+   * resend's record is when it crossed a window boundary. The store looks
+   * under `sessionId`, then under `alsoUnder`, in the same atomic call, and
+   * answers for the first that holds the key (any record but one this
+   * attempt may claim: none, an expired one, its own pending claim, or a
+   * pending claim of the same fingerprint whose lease ran out) or is a live
+   * tombstone: its session, entries, tombstone and claim outcome, with
+   * nothing claimed. Only when neither does is the key claimed, under
+   * `sessionId` only. BeginResult.answeredFor tells which id it answered for.
+   */
+  readonly alsoUnder?: string;
 }
 
 export type ClaimOutcome =
@@ -94,6 +121,13 @@ export interface BeginResult {
   readonly entries: ReadonlyMap<string, StoredEntry>;
   /** Present exactly when a claim was asked for. Records outlive their session. */
   readonly claim?: ClaimOutcome;
+  /**
+   * Contract 2, present exactly when `claim.alsoUnder` was given and the
+   * store looked under both ids: the id this answer is for (`sessionId`, or
+   * `claim.alsoUnder` when the key or a tombstone was found there). Absent
+   * (a store of contract 1), the validator looks under `alsoUnder` itself.
+   */
+  readonly answeredFor?: string;
 }
 
 /** The idempotency record a commit writes, atomically with the data. */
@@ -211,6 +245,16 @@ export interface SessionStore {
    * is one script). Default: 32 random bytes, base64url.
    */
   rotationId?(from: string): string;
+  /**
+   * Contract 2. The id a session-creating request gets, made from the one
+   * the validator derived from its Idempotency-Key and id window
+   * (`derived`), when the store needs every window's id of one key to share
+   * something (Redis Cluster: a hash slot, so that a begin with
+   * `claim.alsoUnder` is one script). A pure function of its arguments, so
+   * that every process makes the same id in every window, and as
+   * unguessable as `derived`. Default: `derived`.
+   */
+  creatingId?(derived: string, idempotencyKey: string): string;
   /** Round trip 1: read the session and the keys' entries, and claim the Idempotency-Key, atomically. */
   begin(input: BeginInput): Promise<BeginResult>;
   /** Round trip 2: one compare-and-swap of the whole change, with the idempotency record. */

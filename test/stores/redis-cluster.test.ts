@@ -95,6 +95,22 @@ describeOnCluster('redisStore on a 3-master Redis Cluster', () => {
       expect(stale.status).toBe(410);
     });
 
+    it("gives a creating request an id in its Idempotency-Key's slot, so that its begin looks under both windows' ids in one script", async () => {
+      const browser = new Browser(server.url);
+      const key = idemKey();
+      expect((await browser.send('/cart', { headers: { 'session-write': '"cart"', 'idempotency-key': key }, body: 'tea' })).status).toBe(200);
+      expect(hashSlot(idOf(browser))).toBe(hashSlot(key.slice(1, -1)));
+    });
+
+    it('answers a begin whose second id is in another slot for the first id only, without a CROSSSLOT error (the validator then looks itself)', async () => {
+      const store = openStore('sl-cluster-slots:');
+      const first = `a-${crypto.randomUUID()}`;
+      let second = `b-${crypto.randomUUID()}`;
+      while (hashSlot(second) === hashSlot(first)) second = `b-${crypto.randomUUID()}`;
+      const result = await store.begin({ sessionId: first, keys: [], claim: { key: 'k', fingerprint: 'f', leaseMs: 1_000, token: 't', alsoUnder: second }, now: Date.now() });
+      expect(result).toEqual({ session: null, entries: new Map(), claim: { status: 'claimed' } });
+    });
+
     it('loses no update when 20 writes to one session race on the Cluster', async () => {
       const browser = new Browser(server.url);
       expect((await addToCart(browser, 'first')).status).toBe(200);

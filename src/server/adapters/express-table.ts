@@ -72,9 +72,7 @@ export function sessionRoutes<Schemas extends SchemaMap, T extends { readonly [n
   return function sessionLanesRoutes(incoming, outgoing, next) {
     const req = incoming as ExpressRequest;
     const res = outgoing as ExpressResponse;
-    const url = req.originalUrl ?? req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const path = pathOf(req.originalUrl ?? req.url ?? '/');
     const inside = path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/');
     const segments = inside ? pathSegments(path.slice(prefix.length)) : undefined;
     const route = segments && findRoute(compiled, req.method, segments);
@@ -92,4 +90,16 @@ export function sessionRoutes<Schemas extends SchemaMap, T extends { readonly [n
       }
     });
   };
+}
+
+/**
+ * The path of a request target as Express routing reads it: without the
+ * query, and without the origin of an absolute-form target
+ * (`POST http://host/cart HTTP/1.1`, as a request through a proxy has it).
+ */
+function pathOf(target: string): string {
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (path.startsWith('/') || !URL.canParse(path)) return path;
+  return new URL(path).pathname;
 }

@@ -102,6 +102,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (grow + extra > 0) slots.makeRoom(segmentFor(slot), grow + extra, keep, now);
   }
 
+  /**
+   * Whether the id holds what a claim of `input` stops at: a live tombstone,
+   * or a record of the key this attempt may not claim (see claim() below).
+   */
+  function holds(sessionId: string, input: NonNullable<BeginInput['claim']>, now: number): boolean {
+    const slot = liveSlot(sessionId, now);
+    if (slot?.tombstone) return true;
+    const existing = liveRecord(slot, input.key, now);
+    if (!existing) return false;
+    if (existing.state === 'evicted' || existing.fingerprint !== input.fingerprint) return true;
+    const claimable = existing.state === 'pending' && (existing.token === input.token || existing.leaseUntil <= now);
+    return !claimable;
+  }
+
   function claim(sessionId: string, slot: Slot | undefined, input: NonNullable<BeginInput['claim']>, now: number): ClaimOutcome {
     const existing = liveRecord(slot, input.key, now);
     // The request this key recorded was applied, and its session evicted since: it is never applied again.
@@ -184,29 +198,39 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return tombstone + Math.max(0, slotBytes(to.sessionId) - slotBytes(from)) + Math.max(0, sessionBytes(to.epoch) - sessionBytes(slot?.epoch ?? ''));
   }
 
+  /** begin on one id: the session, its entries, and the claim (a touch rides along). */
+  function beginAt(sessionId: string, { keys, claim: wanted, touch, now }: BeginInput): BeginResult {
+    const slot = liveSlot(sessionId, now);
+    if (slot?.tombstone) {
+      const { expiresAt: _, stubUntil: __, ...rotated } = slot.tombstone;
+      return { session: null, entries: new Map(), rotated };
+    }
+    if (slot && slot.segment !== 'evicted') {
+      slots.use(slot, now);
+      slots.promote(slot, now);
+    }
+    const live = slot?.epoch != null ? slot : undefined;
+    if (live && touch) {
+      live.sessionExpiresAt = Math.max(live.sessionExpiresAt, now + touch.idleTtlMs);
+      extend(live, live.sessionExpiresAt);
+    }
+    const outcome = wanted ? claim(sessionId, slot, wanted, now) : undefined;
+    return {
+      session: live ? { epoch: live.epoch! } : null,
+      entries: live ? entriesOf(live, keys) : new Map(),
+      ...(outcome ? { claim: outcome } : {}),
+    };
+  }
+
   return {
-    async begin({ sessionId, keys, claim: wanted, touch, now }: BeginInput): Promise<BeginResult> {
+    async begin(input: BeginInput): Promise<BeginResult> {
+      const { sessionId, claim: wanted, now } = input;
       slots.sweep(now);
-      const slot = liveSlot(sessionId, now);
-      if (slot?.tombstone) {
-        const { expiresAt: _, stubUntil: __, ...rotated } = slot.tombstone;
-        return { session: null, entries: new Map(), rotated };
-      }
-      if (slot && slot.segment !== 'evicted') {
-        slots.use(slot, now);
-        slots.promote(slot, now);
-      }
-      const live = slot?.epoch != null ? slot : undefined;
-      if (live && touch) {
-        live.sessionExpiresAt = Math.max(live.sessionExpiresAt, now + touch.idleTtlMs);
-        extend(live, live.sessionExpiresAt);
-      }
-      const outcome = wanted ? claim(sessionId, slot, wanted, now) : undefined;
-      return {
-        session: live ? { epoch: live.epoch! } : null,
-        entries: live ? entriesOf(live, keys) : new Map(),
-        ...(outcome ? { claim: outcome } : {}),
-      };
+      const alsoUnder = wanted?.alsoUnder;
+      if (wanted === undefined || alsoUnder === undefined) return beginAt(sessionId, input);
+      // A creating request's record may be under its previous window's id: answered for that id when only it holds the key.
+      const answeredFor = alsoUnder !== sessionId && !holds(sessionId, wanted, now) && holds(alsoUnder, wanted, now) ? alsoUnder : sessionId;
+      return { ...beginAt(answeredFor, input), answeredFor };
     },
 
     async commit(input: CommitInput): Promise<CommitResult> {

@@ -84,7 +84,8 @@ export interface BeginSqlInput {
   sessionId: string;
   now: number;
   keys: readonly string[];
-  claim?: { key: string; fingerprint: string; leaseUntil: number; token: string };
+  /** alsoUnder: a second id to look under first (contract 2; see IdempotencyClaim.alsoUnder). */
+  claim?: { key: string; fingerprint: string; leaseUntil: number; token: string; alsoUnder?: string };
   touchUntil?: number;
 }
 
@@ -94,16 +95,37 @@ export interface BeginSqlInput {
  * the key is not ours): RETURNING then shows the newest record even when
  * another attempt inserted it after this statement's snapshot was taken.
  * The claim token (unique per attempt) tells whether the row is now ours.
+ *
+ * With a claim's `alsoUnder`, `target` picks the id the statement serves
+ * (its `answered_for` column): the second id when it holds the key (or is a
+ * tombstone) and the first does not, as the snapshot shows them; the claim
+ * is then not made, and the second id's record is the outcome. A record
+ * inserted under the first id after the snapshot still meets the claim's
+ * ON CONFLICT, which answers with it.
  */
 export function beginSql(t: Tables, input: BeginSqlInput): { text: string; values: unknown[] } {
   const p = new Params();
-  const id = p.add(input.sessionId);
+  const claimId = p.add(input.sessionId, '::text');
   const now = p.add(input.now, '::bigint');
   const keys = p.add(input.keys, '::text[]');
-  const ctes: string[] = [
+  const ctes: string[] = [];
+  const alsoUnder = input.claim?.alsoUnder;
+  let id = claimId;
+  let second: { placeholder: string; key: string; fingerprint: string; token: string } | null = null;
+  if (input.claim && alsoUnder !== undefined) {
+    const { key, fingerprint, token } = input.claim;
+    second = { placeholder: p.add(alsoUnder, '::text'), key: p.add(key), fingerprint: p.add(fingerprint), token: p.add(token) };
+    // What a claim stops at: any live record but this attempt's own pending claim or a pending one whose lease ran out (as `take` below).
+    const holds = (at: string) => `(EXISTS (SELECT 1 FROM ${t.tombstones} WHERE id = ${at} AND expires_at > ${now})
+      OR EXISTS (SELECT 1 FROM ${t.records} r WHERE r.session_id = ${at} AND r.key = ${second!.key} AND r.expires_at > ${now}
+        AND NOT (r.fingerprint = ${second!.fingerprint} AND r.state = 'pending' AND (r.lease_until <= ${now} OR r.claim_token = ${second!.token}))))`;
+    ctes.push(`target AS (SELECT CASE WHEN NOT ${holds(claimId)} AND ${holds(second.placeholder)} THEN ${second.placeholder} ELSE ${claimId} END AS id)`);
+    id = '(SELECT id FROM target)';
+  }
+  ctes.push(
     `live AS (SELECT epoch, versions FROM ${t.sessions} WHERE id = ${id} AND expires_at > ${now})`,
     `tomb AS (SELECT rotated_to, epoch AS rotated_epoch, record_key, replay_until FROM ${t.tombstones} WHERE id = ${id} AND expires_at > ${now})`,
-  ];
+  );
   let claimColumns = 'NULL::boolean AS claimed, NULL AS fingerprint, NULL AS state, NULL AS answer, NULL::bigint AS lease_until';
   let claimJoin = '';
   // Locks are taken session row first, then record, in begin as in commit, so that the two never deadlock:
@@ -116,21 +138,31 @@ export function beginSql(t: Tables, input: BeginSqlInput): { text: string; value
     after = ' FROM (SELECT count(*) FROM touched) AS touch_first';
   }
   if (input.claim) {
-    const token = p.add(input.claim.token);
+    const token = second?.token ?? p.add(input.claim.token);
     // Taken over: an expired row, a pending claim whose lease ended, or this attempt's own pending claim (a begin
     // retried after its outcome was unknown).
     const take = `(r.expires_at <= ${now} OR (r.fingerprint = excluded.fingerprint AND r.state = 'pending' AND (r.lease_until <= ${now} OR r.claim_token = excluded.claim_token)))`;
     const pick = (column: string, fresh: string) => `${column} = CASE WHEN ${take} THEN ${fresh} ELSE r.${column} END`;
+    // Claimed under the first id only, and only when the statement serves it.
+    const servesFirst = second ? ` AND ${id} = ${claimId}` : '';
     ctes.push(`claimed AS (
       INSERT INTO ${t.records} AS r (session_id, key, fingerprint, state, answer, lease_until, expires_at, claim_token)
-      SELECT ${id}, ${p.add(input.claim.key)}, ${p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token}${after}
-      WHERE NOT EXISTS (SELECT 1 FROM tomb)
+      SELECT ${claimId}, ${second?.key ?? p.add(input.claim.key)}, ${second?.fingerprint ?? p.add(input.claim.fingerprint)}, 'pending', NULL, ${p.add(input.claim.leaseUntil, '::bigint')}, ${p.add(input.claim.leaseUntil, '::bigint')}, ${token}${after}
+      WHERE NOT EXISTS (SELECT 1 FROM tomb)${servesFirst}
       ON CONFLICT (session_id, key) DO UPDATE SET
         ${pick('fingerprint', 'excluded.fingerprint')}, ${pick('state', "'pending'")}, ${pick('answer', 'NULL')},
         ${pick('lease_until', 'excluded.lease_until')}, ${pick('expires_at', 'excluded.expires_at')}, ${pick('claim_token', 'excluded.claim_token')}
       RETURNING claim_token IS NOT DISTINCT FROM ${token} AS claimed, fingerprint, state, answer, lease_until)`);
     claimColumns = 'c.claimed, c.fingerprint, c.state, c.answer, c.lease_until';
     claimJoin = 'LEFT JOIN claimed c ON true';
+    if (second) {
+      // Served for the second id: its record is the outcome, nothing claimed.
+      ctes.push(`found AS (SELECT false AS claimed, fingerprint, state, answer, lease_until FROM ${t.records}
+        WHERE session_id = ${second.placeholder} AND key = ${second.key} AND expires_at > ${now} AND ${id} = ${second.placeholder})`);
+      claimColumns = `COALESCE(c.claimed, f.claimed) AS claimed, COALESCE(c.fingerprint, f.fingerprint) AS fingerprint, COALESCE(c.state, f.state) AS state,
+  COALESCE(c.answer, f.answer) AS answer, COALESCE(c.lease_until, f.lease_until) AS lease_until, ${id} AS answered_for`;
+      claimJoin += ' LEFT JOIN found f ON true';
+    }
   }
   const text = `WITH ${ctes.join(',\n')}
 SELECT live.epoch,

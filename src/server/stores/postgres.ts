@@ -16,8 +16,16 @@ import { beginSql, commitSql, occupiedSql, readSql, releaseSql, rotateSql, schem
 /** What the store needs of a pg Pool (a Pool, or a wrapper around one). */
 export interface PostgresPool {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-  connect(): Promise<{ query(text: string, values?: unknown[]): Promise<unknown>; release(error?: Error | boolean): void }>;
+  connect(): Promise<PooledClient>;
   end(): Promise<void>;
+}
+
+/** A client checked out of the pool (pg's PoolClient has all of it). */
+export interface PooledClient {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  release(error?: Error | boolean): void;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 export interface PostgresStoreOptions {
@@ -80,8 +88,28 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
   const t = tables(prefix);
   const autoMigrate = options.autoMigrate ?? true;
 
-  async function migrate(): Promise<void> {
+  /**
+   * A client held for several statements. A connection cut meanwhile makes
+   * pg emit 'error' on it, and the pool listens only to idle clients: heard
+   * by no one, it would crash the process. The statement in flight fails by
+   * itself, so the event is only listened to; a client given back whole
+   * loses the listener (the pool reuses it), a failed one is discarded.
+   */
+  async function hold(): Promise<PooledClient> {
     const client = await pool.connect();
+    const ignore = () => {};
+    client.on?.('error', ignore);
+    const release = client.release.bind(client);
+    return Object.assign(client, {
+      release(failed?: Error | boolean) {
+        if (!failed) client.removeListener?.('error', ignore);
+        release(failed);
+      },
+    });
+  }
+
+  async function migrate(): Promise<void> {
+    const client = await hold();
     let failed = true;
     try {
       await client.query('BEGIN');
@@ -122,7 +150,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
    */
   async function commitAndRotate(statement: { text: string; values: unknown[] }, rotate: Parameters<typeof rotateSql>[1] & { now: number }): Promise<CommitRow | 'occupied'> {
     const attempt = async () => {
-      const client = await pool.connect();
+      const client = await hold();
       let failed = true;
       try {
         await client.query('BEGIN');
@@ -165,13 +193,16 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         sessionId,
         now,
         keys,
-        ...(claim ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token: claim.token } } : {}),
+        ...(claim
+          ? { claim: { key: claim.key, fingerprint: claim.fingerprint, leaseUntil: now + claim.leaseMs, token: claim.token, ...(claim.alsoUnder !== undefined ? { alsoUnder: claim.alsoUnder } : {}) } }
+          : {}),
         ...(touch ? { touchUntil: now + touch.idleTtlMs } : {}),
       });
       const row = (await run('begin', statement)).rows[0] as BeginRow;
+      const answered = claim?.alsoUnder !== undefined ? { answeredFor: row.answered_for ?? sessionId } : {};
       if (row.rotated_to !== null) {
         const rotated = { sessionId: row.rotated_to, epoch: row.rotated_epoch!, recordKey: row.record_key!, replayUntil: Number(row.replay_until) };
-        return { session: null, entries: new Map(), rotated };
+        return { session: null, entries: new Map(), rotated, ...answered };
       }
       const live = typeof row.epoch === 'string';
       const epoch = row.epoch ?? '';
@@ -181,6 +212,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): PostgresSessi
         session: live ? { epoch } : null,
         entries,
         ...(claim ? { claim: claimOutcome(row, claim.fingerprint, now) } : {}),
+        ...answered,
       };
     },
 
@@ -334,6 +366,8 @@ interface BeginRow extends EntryColumns, ClaimRow {
   rotated_epoch: string | null;
   record_key: string | null;
   replay_until: string | number | null;
+  /** With a claim's alsoUnder: the id the row is for. */
+  answered_for?: string;
 }
 
 interface CommitRow extends EntryColumns {

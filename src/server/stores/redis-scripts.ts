@@ -69,7 +69,8 @@ end
  * begin, read-only variant (no claim, no touch): flagged no-writes, so that a
  * read-only replica serves it.
  * KEYS: meta, versions, values. ARGV: now, key...
- * Returns {epoch|false, 'none', 0, version1, value1, ...}.
+ * Returns {epoch|false, 'none', 0, 0, version1, value1, ...}, or {false, 'rotated', tombstone, 0}
+ * (the same shape as BEGIN_WRITE's, whose fourth element is answeredFor).
  */
 export const BEGIN_READ = `#!lua flags=no-writes
 ${helpers}
@@ -77,26 +78,47 @@ local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
 if not epoch then
   local t = tombstone(now)
-  if t then return {false, 'rotated', t} end
+  if t then return {false, 'rotated', t, 0} end
 end
-local out = {epoch, 'none', 0}
+local out = {epoch, 'none', 0, 0}
 if epoch then read_entries(out, 2, #ARGV, 1) end
 return out
 `;
 
 /**
  * begin with a claim and/or a touch.
- * KEYS: meta, versions, values, record, record index. ARGV: now, claim ('1'|'0'),
+ * KEYS: meta, versions, values, record, record index; then the same five of
+ * the claim's `alsoUnder` id (contract 2: a creating request's previous
+ * window), or the first five again. ARGV: now, claim ('1'|'0'),
  * fingerprint, leaseUntil, leaseMs, touch ('1'|'0'), touchExp, token,
  * share, allowed records, allowed bytes, key...
- * Returns {epoch|false, claimStatus, claimArg, version1, value1, ...}, or
- * {false, 'rotated', tombstone} (nothing claimed or touched), or
- * {false, 'refused', 0}: the claim would grow Redis past the reserve (nothing claimed or touched).
+ * Returns {epoch|false, claimStatus, claimArg, answeredFor, version1, value1, ...}, or
+ * {false, 'rotated', tombstone, answeredFor} (nothing claimed or touched), or
+ * {false, 'refused', 0, 0}: the claim would grow Redis past the reserve (nothing claimed or touched).
+ * answeredFor: 1 when the answer is for the second id (the key or a tombstone is there and not under the first), else 0.
  */
 export const BEGIN_WRITE = `#!lua
+local now = tonumber(ARGV[1])
+
+-- Whether the id of these keys holds what the claim stops at: a live tombstone, or a record of the key that
+-- this attempt may not claim (as claim() below decides: not its own pending claim, nor one whose lease ran out).
+local function holds(meta, record, fp, token)
+  local t = redis.call('HMGET', meta, 'tomb', 'exp')
+  if t[1] and tonumber(t[2]) > now then return true end
+  local r = redis.call('HMGET', record, 'fp', 'state', 'lease', 'exp', 'token')
+  if not r[1] or tonumber(r[4]) <= now then return false end
+  if r[1] ~= fp then return true end
+  return not (r[2] == 'pending' and (r[5] == token or tonumber(r[3]) <= now))
+end
+
+-- The rest of the script serves one id, through KEYS: the second only when it alone holds the key.
+local second = ARGV[2] == '1' and KEYS[6] ~= KEYS[1]
+  and not holds(KEYS[1], KEYS[4], ARGV[3], ARGV[8]) and holds(KEYS[6], KEYS[9], ARGV[3], ARGV[8])
+local answered_for = second and 1 or 0
+local KEYS = second and {KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]} or KEYS
+
 ${helpers}
 ${RESERVE_HELPERS}
-local now = tonumber(ARGV[1])
 local limits = { share = tonumber(ARGV[9]), records = tonumber(ARGV[10]), bytes = tonumber(ARGV[11]), rotations = math.huge }
 
 local function claim(epoch, packed_account, fp, lease_until, lease_ms, token)
@@ -131,17 +153,17 @@ end
 local epoch, exp, packed_account = live_epoch(now)
 if not epoch then
   local t = tombstone(now)
-  if t then return {false, 'rotated', t} end
+  if t then return {false, 'rotated', t, answered_for} end
 end
 local status, arg = 'none', 0
 if ARGV[2] == '1' then status, arg = claim(epoch, packed_account, ARGV[3], ARGV[4], ARGV[5], ARGV[8]) end
-if status == 'refused' then return {false, 'refused', 0} end
+if status == 'refused' then return {false, 'refused', 0, 0} end
 if epoch and ARGV[6] == '1' then
   local touched = math.max(exp, tonumber(ARGV[7]))
   redis.call('HSET', KEYS[1], 'exp', int(touched))
   expire_session(int(touched - now))
 end
-local out = {epoch, status, arg}
+local out = {epoch, status, arg, answered_for}
 if epoch then read_entries(out, 12, #ARGV, 1) end
 return out
 `;

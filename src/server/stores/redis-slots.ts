@@ -43,3 +43,29 @@ export function sameSlotId(tag: string): string {
     }
   }
 }
+
+/** The first 3-character tail of each CRC16 value mod 16384, made on first use (64³ tails cover every value). */
+let tails: string[] | undefined;
+
+function tailOf(value: number): string {
+  if (!tails) {
+    tails = new Array<string>(16384);
+    for (let index = 0; index < 64 ** 3; index++) {
+      const tail = ALPHABET[index >> 12]! + ALPHABET[(index >> 6) & 63]! + ALPHABET[index & 63]!;
+      tails[crc16(tail) & 16383] ??= tail;
+    }
+  }
+  return tails[value]!;
+}
+
+/**
+ * `id` (43 base64url characters) with its last 3 replaced so that it lands
+ * in the slot of `tag`: the same for the same arguments, on every process.
+ * CRC16 is linear, so the tail's own CRC is found by a table look-up: the
+ * CRC of head + tail is the tail's CRC xor the head's CRC run through 3 zero bytes.
+ */
+export function inSlotOf(id: string, tag: string): string {
+  const head = id.slice(0, 40);
+  const shifted = crc16('\u0000\u0000\u0000', crc16(head));
+  return head + tailOf((hashSlot(tag) ^ shifted) & 16383);
+}

@@ -12,7 +12,7 @@ import {
   type TouchInput,
 } from '../store.js';
 import { reserveSettings, type SessionAllowance } from './redis-reserve.js';
-import { sameSlotId } from './redis-slots.js';
+import { hashSlot, inSlotOf, sameSlotId } from './redis-slots.js';
 import { BEGIN_READ, BEGIN_WRITE, COMMIT, RELEASE, TOUCH } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
@@ -112,7 +112,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   }
 
   client.defineCommand('sessionLanesBeginRead', { lua: BEGIN_READ, numberOfKeys: 3, readOnly: true });
-  client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 5 });
+  client.defineCommand('sessionLanesBeginWrite', { lua: BEGIN_WRITE, numberOfKeys: 10 });
   client.defineCommand('sessionLanesCommit', { lua: COMMIT, numberOfKeys: 10 });
   client.defineCommand('sessionLanesRelease', { lua: RELEASE, numberOfKeys: 1 });
   client.defineCommand('sessionLanesTouch', { lua: TOUCH, numberOfKeys: 3 });
@@ -127,10 +127,15 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
 
   return {
     shared: true,
-    ...(cluster ? { rotationId: (from: string) => sameSlotId(hashTag(from)) } : {}),
+    // Every window's id of one creating request lands in the slot of its key, so that begin looks under two ids in one script.
+    ...(cluster ? { rotationId: (from: string) => sameSlotId(hashTag(from)), creatingId: (derived: string, key: string) => inSlotOf(derived, key) } : {}),
     async begin(input: BeginInput): Promise<BeginResult> {
       const { sessionId, keys, claim, touch, now } = input;
       const k = keysOf(sessionId);
+      // The second id of a creating request (contract 2): on a Cluster only when it shares the slot (it does with
+      // creatingId); otherwise this begin looks under the first only, and says nothing of the second.
+      const alsoUnder = claim?.alsoUnder !== undefined && (!cluster || hashSlot(hashTag(claim.alsoUnder)) === hashSlot(hashTag(sessionId))) ? claim.alsoUnder : undefined;
+      const a = alsoUnder === undefined ? k : keysOf(alsoUnder);
       const reply =
         claim || touch
           ? await call('begin', () =>
@@ -141,6 +146,11 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
                 // Without a claim the record key is never touched, but a script declares every key it may use.
                 k.record(claim?.key ?? ''),
                 k.index,
+                a.meta,
+                a.versions,
+                a.values,
+                a.record(claim?.key ?? ''),
+                a.index,
                 now,
                 claim ? '1' : '0',
                 claim?.fingerprint ?? '',
@@ -157,17 +167,19 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
             )
           : await call('begin', () => scripts.sessionLanesBeginRead(k.meta, k.versions, k.values, now, ...keys));
       const [epoch, status, arg] = reply;
+      const answered = alsoUnder === undefined ? {} : { answeredFor: reply[3] === 1 ? alsoUnder : sessionId };
       if (status === 'rotated') {
         const [to, toEpoch, recordKey, replayUntil] = arg as string[];
-        return { session: null, entries: new Map(), rotated: { sessionId: to!, epoch: toEpoch!, recordKey: recordKey!, replayUntil: Number(replayUntil) } };
+        return { session: null, entries: new Map(), rotated: { sessionId: to!, epoch: toEpoch!, recordKey: recordKey!, replayUntil: Number(replayUntil) }, ...answered };
       }
       if (status === 'refused') throw refused('begin');
       const entries = new Map<string, StoredEntry>();
-      if (typeof epoch === 'string') keys.forEach((key, index) => entries.set(key, entry(reply[3 + 2 * index], reply[4 + 2 * index])));
+      if (typeof epoch === 'string') keys.forEach((key, index) => entries.set(key, entry(reply[4 + 2 * index], reply[5 + 2 * index])));
       return {
         session: typeof epoch === 'string' ? { epoch } : null,
         entries,
         ...(claim ? { claim: claimOutcome(status, arg) } : {}),
+        ...answered,
       };
     },
 
