@@ -2,7 +2,7 @@ import { serializeStringItem } from '../protocol/versions.js';
 import { randomToken } from './encoding.js';
 import type { ResolvedOptions } from './options.js';
 import { sessionCookie } from './session-cookie.js';
-import type { BeginResult, IdempotencyClaim, RotateInput, Tombstone } from './store.js';
+import type { BeginResult, IdempotencyClaim, ReleaseInput, RotateInput } from './store.js';
 
 /** What `session.rotate()` asked for, kept until the final commit applies it. */
 export interface RotationRequest {
@@ -47,24 +47,17 @@ export function planRotation(options: ResolvedOptions, request: Request, session
  * replay window and while the session still has the epoch it rotated to.
  * Everything else gets 410: null here.
  */
-export async function tombstoneReplay(options: ResolvedOptions, begun: BeginResult, claim: IdempotencyClaim | undefined): Promise<string | null> {
+export async function tombstoneReplay(
+  options: ResolvedOptions,
+  begun: BeginResult,
+  claim: IdempotencyClaim | undefined,
+  /** Gives back the claim the question took on the moved session (claim-release.ts: retried in the background if the store fails). */
+  release: (claim: ReleaseInput) => Promise<void>,
+): Promise<string | null> {
   const tombstone = begun.rotated;
   if (!tombstone || !claim || claim.key !== tombstone.recordKey || options.now() >= tombstone.replayUntil) return null;
   const moved = await options.store.begin({ sessionId: tombstone.sessionId, keys: [], claim, now: options.now() });
-  if (moved.claim?.status === 'claimed') await options.store.release({ sessionId: tombstone.sessionId, key: claim.key, token: claim.token });
+  if (moved.claim?.status === 'claimed') await release({ sessionId: tombstone.sessionId, key: claim.key, token: claim.token });
   if (moved.session?.epoch !== tombstone.epoch || moved.claim?.status !== 'replay') return null;
   return moved.claim.answer;
-}
-
-/**
- * Whether a tombstone's 410 may clear the cookie (to a request that names no
- * Session-Epoch, as an ended session's): only once the rotation is older
- * than the replay window, when no answer of the login can still set the new
- * cookie. Before, the browser may be about to get the login's cookie (its
- * resend replays it), which a clear would drop; after, a browser whose login
- * answer was lost would otherwise keep the dead cookie, and a 410 on every
- * request, until the tombstone expires.
- */
-export function tombstoneClears(options: Pick<ResolvedOptions, 'now'>, tombstone: Tombstone): boolean {
-  return options.now() >= tombstone.replayUntil;
 }

@@ -1,4 +1,4 @@
-import type { IdempotencyClaim, SessionStore } from './store.js';
+import type { BeginResult, IdempotencyClaim, SessionStore } from './store.js';
 
 /**
  * Waits about as long as a store blip lasts (a cut connection, a restart,
@@ -36,31 +36,14 @@ export async function throughBlip<T>(call: () => Promise<T>, firstAtOnce = false
 }
 
 /**
- * What became of a final commit that failed with an unknown outcome, asked
- * once the blip is over with the attempt's own claim (same token), through
- * round trip 1:
- * - 'applied': the commit's record is there (a finished record of this
- *   fingerprint, which only this attempt can have written while it holds the
- *   claim): the request answers what it committed;
- * - 'not-applied': the claim is still this attempt's pending claim (its
- *   lease renewed): the same commit may be sent again. Safe even if the first
- *   one is still on its way: both expect the same versions (or epoch, or no
- *   session), so at most one of them applies, and the other is stale;
- * - 'unknown': the store is still down, or the key holds something else:
- *   the request answers 503 as before, and its claim is released.
+ * Asks what became of a final commit that failed with an unknown outcome: round trip 1 again, once the blip is
+ * over, with the attempt's own claim (same token); null when the store is still down. What the answer means is
+ * decideOutcome's (request/decide-commit.ts).
  */
-export async function unknownCommitOutcome(
-  store: SessionStore,
-  sessionId: string,
-  claim: IdempotencyClaim,
-  now: () => number,
-): Promise<'applied' | 'not-applied' | 'unknown'> {
+export async function askOutcome(store: SessionStore, sessionId: string, claim: IdempotencyClaim, now: () => number): Promise<BeginResult | null> {
   try {
-    const { claim: outcome } = await throughBlip(() => store.begin({ sessionId, keys: [], claim, now: now() }));
-    if (outcome?.status === 'replay') return 'applied';
-    if (outcome?.status === 'claimed') return 'not-applied';
-    return 'unknown';
+    return await throughBlip(() => store.begin({ sessionId, keys: [], claim, now: now() }));
   } catch {
-    return 'unknown';
+    return null;
   }
 }

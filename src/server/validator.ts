@@ -5,7 +5,8 @@ import type { RouteKeys } from './declarations.js';
 import { checkedMethod, mountTable, wrongMethod, type MountOptions } from './route-table.js';
 import { unstorable } from './storable-text.js';
 import { resolveOptions, type ValidatorOptions } from './options.js';
-import { RequestFlow, type RouteHandler } from './request-flow.js';
+import { serveRequest } from './request/driver.js';
+import type { RouteHandler } from './request/scope.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { TouchThrottle } from './touch-throttle.js';
 import type { SchemaMap, TrackedSession } from './tracked-session.js';
@@ -161,7 +162,7 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
       if (typeof handler !== 'function') throw new TypeError('validator.route(declaration, handler): handler must be a function');
       const route = { keys, handler: handler as RouteHandler };
       return (request: Request, ...args: unknown[]) =>
-        method && !servedBy(method, request.method) ? Promise.resolve(wrongMethod(method, declaration.path, request)) : new RequestFlow(resolved, route, request, touches, claims, args).serve();
+        method && !servedBy(method, request.method) ? Promise.resolve(wrongMethod(method, declaration.path, request)) : serveRequest({ options: resolved, route, request, touches, claims, args });
     },
     mount(routes, handlers, mountOptions) {
       if (!handlers || typeof handlers !== 'object') throw new TypeError('validator.mount(routes, handlers): handlers must be an object with a handler per route');
