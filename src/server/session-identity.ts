@@ -56,8 +56,6 @@ export async function identify(options: ResolvedOptions, request: Request, decla
   // resend, with or without the cookie, finds its record, and the same request never gets an id issued before.
   const key = declaration.idempotencyKey ?? '';
   assertCreatingKey(key);
-  const { store } = options;
-  const shape = store.creatingId ? (derived: string, idempotencyKey: string) => store.creatingId!(derived, idempotencyKey) : undefined;
-  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs, shape);
+  const { current, previous } = creatingIds(options.secret, key, options.now(), options.replayWindowMs, options.store.creatingId?.bind(options.store));
   return { kind: 'session', id: current, creates: true, viaCookie: false, previousId: previous };
 }
