@@ -58,8 +58,14 @@ export interface RequestRun extends RequestDeps {
 
 export function startRun(deps: RequestDeps): RequestRun {
   const keys = deps.route.keys;
+  // Every field written out, not spread from deps: one object shape for every run, which the driver reads on each step.
   return {
-    ...deps,
+    options: deps.options,
+    route: deps.route,
+    request: deps.request,
+    touches: deps.touches,
+    claims: deps.claims,
+    args: deps.args,
     // A login or logout route is a write route for every rule, keys or not.
     writes: keys.writes.size > 0 || keys.rotates === true || keys.ends === true,
     declaration: null,
