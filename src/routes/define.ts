@@ -1,4 +1,4 @@
-import { COMPILED, type CompiledRoute } from './pattern.js';
+import { COMPILED, rawSegments, served, type CompiledRoute } from './pattern.js';
 import type { RouteEntry, RouteTable, sessionKeys } from './types.js';
 
 const FIELDS = new Set(['method', 'path', 'reads', 'writes', 'rotates', 'ends', 'blind', 'outbox']);
@@ -56,17 +56,19 @@ function define(table: unknown): RouteTable {
 
 const describe = ([method, , entry, name]: CompiledRoute) => `${JSON.stringify(name)} (${method} ${entry.path})`;
 
-// A GET route serves HEAD too: a HEAD route beside it would compete for the same requests.
-const served = (method: string) => (method == 'HEAD' ? 'GET' : method);
-
-/** The same method, and every segment could be equal. */
+/** The same method (a HEAD route beside a GET route competes for its requests), and every segment could be equal. */
 const overlap = ([m1, s1]: CompiledRoute, [m2, s2]: CompiledRoute) =>
-  served(m1) == served(m2) && s1.length == s2.length && s1.every((segment, i) => segment === null || s2[i] === null || segment === s2[i]);
+  served(m1) === served(m2) && s1.length === s2.length && s1.every((segment, i) => segment === null || s2[i] === null || segment === s2[i]);
 
-function checkEntry(name: string, value: unknown): RouteEntry {
-  const fail = (what: string): never => {
+/** A thrower of the TypeError for route `name`: "defineRoutes(): route "name" " and what is wrong. */
+const failing =
+  (name: string) =>
+  (what: string): never => {
     throw new TypeError(`defineRoutes(): route ${JSON.stringify(name)} ${what}`);
   };
+
+function checkEntry(name: string, value: unknown): RouteEntry {
+  const fail = failing(name);
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail('must be an object { method, path, reads?, writes? }');
   const entry = value as Record<string, unknown>;
   for (const field of Object.keys(entry)) {
@@ -94,12 +96,10 @@ function checkEntry(name: string, value: unknown): RouteEntry {
 }
 
 function compilePath(name: string, path: string): (string | null)[] {
-  const trimmed = path.replace(/^\/|\/$/g, '');
   const names = new Set<string>();
-  return (trimmed ? trimmed.split('/') : []).map((segment) => {
-    const fail = (what: string): never => {
-      throw new TypeError(`defineRoutes(): route ${JSON.stringify(name)} has path ${JSON.stringify(path)}, ${what}`);
-    };
+  const failRoute = failing(name);
+  return rawSegments(path).map((segment) => {
+    const fail = (what: string) => failRoute(`has path ${JSON.stringify(path)}, ${what}`);
     if (/[?#]/.test(segment)) fail('which holds "?" or "#": a pattern is a path only (queries never take part in matching)');
     if (segment.startsWith(':')) {
       if (!PARAM.test(segment)) fail(`whose parameter ${JSON.stringify(segment)} is not ":" and a name`);

@@ -3,7 +3,7 @@
  * it; `matchRoute` offers the same answer to other code (the outbox's checks,
  * tooling), with the path parameters.
  */
-import { COMPILED, findRoute, pathSegments, type CompiledRoute } from './pattern.js';
+import { COMPILED, findRoute, pathSegments, rawSegments, type CompiledRoute } from './pattern.js';
 import type { RouteEntry, RouteTable } from './types.js';
 
 /** fetch upper-cases these methods only; any other goes on the wire as written. */
@@ -61,10 +61,7 @@ export function matchRoute(routes: RouteTable, method: string, url: string | URL
   const { pathname } = typeof url == 'string' ? new URL(url) : url;
   const segments = pathSegments(pathname.slice(new URL(base).pathname.replace(/\/$/, '').length))!;
   const params: Record<string, string> = Object.create(null);
-  entry.path
-    .replace(/^\/|\/$/g, '')
-    .split('/')
-    .forEach((segment, i) => segment.startsWith(':') && (params[segment.slice(1)] = segments[i]!));
+  rawSegments(entry.path).forEach((segment, i) => segment.startsWith(':') && (params[segment.slice(1)] = segments[i]!));
   return { name, entry, params };
 }
 

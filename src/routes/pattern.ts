@@ -22,11 +22,8 @@ export const COMPILED: unique symbol = Symbol.for('session-lanes.routes') as nev
  * ('/a/b/' → ['a', 'b'], '/' → []); undefined when a segment does not decode.
  */
 export function pathSegments(path: string): string[] | undefined {
-  // By hand, not by regular expression: this runs on every fetch.
-  const trimmed = path.replace(/^\/|\/$/g, '');
-  if (!trimmed) return [];
-  const segments = trimmed.split('/');
-  if (trimmed.includes('%')) {
+  const segments = rawSegments(path);
+  if (path.includes('%')) {
     try {
       for (let i = 0; i < segments.length; i++) segments[i] = decodeURIComponent(segments[i]!);
     } catch {
@@ -36,14 +33,23 @@ export function pathSegments(path: string): string[] | undefined {
   return segments;
 }
 
+/** A path or pattern split at '/', one leading and one trailing slash ignored, nothing decoded ('/' → []). */
+export function rawSegments(path: string): string[] {
+  const trimmed = path.replace(/^\/|\/$/g, '');
+  return trimmed ? trimmed.split('/') : [];
+}
+
+/** The method whose routes serve a request of `method`: a GET route serves HEAD too. */
+export const served = (method: string): string => (method === 'HEAD' ? 'GET' : method);
+
 /** The route of `compiled` whose method and pattern match; a GET route serves HEAD too. */
 export function findRoute(compiled: readonly CompiledRoute[], method: string, segments: readonly string[]): CompiledRoute | undefined {
   for (const route of compiled) {
     const [m, pattern] = route;
-    if ((m == method || (m == 'GET' && method == 'HEAD')) && matches(pattern, segments)) return route;
+    if ((m === method || m === served(method)) && matches(pattern, segments)) return route;
   }
 }
 
 /** Whether a pattern's segments match a path's. */
 export const matches = (pattern: readonly (string | null)[], segments: readonly string[]): boolean =>
-  pattern.length == segments.length && pattern.every((p, i) => (p === null ? segments[i] !== '' : p === segments[i]));
+  pattern.length === segments.length && pattern.every((p, i) => (p === null ? segments[i] !== '' : p === segments[i]));
