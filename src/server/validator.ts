@@ -2,6 +2,7 @@ import type { EntryKeys, EntryWrites, RouteEntry } from '../routes/types.js';
 import { servedBy } from './adapters/mounted-method.js';
 import { ClaimReleaser } from './claim-release.js';
 import type { RouteKeys } from './declarations.js';
+import { checkRoutes } from '../routes/check.js';
 import { checkedMethod, mountTable, wrongMethod, type MountOptions } from './route-table.js';
 import { unstorable } from './storable-text.js';
 import { resolveOptions, type ValidatorOptions } from './options.js';
@@ -166,6 +167,8 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
     },
     mount(routes, handlers, mountOptions) {
       if (!handlers || typeof handlers !== 'object') throw new TypeError('validator.mount(routes, handlers): handlers must be an object with a handler per route');
+      // Before any entry is mounted, so that a bad table gets the same TypeError in any build (see mountTable).
+      checkRoutes(routes);
       const served: Record<string, (request: Request, ...args: unknown[]) => Promise<Response>> = {};
       for (const name of Object.keys(handlers)) if (!Object.hasOwn(routes, name)) throw new TypeError(`validator.mount(): handler ${JSON.stringify(name)} names no route of the table`);
       for (const [name, entry] of Object.entries(routes)) {

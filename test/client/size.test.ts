@@ -46,10 +46,15 @@ test('what the README client imports build to fits the size budget', async () =>
     });
     const app = join(work, 'app');
     await writeFile(join(work, 'main.js'), APP);
+    // As `vite build` builds an app: NODE_ENV 'production', which Vite inlines. Vite reads it from the environment,
+    // where vitest has set 'test': a test build would keep defineRoutes()'s development checks.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
     await build({
       configFile: false,
       logLevel: 'silent',
       root: work,
+      mode: 'production',
       resolve: {
         alias: [
           { find: /^session-lanes$/, replacement: join(dist, 'client.js') },
@@ -59,6 +64,8 @@ test('what the README client imports build to fits the size budget', async () =>
         ],
       },
       build: { outDir: app, emptyOutDir: true, rolldownOptions: { input: join(work, 'main.js') } },
+    }).finally(() => {
+      process.env.NODE_ENV = nodeEnv;
     });
     const chunks = (await readdir(join(app, 'assets'))).filter((file) => file.endsWith('.js'));
     expect(chunks.length).toBeGreaterThan(0);

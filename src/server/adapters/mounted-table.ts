@@ -3,6 +3,7 @@
  * and Hono adapters) share: the table checked against its handlers (one per
  * route, none extra), and the route parameters a path pattern names, as types.
  */
+import { checkRoutes } from '../../routes/check.js';
 import { COMPILED, type CompiledRoute } from '../../routes/pattern.js';
 import type { RouteEntry } from '../../routes/types.js';
 
@@ -19,6 +20,8 @@ export type EntryPath<Entry> = Entry extends { readonly path: infer Path } ? Pat
 export function tableRoutes<Handler>(call: string, routes: unknown, handlers: unknown): { route: CompiledRoute; handler: Handler }[] {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] } | null)?.[COMPILED];
   if (!compiled) throw new TypeError(`${call}: routes must come from defineRoutes() (session-lanes/routes)`);
+  // Whatever the build: defineRoutes() leaves its checks out when NODE_ENV is 'production'.
+  checkRoutes(routes);
   if (!handlers || typeof handlers !== 'object') throw new TypeError(`${call}: handlers must be an object with a handler per route`);
   for (const name of Object.keys(handlers)) if (!Object.hasOwn(routes as object, name)) throw new TypeError(`${call}: handler ${JSON.stringify(name)} names no route of the table`);
   return compiled.map((route) => {
