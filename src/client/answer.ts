@@ -52,7 +52,7 @@ export async function readAnswer(response: Response): Promise<Answer> {
   }
   // The name of a problem type of ours ('stale', 'session-ended'…); undefined for the app's own problems.
   const type = problem?.type;
-  const name = typeof type == 'string' && type.startsWith(PROBLEM_BASE) ? type.slice(PROBLEM_BASE.length) : undefined;
+  const name = typeof type === 'string' && type.startsWith(PROBLEM_BASE) ? type.slice(PROBLEM_BASE.length) : undefined;
   // Ours, so it must be a valid problem.
   if (name && !isProblem(problem)) throw invalid('malformed problem body');
   // A rotation's old epoch; the keys were kept unless it says `keys=?0` (anything else it says: not kept, the safe side).

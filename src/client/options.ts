@@ -147,6 +147,10 @@ export function normalizeOptions(options: SessionClientOptions, parts: { [P in k
   return { ...resolved, tag, base, ...made };
 }
 
+/** Whether a declaration (a call's, a route's, a stored entry's) is a write: it writes a key, or rotates or ends the session. */
+export const isWrite = ({ writes, rotates, ends }: { readonly writes?: readonly string[] | undefined; readonly rotates?: boolean | undefined; readonly ends?: boolean | undefined }): boolean =>
+  (writes?.length ?? 0) > 0 || rotates === true || ends === true;
+
 /** Checks a request's `session`; throws a TypeError with an exact message. Without `rebase`, blind unless told otherwise. */
 export function normalizeDeclaration(session: SessionDeclaration): ResolvedDeclaration {
   const { reads = [], writes = [], rebase, blind = !rebase } = session;

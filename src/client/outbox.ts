@@ -65,8 +65,8 @@ export const storedHeader = (name: string, listed: readonly string[]): boolean =
   [...Object.values(HEADER), 'content-type', ...listed].includes(name) && !/^(authorization|cookie|proxy-)/.test(name);
 
 /** A body the outbox can store (and a stored entry may hold). */
-const storable = (body: unknown) => body == null || typeof body == 'string' || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
-export const strings = (list: unknown): boolean => Array.isArray(list) && list.every((item) => typeof item == 'string');
+const storable = (body: unknown) => body === null || body === undefined || typeof body === 'string' || body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+export const strings = (list: unknown): boolean => Array.isArray(list) && list.every((item) => typeof item === 'string');
 
 /**
  * Whether a stored entry is one this client could have written: every field
@@ -105,7 +105,7 @@ export function toStored(entry: PendingWrite, tab: string, listed: readonly stri
     url: request.url,
     method: request.method,
     headers: [...request.headers].filter(([name]) => storedHeader(name, listed)),
-    ...(body == null ? {} : { body }),
+    ...(body === null || body === undefined ? {} : { body }),
     sent: !!sent,
   };
 }
@@ -140,7 +140,7 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
    */
   async function claim(other: string) {
     for (const entry of await all()) {
-      if (entry.tab == other) await replay(wellFormed(entry as never, Date.now()) ? fromStored(entry) : ({ ...entry, invalid: true } as never)).catch(() => {});
+      if (entry.tab === other) await replay(wellFormed(entry as never, Date.now()) ? fromStored(entry) : ({ ...entry, invalid: true } as never)).catch(() => {});
     }
   }
 
@@ -149,7 +149,7 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
    * hello back — only for a tab that holds entries: a hello, forged or not, for a tab without any triggers nothing.
    */
   async function watch(other: string) {
-    if (watched.has(other) || !(await all()).some((entry) => entry.tab == other)) return;
+    if (watched.has(other) || !(await all()).some((entry) => entry.tab === other)) return;
     watched.add(other);
     channel.postMessage(tab);
     void locks.request(tabLock(other), () => claim(other));
@@ -184,7 +184,7 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
         channel.postMessage(tab);
         // An entry is stored only once its tab holds its lock: a tab whose lock is free is gone.
         for (const other of new Set((await all()).map((entry) => entry.tab))) {
-          if (other != tab) await locks.request(tabLock(other), { ifAvailable: true }, (lock) => (lock ? claim(other) : void watch(other)));
+          if (other !== tab) await locks.request(tabLock(other), { ifAvailable: true }, (lock) => (lock ? claim(other) : void watch(other)));
         }
       });
     },

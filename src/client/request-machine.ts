@@ -25,6 +25,13 @@ import { retryDelay } from './retry.js';
  */
 export type RequestBody = 'rebase' | 'blind' | 'static' | 'replayed';
 
+/** How the body of a call comes about: a replay's as sent; else from its declaration. */
+export function requestBody(replayed: boolean, { rebase, blind }: { readonly rebase?: unknown; readonly blind: boolean }): RequestBody {
+  if (replayed) return 'replayed';
+  if (rebase) return 'rebase';
+  return blind ? 'blind' : 'static';
+}
+
 /** Why a request waits before its next send. */
 export type RetryReason = 'stale' | 'in-progress' | 'unavailable' | 'network';
 
@@ -79,25 +86,24 @@ export function stepRequest(state: RequestState, action: RequestAction, policy: 
   const retry = (reason: RetryReason, delay: number | undefined, failed: Settlement, counts: Partial<RequestState>) =>
     to(delay === undefined ? { phase: failed } : { phase: 'retry', reason, delay, ...counts });
   const type = action.type;
-  if (type == 'hold' && phase == 'queued') return to({ phase: 'held' });
-  if (type == 'send' && (phase == 'held' || phase == 'retry')) return to({ phase: 'sent', attempt: attempt + 1, start: attempt ? state.start : action.at });
-  if (type == 'answered' && phase == 'sent') {
+  if (type === 'hold' && phase === 'queued') return to({ phase: 'held' });
+  if (type === 'send' && (phase === 'held' || phase === 'retry')) return to({ phase: 'sent', attempt: attempt + 1, start: attempt ? state.start : action.at });
+  if (type === 'answered' && phase === 'sent') {
     const { answer, at, random } = action;
     const kind = answer?.kind;
     // 412: rebuilt (rebase) or resent unchanged (blind), `retries` times at most.
-    if (kind == 'stale') {
-      return body == 'static'
-        ? to({ phase: 'conflict' })
-        : body == 'replayed'
-          ? to({ phase: 'dropped' })
-          : retry('stale', retryDelay(policy, 'stale', conflicts, 0, undefined, random), 'exhausted', { conflicts: conflicts + 1, rebuild: body == 'rebase' });
+    if (kind === 'stale') {
+      if (body === 'static') return to({ phase: 'conflict' });
+      if (body === 'replayed') return to({ phase: 'dropped' });
+      return retry('stale', retryDelay(policy, 'stale', conflicts, 0, undefined, random), 'exhausted', { conflicts: conflicts + 1, rebuild: body === 'rebase' });
     }
     // 409, 503, no answer, a gateway's error: resent unchanged while the deadline allows, if resendable at all
     // (else no answer is an outcome unknown, and a gateway's error is the answer).
-    if (answer ? kind == 'busy' && (answer.reason != 'network' || resendable) : resendable) {
-      return retry(answer?.reason ?? 'network', retryDelay(policy, 'busy', busy, at - state.start, answer?.retryAfter, random), 'deadline', { busy: busy + 1, rebuild: false });
-    }
-    return to({ phase: !answer ? 'lost' : answer.error ? 'failed' : kind == 'busy' ? 'done' : kind! });
+    const resend = answer ? kind === 'busy' && (answer.reason !== 'network' || resendable) : resendable;
+    if (resend) return retry(answer?.reason ?? 'network', retryDelay(policy, 'busy', busy, at - state.start, answer?.retryAfter, random), 'deadline', { busy: busy + 1, rebuild: false });
+    if (!answer) return to({ phase: 'lost' });
+    if (answer.error) return to({ phase: 'failed' });
+    return to({ phase: kind === 'busy' ? 'done' : kind! });
   }
   return state;
 }

@@ -5,6 +5,7 @@
 import { createRouteMatcher } from '../routes/match.js';
 import type { RouteTable } from '../routes/types.js';
 import type { SessionDeclaration, SessionRequestInit } from './declaration.js';
+import { isRequest } from './request-input.js';
 
 /** The declaration a call goes out with; undefined: untouched. */
 export type RouteTagger = (input: RequestInfo | URL, init: SessionRequestInit) => SessionDeclaration | undefined;
@@ -13,7 +14,7 @@ export function routeTagger(routes: RouteTable, base = globalThis.location?.orig
   if (base === undefined) throw new TypeError('options.base is needed outside a page');
   const match = createRouteMatcher(routes, base);
   return (input, { session, method }) => {
-    const request = typeof Request == 'function' && input instanceof Request ? input : undefined;
+    const request = isRequest(input) ? input : undefined;
     let entry;
     try {
       // Relative URLs resolve as fetch resolves them: against the document's base URL.

@@ -21,10 +21,10 @@ export function createRouteMatcher(routes: RouteTable, base: string | URL): (met
   const { origin, pathname } = absoluteBase(base);
   const prefix = pathname.replace(/\/$/, '');
   return (method, url) => {
-    const target = typeof url == 'string' ? new URL(url) : url;
+    const target = typeof url === 'string' ? new URL(url) : url;
     const path = target.pathname;
-    if (target.origin != origin) return;
-    if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] != '/')) return;
+    if (target.origin !== origin) return;
+    if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] !== '/')) return;
     const segments = pathSegments(path.slice(prefix.length));
     return segments && findRoute(compiled, STANDARD.test(method) ? method.toUpperCase() : method, segments);
   };
@@ -58,7 +58,7 @@ export function matchRoute(routes: RouteTable, method: string, url: string | URL
   const route = createRouteMatcher(routes, base)(method, url);
   if (!route) return;
   const [, , entry, name] = route;
-  const { pathname } = typeof url == 'string' ? new URL(url) : url;
+  const { pathname } = typeof url === 'string' ? new URL(url) : url;
   const segments = pathSegments(pathname.slice(new URL(base).pathname.replace(/\/$/, '').length))!;
   const params: Record<string, string> = Object.create(null);
   rawSegments(entry.path).forEach((segment, i) => segment.startsWith(':') && (params[segment.slice(1)] = segments[i]!));

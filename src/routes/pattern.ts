@@ -52,4 +52,4 @@ export function findRoute(compiled: readonly CompiledRoute[], method: string, se
 
 /** Whether a pattern's segments match a path's. */
 export const matches = (pattern: readonly (string | null)[], segments: readonly string[]): boolean =>
-  pattern.length === segments.length && pattern.every((p, i) => (p === null ? segments[i] !== '' : p === segments[i]));
+  pattern.length === segments.length && pattern.every((part, i) => (part === null ? segments[i] !== '' : part === segments[i]));
