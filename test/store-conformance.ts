@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../src/server/index.js';
 import type { BeginInput, CommitInput, IdempotencyRecord, SessionStore, StoredEntry } from '../src/server/store.js';
 import { memoryStore } from '../src/server/stores/memory.js';
+import { countingStore, type StoreCalls } from './support/counting-store.js';
 import { startServer } from './support/server.js';
 import { Browser, idemKey } from './support/session-http.js';
 
@@ -848,6 +849,67 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
 
       it('with a store of contract 1 the validator looks under the previous id itself: the same answers, in more round trips', async () => {
         expect(await creatingAndResend(contractOne(store))).toEqual({ created: { begin: 2, commit: 1, release: 1, touch: 0 }, resent: { begin: 2, commit: 0, release: 1, touch: 0 } });
+      });
+    });
+
+    describe('round trips of each request kind, through the validator over real HTTP', () => {
+      const WINDOW = 120_000;
+      type Trips = Omit<StoreCalls, 'writes'>;
+
+      it('a creating write 2, its resend 1, a read 1, a write 2, a stale or reused-key write 2 / 1, a login 2, a logout 2, a visitor 0', async () => {
+        // Through the test kit's counting wrapper, which passes the store's creatingId through (a Cluster needs it for 2).
+        const counting = countingStore(store);
+        // The middle of an id window (twice the replay window): nothing here crosses into the next one.
+        let clock = Math.floor(Date.now() / (2 * WINDOW)) * 2 * WINDOW + WINDOW;
+        const validator = createValidator({ store: counting.store, secret: 'store-conformance secret of 32 bytes or more', replayWindowMs: WINDOW, now: () => clock, onEvent: () => {} });
+        const server = await startServer({
+          '/cart': validator.route({ writes: ['cart'] }, async (request, session) => {
+            session.set('cart', [...((session.get('cart') as string[] | undefined) ?? []), await request.text()]);
+            return Response.json({ cart: session.get('cart') });
+          }),
+          '/read': validator.route({ reads: ['cart'] }, async (_request, session) => Response.json({ cart: session.get('cart') ?? null })),
+          '/login': validator.route({ writes: ['user'], rotates: true }, async (request, session) => {
+            session.set('user', await request.text());
+            session.rotate();
+            return Response.json({ ok: true });
+          }),
+          '/logout': validator.route({ ends: true }, async (_request, session) => {
+            session.destroy();
+            return Response.json({ ok: true });
+          }),
+        });
+        /** The calls one exchange made, and its status. */
+        const trips = async (send: () => Promise<{ status: number }>): Promise<{ status: number } & Trips> => {
+          counting.reset();
+          const { status } = await send();
+          const { begin: b, commit: c, release: r, touch: t } = counting.calls;
+          clock += 10;
+          return { status, begin: b, commit: c, release: r, touch: t };
+        };
+        const only = (status: number, calls: Partial<Trips>) => ({ status, begin: 0, commit: 0, release: 0, touch: 0, ...calls });
+        try {
+          const browser = new Browser(server.url);
+          const key = idemKey();
+          const add = (on: Browser, headers: Record<string, string> = {}, body = 'tea') =>
+            on.send('/cart', { headers: { 'session-write': '"cart"', 'idempotency-key': idemKey(), ...headers }, body });
+          const read = (on: Browser) => on.send('/read', { method: 'GET', headers: { 'session-read': '"cart"' } });
+
+          expect(await trips(() => add(browser, { 'idempotency-key': key }))).toEqual(only(200, { begin: 1, commit: 1 }));
+          expect(await trips(() => add(new Browser(server.url), { 'idempotency-key': key }))).toEqual(only(200, { begin: 1 }));
+          expect(await trips(() => add(new Browser(server.url), { 'idempotency-key': key }, 'jam'))).toEqual(only(422, { begin: 1 }));
+          expect(await trips(() => read(browser))).toEqual(only(200, { begin: 1 }));
+          expect(await trips(() => read(new Browser(server.url)))).toEqual(only(200, {}));
+          expect(await trips(() => add(browser, { 'session-write': '"cart";v=1' }))).toEqual(only(200, { begin: 1, commit: 1 }));
+          // A base that is not current: 412 before the handler, and the claim goes back.
+          expect(await trips(() => add(browser, { 'session-write': '"cart";v=1' }))).toEqual(only(412, { begin: 1, release: 1 }));
+          const cookieBefore = browser.cookie;
+          expect(await trips(() => browser.send('/login', { headers: { 'session-write': '"user"', 'idempotency-key': idemKey() }, body: 'ada' }))).toEqual(only(200, { begin: 1, commit: 1 }));
+          expect(browser.cookie).not.toBe(cookieBefore);
+          expect(await trips(() => browser.send('/logout', { headers: { 'idempotency-key': idemKey() } }))).toEqual(only(200, { begin: 1, commit: 1 }));
+        } finally {
+          await server.close();
+          validator.close();
+        }
       });
     });
 
