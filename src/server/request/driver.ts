@@ -1,7 +1,9 @@
 import { creatingClaim } from '../creating-request.js';
+import { onNodePath } from '../buffered-body.js';
 import { readDeclaration } from '../declarations.js';
 import { randomToken } from '../encoding.js';
 import type { SessionCommitError } from '../errors.js';
+import { realResponse } from '../held-response.js';
 import { ProblemError, problemResponse } from '../problem-response.js';
 import { replayAnswer } from '../recorded-answer.js';
 import { readBody, requestFingerprint } from '../request-body.js';
@@ -24,6 +26,12 @@ import { decorate, problem, releaseAt, releaseClaim, staleAnswer, startRun, stor
  * (decide-handler.ts) and round trip 2's (decide-commit.ts, through commit-call.ts).
  */
 export async function serveRequest(deps: RequestDeps): Promise<Response> {
+  const answer = await serve(deps);
+  // A held answer goes back only to the Node adapter, which writes it; the Fetch API entry answers with a real Response.
+  return onNodePath(deps.request) ? answer : realResponse(answer);
+}
+
+async function serve(deps: RequestDeps): Promise<Response> {
   const run = startRun(deps);
   try {
     return await beforeHandler(run);
