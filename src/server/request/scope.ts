@@ -5,7 +5,6 @@ import { ProblemError } from '../problem-response.js';
 import * as answers from '../session-answers.js';
 import type { AnswerContext, SessionHeaderOverrides } from '../session-answers.js';
 import type { AnswerHeaders } from '../answer-headers.js';
-import { answerInPlace } from '../answer-in-place.js';
 import type { StoredEntry } from '../store.js';
 import type { TouchThrottle } from '../touch-throttle.js';
 import type { SessionTracker, TrackedSession } from '../tracked-session.js';
@@ -97,11 +96,7 @@ function answerContext(run: RequestRun): AnswerContext {
   };
 }
 
-/** The answer with the session headers: in the handler's own Response where that is the same answer (answer-in-place.ts), else a copy. */
-export function decorate(run: RequestRun, response: Response, overrides: SessionHeaderOverrides = {}): Response {
-  const headers = answers.sessionHeaders(answerContext(run), response, overrides);
-  return answerInPlace(response, headers) ?? new Response(response.body, { status: response.status, statusText: response.statusText, headers: headers.list });
-}
+export const decorate = (run: RequestRun, response: Response, overrides: SessionHeaderOverrides = {}): Response => answers.decorate(answerContext(run), response, overrides);
 export const problem = (run: RequestRun, error: ProblemError): Response => answers.problemAnswer(answerContext(run), error);
 export const staleAnswer = (run: RequestRun, entries: ReadonlyMap<string, StoredEntry>, why: string): Response => answers.staleAnswer(answerContext(run), entries, why);
 export const sessionHeaders = (run: RequestRun, response: Response, overrides: SessionHeaderOverrides = {}): AnswerHeaders =>
