@@ -1,6 +1,6 @@
 import type { AnswerHeaders } from './answer-headers.js';
-import { markBufferedBody } from './buffered-body.js';
 import { fromBase64, toBase64 } from './encoding.js';
+import { heldResponse } from './held-response.js';
 
 /** How an answer is kept in an idempotency record: status, headers and body bytes. */
 interface Recorded {
@@ -35,7 +35,9 @@ const SESSION_HEADERS = new Set(['session-epoch', 'session-versions', 'session-r
 
 /**
  * Buffers a response (with `headers` in place of its own) into its record;
- * returns the record and an unread copy to send. A body above `maxBodyBytes`
+ * returns the record and an unread copy to send, held as bytes (held-response.ts:
+ * the Node adapter writes it without a web stream, the Fetch entry sends its
+ * real Response). A body above `maxBodyBytes`
  * is sent in full but recorded as ANSWER_NOT_KEPT_BODY, with the status and
  * the session headers (Set-Cookie included).
  */
@@ -58,6 +60,7 @@ export async function recordAnswer(
   return { answer: JSON.stringify(recorded), response: rebuild(sent, body, false) };
 }
 
+/** The recorded answer, held as bytes like recordAnswer's copy. */
 export function replayAnswer(answer: string): Response {
   const recorded = JSON.parse(answer) as Recorded;
   return rebuild(recorded, fromBase64(recorded.b), true);
@@ -68,7 +71,5 @@ function rebuild(recorded: Recorded, body: Uint8Array, replayed: boolean): Respo
   const headers = replayed ? [...recorded.h.filter(([name]) => name !== REPLAYED_HEADER), [REPLAYED_HEADER, 'true'] as [string, string]] : recorded.h;
   // Statuses that forbid a body (204, 304) must get null, not an empty buffer.
   const nullBody = recorded.s === 204 || recorded.s === 304 || body.length === 0;
-  if (nullBody) return new Response(null, { status: recorded.s, headers });
-  // Marked with its bytes, so that the Node adapter writes them without reading the stream back.
-  return markBufferedBody(new Response(body as Uint8Array<ArrayBuffer>, { status: recorded.s, headers }), body);
+  return heldResponse(nullBody ? null : body, recorded.s, headers);
 }

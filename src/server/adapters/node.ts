@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { bufferedBodyOf, markBufferedBody } from '../buffered-body.js';
+import { markBufferedBody, markNodePath } from '../buffered-body.js';
+import { heldParts, type HeldParts } from '../held-response.js';
 import { consumedBody, NODE_FIX, writeProblem, type ParsedRequest } from './consumed-body.js';
 import { getRequestListener, RESPONSE_ALREADY_SENT } from './node-bridge.js';
 
@@ -36,8 +37,10 @@ const BUFFER_BODIES_UP_TO = 64 * 1024;
  * and tolerant of Express's request objects. Two shortcuts keep web streams
  * off the hot path: a small request body is read with Node's own stream
  * (the bridge then serves `request.json()` and the validator's hash from
- * those bytes), and an answer the validator already holds as bytes (every
- * committed write's recorded answer) is written without a stream.
+ * those bytes, and builds a real Request only if the handler asks for more),
+ * and an answer the validator holds as bytes (every committed write's
+ * recorded answer, every replay) is written from its status, headers and
+ * bytes, without a web Response (held-response.ts).
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
   // overrideGlobalObjects: false, so that the app keeps the platform's own Request and Response.
@@ -45,9 +48,13 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
     async (request, { incoming, outgoing }) => {
       const raw = (incoming as IncomingMessage & { rawBody?: unknown }).rawBody;
       if (raw instanceof Buffer) markBufferedBody(request, raw);
+      markNodePath(request);
       const response = await handler(request);
+      const held = response instanceof Response ? heldParts(response) : undefined;
+      if (held === undefined) return response;
       // Our listener takes only HTTP/1 objects (NodeListener), so outgoing is a ServerResponse.
-      return writeBuffered(response, outgoing as ServerResponse) ? RESPONSE_ALREADY_SENT : response;
+      writeHeld(held, outgoing as ServerResponse);
+      return RESPONSE_ALREADY_SENT;
     },
     { overrideGlobalObjects: false },
   );
@@ -107,19 +114,25 @@ function bufferSmallBody(request: IncomingMessage & { rawBody?: unknown }): Prom
   });
 }
 
-/** Writes an answer held as bytes straight to Node; false when it is an ordinary streaming Response. */
-function writeBuffered(response: Response, outgoing: ServerResponse): boolean {
-  const bytes = response instanceof Response ? bufferedBodyOf(response) : undefined;
-  if (bytes === undefined || bytes.length === 0 || response.status === 204 || response.status === 304) return false;
+/**
+ * Writes a held answer straight to Node, as the bridge would write its Response: Set-Cookie as a list, a name
+ * given twice joined as `Headers` joins it, and a body without a type typed as the bridge types it.
+ */
+function writeHeld(held: HeldParts, outgoing: ServerResponse): void {
   const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') headers[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
+  const cookies: string[] = [];
+  const add = (value: string, name: string) => {
+    if (name === 'set-cookie') cookies.push(value);
+    else headers[name] = headers[name] === undefined ? value : `${headers[name] as string}, ${value}`;
+  };
+  if (held.headers instanceof Headers) held.headers.forEach(add);
+  else for (const [name, value] of held.headers) add(value, name);
   if (cookies.length > 0) headers['set-cookie'] = cookies;
-  headers['content-type'] ??= 'text/plain; charset=UTF-8'; // as the bridge does for a body without a type
-  headers['content-length'] = String(bytes.length);
-  outgoing.writeHead(response.status, response.statusText || undefined, headers);
-  outgoing.end(bytes);
-  return true;
+  const { bytes } = held;
+  if (bytes !== null) {
+    headers['content-type'] ??= 'text/plain; charset=UTF-8';
+    headers['content-length'] ??= String(bytes.byteLength); // a length the handler set stays, as the bridge keeps it
+  }
+  outgoing.writeHead(held.status, held.statusText || undefined, headers);
+  outgoing.end(bytes ?? undefined);
 }

@@ -1,7 +1,9 @@
 import { creatingClaim } from '../creating-request.js';
+import { onNodePath } from '../buffered-body.js';
 import { readDeclaration } from '../declarations.js';
 import { randomToken } from '../encoding.js';
 import type { SessionCommitError } from '../errors.js';
+import { realResponse } from '../held-response.js';
 import { ProblemError, problemResponse } from '../problem-response.js';
 import { replayAnswer } from '../recorded-answer.js';
 import { readBody, requestFingerprint } from '../request-body.js';
@@ -32,7 +34,7 @@ export async function serveRequest(deps: RequestDeps): Promise<Response> {
     run.options.onEvent({ type: 'handler-error', error, url: run.request.url });
     if (run.ledger.partial) {
       const detail = 'The request failed after a mid-request commit';
-      return partlyCommitted(run, detail).catch(() => problemResponse('partlyCommitted', detail));
+      return deliver(run, await partlyCommitted(run, detail).catch(() => problemResponse('partlyCommitted', detail)));
     }
     await releaseClaim(run);
     return decorate(run, problemResponse('handlerFailed', 'The request failed unexpectedly; nothing was committed'));
@@ -101,7 +103,7 @@ async function beforeHandler(run: RequestRun): Promise<Response> {
     case 'ask-tombstone':
       throw new TypeError('unreachable: the tombstone was asked');
     case 'replay':
-      return replayAnswer(decision.answer);
+      return deliver(run, replayAnswer(decision.answer));
     case 'in-flight': {
       // Retry soon, not at the end of the lease: the first attempt usually finishes in far less.
       const seconds = Math.max(1, Math.min(options.retryAfterSeconds, Math.ceil(decision.retryAfterMs / 1000)));
@@ -152,15 +154,20 @@ async function afterHandler(run: RequestRun, decision: HandlerDecision, response
       return failureAnswer(run, decision.failure);
     case 'partly-committed':
       if ('report' in decision) run.options.onEvent({ type: 'handler-error', error: decision.report, url: run.request.url });
-      return partlyCommitted(run, decision.detail);
+      return deliver(run, await partlyCommitted(run, decision.detail));
     case 'commit': {
       const tracker = run.tracker!;
       const result = await commit(run, tracker.changes(), tracker.destroyed, 'done', response).catch((error: unknown) => error);
-      if (result instanceof Response) return result;
+      if (result instanceof Response) return deliver(run, result);
       if (isCommitError(result)) return afterHandler(run, decideFinalCommitFailure(result, run.ledger.partial), response);
       throw result;
     }
   }
+}
+
+/** A recorded answer (held as bytes) goes back as it is only to the Node adapter, which writes it; the Fetch API entry answers with a real Response. */
+function deliver(run: RequestRun, answer: Response): Response {
+  return onNodePath(run.request) ? answer : realResponse(answer);
 }
 
 function isCommitError(error: unknown): error is SessionCommitError {
