@@ -12,8 +12,8 @@ export type Routes<T, Keys extends object> = { readonly [N in keyof T]: T[N] } &
  * Declares the app's routes once, for the server and the browser. Checks the
  * table and throws a TypeError naming the route: an unknown field, a bad
  * method, path or key list, or two patterns that could match the same
- * request (naming both). A production build (`process.env.NODE_ENV` is
- * 'production', as bundlers set it) leaves the checks out of the browser;
+ * request (naming both). A production build (`globalThis.process?.env.NODE_ENV`
+ * is 'production', as Vite inlines it) leaves the checks out of the browser;
  * the server runs them on every table it mounts.
  *
  * Typed: pass the session's key types first, `defineRoutes<SessionKeys>()({ … })`,
@@ -35,7 +35,7 @@ export function defineRoutes(...args: unknown[]): unknown {
 }
 
 function define(table: unknown): RouteTable {
-  // A production build leaves the checks out (bundlers inline NODE_ENV): its table passed them in development, and the
+  // A production build leaves the checks out (Vite inlines NODE_ENV): its table passed them in development, and the
   // server checks every table it mounts (route-table.ts, adapters/mounted-table.ts) whatever the build.
   if (globalThis.process?.env.NODE_ENV !== 'production') checkRoutes(table);
   const compiled: CompiledRoute[] = [];
