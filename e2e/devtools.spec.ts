@@ -5,7 +5,9 @@ import { fixtureStats as stats, postTo as post } from './harness.js';
 // (e2e/fixture/devtools.html), in real Chromium against the real validator
 // (demo/server/fixture.ts): what the panel shows after requests of two tabs,
 // a lane held by the other tab, a simulated 412 and its retry, a dropped
-// entry, and that a fault never applies to a replay of a gone tab's write.
+// entry, and that a fault never applies to a replay of a gone tab's write;
+// every tab's outbox (client.outbox()), a closed tab's entry dropped by hand,
+// and whether each key's value is known (client.valueKnown()).
 // Assertions are on what the panel shows and what the server saw, never on timing.
 
 const PAGE = '/e2e/fixture/devtools.html';
@@ -24,6 +26,9 @@ async function openTab(context: BrowserContext, panel: 'floating' | 'embedded' |
   await page.waitForFunction(() => window.devtoolsFixture !== undefined);
   return { page, errors };
 }
+
+/** A tab's errors but the console's note of an answer with one of `statuses` (a 409 in progress, a real 412): the protocol's own answers. */
+const errorsBut = (tab: Tab, ...statuses: number[]) => tab.errors.filter((error) => !statuses.some((status) => error.startsWith(`Failed to load resource: the server responded with a status of ${status} `)));
 
 const keyRow = (page: Page, key: string) => page.locator(`[data-testid=devtools-key][data-key="${key}"]`);
 
@@ -62,8 +67,8 @@ test('two tabs burst: the panel shows the keys, the versions this tab knows, and
   // Every request of this tab is a bar of the timeline, in the rows of its keys.
   await expect(here.page.locator('[data-testid=devtools-timeline] text', { hasText: /^log$/ })).toHaveCount(1);
   await expect(here.page.locator('[data-testid=devtools-timeline] rect[data-operation]')).toHaveCount(1 + 7 + 1);
-  // This client has no outbox(): the panel says so rather than guess.
-  await expect(here.page.getByTestId('devtools-outbox')).toHaveText("every tab's outbox: not available (this client has no outbox())");
+  // Every write answered: no tab's outbox holds any.
+  await expect(here.page.getByTestId('devtools-outbox')).toHaveText("every tab's outbox: 0 pending");
   expect(await here.page.getByTestId('devtools-epoch').textContent()).toBe(`epoch: ${await here.page.evaluate(() => window.devtoolsFixture.epoch())}`);
   expect([...here.errors, ...other.errors]).toEqual([]);
 });
@@ -165,4 +170,70 @@ test('faults never apply to a replay: a gone tab\'s sent write, adopted while a 
   // A request this tab makes still meets the fault: a static increment's 412 is a ConflictError at once.
   expect(await here.page.evaluate(() => window.devtoolsFixture.inc())).toBe('ConflictError');
   await expect(here.page.getByTestId('fault-armed')).toHaveText(/^412 × 4 on path \/e2e\/inc/);
+});
+
+test("every tab's outbox: a closed tab's entries, one replayed by this tab and one waiting its turn; Drop deletes that one and it never reaches the server", async ({ context }) => {
+  const here = await openTab(context, 'embedded');
+  const closing = await openTab(context, 'none');
+  expect(await here.page.evaluate(() => window.devtoolsFixture.inc())).toBe(200); // a session; n = 1
+  await post(here.page, '/e2e/gate/close');
+  // The other tab's first increment waits at the server's gate; its second, stored and never sent, waits for n's lane.
+  void closing.page.evaluate(() => void window.devtoolsFixture.inc(true));
+  await expect.poll(async () => (await stats(here.page)).waiting).toBe(1);
+  void closing.page.evaluate(() => void window.devtoolsFixture.inc());
+  const entries = here.page.getByTestId('devtools-outbox-entry');
+  await expect(entries).toHaveCount(2);
+  await expect(here.page.getByTestId('devtools-outbox')).toHaveText("every tab's outbox: 2 pending");
+  await expect(entries.nth(0)).toHaveText(/^POST http:\/\/[^ ]+\/e2e\/inc\?gate=1 \(n\): sent, [^,]+ old, another tab Drop$/);
+  await expect(entries.nth(1)).toHaveText(/^POST http:\/\/[^ ]+\/e2e\/inc \(n\): not sent, [^,]+ old, another tab Drop$/);
+  const [sentKey, queuedKey] = await entries.evaluateAll((items) => items.map((item) => item.getAttribute('data-key')!));
+  const entry = (key: string) => here.page.locator(`[data-testid=devtools-outbox-entry][data-key="${key}"]`);
+
+  await closing.page.close();
+  // This tab adopts the closed tab's writes one after the other, in the order queued: it replays the sent one now
+  // (the server holds its first attempt at the gate: 409 in progress, resent), and the never-sent one waits.
+  await expect(entry(sentKey!)).toHaveAttribute('data-tab', 'replaying');
+  await expect(entry(sentKey!)).toContainText('closed tab (this tab replays it)');
+  await expect(entry(queuedKey!)).toHaveAttribute('data-tab', 'closed');
+  await expect(entry(queuedKey!)).toContainText('closed tab (waits for adoption); once adopted: sent as queued');
+  await entry(queuedKey!).getByTestId('devtools-outbox-drop').click();
+  await expect(here.page.getByTestId('devtools-dropped')).toHaveText(/^manual: POST http:\/\/[^ ]+\/e2e\/inc \(n; never sent;/);
+  await expect(entries).toHaveCount(1);
+  await expect(entry(queuedKey!)).toHaveCount(0);
+
+  await post(here.page, '/e2e/gate/open');
+  await expect(entries).toHaveCount(0);
+  await expect(here.page.getByTestId('devtools-outbox')).toHaveText("every tab's outbox: 0 pending");
+  await expect(here.page.getByTestId('devtools-in-flight')).toHaveCount(0);
+  // n: the first increment, and the closed tab's sent one, once; the dropped one never reached the server.
+  expect(await here.page.evaluate(() => window.devtoolsFixture.state())).toMatchObject({ n: 2 });
+  const seen = await stats(here.page);
+  expect(seen.keys[queuedKey!]).toBeUndefined();
+  expect(seen.keys[sentKey!]).toBeGreaterThanOrEqual(2); // its first attempt, and this tab's replay answered from the record
+  expect(seen.finished).toBe(2);
+  expect(errorsBut(here, 409)).toEqual([]);
+});
+
+test('value known: a key whose value a real 412 brought, and a key only written blind (its version known, its value not)', async ({ context }) => {
+  const here = await openTab(context, 'embedded');
+  expect(await here.page.evaluate(() => window.devtoolsFixture.inc())).toBe(200); // a session; n = 1
+  expect(await here.page.evaluate(() => window.devtoolsFixture.log('a'))).toBe(200);
+  // Reading both keys tells their versions, never their values.
+  expect(await here.page.evaluate(() => window.devtoolsFixture.state())).toMatchObject({ n: 1, log: ['a'] });
+  for (const key of ['n', 'log']) {
+    await expect(keyRow(here.page, key).getByTestId('devtools-version')).toHaveText('v1');
+    await expect(keyRow(here.page, key).getByTestId('devtools-value')).toHaveText('not known');
+  }
+  // Another writer of the session, outside this client (another device would be one): n = 2 at the server.
+  const outside = await here.page.evaluate(async () => {
+    const headers = { 'session-write': '"n";v=1', 'session-epoch': `"${window.devtoolsFixture.epoch()}"`, 'idempotency-key': `"${crypto.randomUUID()}"` };
+    return (await fetch('/e2e/inc', { method: 'POST', headers })).status;
+  });
+  expect(outside).toBe(200);
+  // This tab's static increment declares base 1: the server's 412 carries n's version and value.
+  expect(await here.page.evaluate(() => window.devtoolsFixture.inc())).toBe('ConflictError');
+  await expect(keyRow(here.page, 'n').getByTestId('devtools-version')).toHaveText('v2');
+  await expect(keyRow(here.page, 'n').getByTestId('devtools-value')).toHaveText('known');
+  await expect(keyRow(here.page, 'log').getByTestId('devtools-value')).toHaveText('not known');
+  expect(errorsBut(here, 412)).toEqual([]);
 });

@@ -7,7 +7,7 @@ import { createLanes } from './lanes.js';
 import { isWrite, normalizeDeclaration, normalizeOptions, type ResolvedDeclaration, type SessionClientOptions, type SessionRequestInit } from './options.js';
 import { orphanHandler } from './orphans.js';
 import { outbox } from './outbox.js';
-import { memoryPendingWrites, randomKey, type PendingWrite } from './pending.js';
+import { memoryPendingWrites, randomKey, type OutboxEntry, type PendingWrite } from './pending.js';
 import { initialRequest, requestBody, stepRequest, type RequestAction } from './request-machine.js';
 import { isRequest, methodOf } from './request-input.js';
 import { sleep } from './retry.js';
@@ -33,6 +33,19 @@ export interface SessionClient<Keys extends object = Record<string, unknown>> {
   epoch(): string | undefined;
   /** Subscribes to one event type, or `'*'` for all; returns the unsubscribe function. */
   on: Emitter['on'];
+  /** Whether the client holds the value of `key` at the latest version it knows (a 412 brought it, or the key is absent at version 0). */
+  valueKnown(key: string): boolean;
+  /**
+   * Every pending write in the outbox, of every tab, in the order queued: whose it is, whether that tab still
+   * lives, and what was or will be sent. The in-memory fallback lists this tab's; a `pending` without `list()`, none.
+   */
+  outbox(): Promise<readonly OutboxEntry[]>;
+  /**
+   * Deletes outbox entry `key` (an Idempotency-Key), whichever tab's: a closed tab's write is then never replayed.
+   * A request running now goes on (and its tab stores it again if it resends). Tells `dropped`, reason
+   * `'manual'`; false when no such entry was listed.
+   */
+  dropOutboxEntry(key: string): Promise<boolean>;
 }
 
 // Distributes the lifecycle events without the request's fields repeated at each call.
@@ -254,5 +267,15 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     versions: () => cache.versions(),
     epoch: () => cache.epoch(),
     on: events.on,
+    valueKnown: (key) => cache.get(key)?.known === true,
+    outbox: async () => (await pending.list?.()) ?? [],
+    async dropOutboxEntry(key) {
+      const entry = (await pending.list?.())?.find((listed) => listed.key === key);
+      if (entry) {
+        await pending.delete(key);
+        tell({ type: 'dropped', reason: 'manual', entry });
+      }
+      return !!entry;
+    },
   };
 }

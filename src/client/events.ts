@@ -50,14 +50,15 @@ export type SessionClientEvent =
        */
       | { readonly type: 'fallback'; readonly part: 'locks' | 'storage'; readonly error: unknown }
       /**
-       * A write of a tab that is gone, not replayed: never sent and built by `rebase` ('rebase'), queued
+       * An outbox entry forgotten. A write of a tab that is gone, not replayed: never sent and built by `rebase` ('rebase'), queued
        * longer ago than `maxAge` ('expired'; a sent session-creating write: 120 s, the server's replay window),
        * replayed as sent and answered 412 ('stale': its body was computed from values that changed; it is never
        * resent), or one this client could not have written ('invalid': a field missing, extra or mistyped, `at`
        * in the future, a header off the allowlist, not a write route of the table or, without one, not a
-       * same-origin POST/PUT/PATCH/DELETE with Session-Write). `entry` is then what was found, as is.
+       * same-origin POST/PUT/PATCH/DELETE with Session-Write). `entry` is then what was found, as is. Or
+       * dropped by hand, `client.dropOutboxEntry()` in this tab ('manual'; `entry` is the `OutboxEntry` it was).
        */
-      | { readonly type: 'dropped'; readonly reason: 'rebase' | 'expired' | 'stale' | 'invalid'; readonly entry: PendingWrite }
+      | { readonly type: 'dropped'; readonly reason: 'rebase' | 'expired' | 'stale' | 'invalid' | 'manual'; readonly entry: PendingWrite }
     ));
 
 export type SessionClientEventType = SessionClientEvent['type'];

@@ -22,7 +22,7 @@ export {
 } from './errors.js';
 export { createLanes, reduceLanes, type Lanes, type LaneClaim, type LaneEntry, type LaneState, type LaneAction } from './lanes.js';
 export { memoryVersionCache, learnState, voidState, type VersionCache, type KnownKey, type CacheState } from './version-cache.js';
-export { memoryPendingWrites, type PendingWrites, type PendingWrite } from './pending.js';
+export { memoryPendingWrites, type PendingWrites, type PendingWrite, type OutboxEntry } from './pending.js';
 export { webLocksLanes } from './web-locks.js';
 export { sharedVersionCache, type Channel } from './shared-cache.js';
 export { outbox, orphanFate, type StoredWrite } from './outbox.js';

@@ -14,7 +14,8 @@
  * each once. A tab that dies mid-replay frees the claim: the rest is an orphan
  * again (an entry it was sending for the first time is its own by then).
  *
- * What happens to an orphan is the pure `orphanFate()`.
+ * What happens to an orphan is the pure `orphanFate()`. `list()` shows every
+ * tab's entries, each with whether its tab is live (`client.outbox()`).
  */
 import { HEADER } from '../protocol/headers.js';
 import { randomKey, type PendingWrite, type PendingWrites } from './pending.js';
@@ -133,15 +134,22 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
   // The keys this tab has stored and not deleted: it says hello each time it goes from none to some, so that
   // the tabs opened since its last hello (which found no entries of it then) watch it too.
   const own = new Set<string>();
+  // For `list()`: the gone tabs whose entries this tab is replaying, each with the key of the one it replays now.
+  const claiming = new Map<string, string>();
 
   /**
    * Replays the entries of the tab `other`, gone; called holding its lock, so that no other tab replays them
    * meanwhile. An entry this client could not have written goes to `replay` marked `invalid`, to be dropped.
    */
   async function claim(other: string) {
+    claiming.set(other, '');
     for (const entry of await all()) {
-      if (entry.tab === other) await replay(wellFormed(entry as never, Date.now()) ? fromStored(entry) : ({ ...entry, invalid: true } as never)).catch(() => {});
+      // Skipped once deleted meanwhile: dropped by hand (`client.dropOutboxEntry`) while it waited its turn.
+      if (entry.tab !== other || !(await request(use, 'readonly', (store) => store.get(id(entry.key))))) continue;
+      claiming.set(other, entry.key);
+      await replay(wellFormed(entry as never, Date.now()) ? fromStored(entry) : ({ ...entry, invalid: true } as never)).catch(() => {});
     }
+    claiming.delete(other);
   }
 
   /**
@@ -176,6 +184,11 @@ export function outbox(use: Storage, locks: LockManager, channel: Channel, tab =
         own.delete(entry.key);
         await remove(entry.key);
       }
+    },
+    // A tab is live while it holds its lifetime lock, unless this tab holds it to claim the tab's entries.
+    async list() {
+      const held = new Set((await locks.query()).held?.map((lock) => lock.name));
+      return (await all()).map((entry) => ({ ...fromStored(entry), tab: entry.tab, live: held.has(tabLock(entry.tab)) && !claiming.has(entry.tab), mine: entry.tab === tab || claiming.get(entry.tab) === entry.key }));
     },
     adopt(fn) {
       replay = fn;

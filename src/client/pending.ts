@@ -32,6 +32,21 @@ export interface PendingWrite {
   readonly sent?: RequestInit;
 }
 
+/**
+ * A pending write as `client.outbox()` lists it: the write, and whose it is.
+ * `tab` is the id of the tab that queued it (opaque). `live`: that tab is
+ * alive and runs it; false for a write of a closed tab, whether it waits for
+ * a tab to adopt it or this tab is replaying it. `mine`: this tab runs it
+ * (its own write, or a closed tab's it is replaying now). A write another
+ * tab is replaying for a closed tab is listed `live` there and here: a live
+ * tab holds it.
+ */
+export interface OutboxEntry extends PendingWrite {
+  readonly tab: string;
+  readonly live: boolean;
+  readonly mine: boolean;
+}
+
 /** The pending-write seam. Calls may be async: the client awaits `put` before it sends. */
 export interface PendingWrites {
   put(entry: PendingWrite): void | Promise<void>;
@@ -43,15 +58,23 @@ export interface PendingWrites {
   adopt?(replay: (entry: PendingWrite) => Promise<unknown>): void;
   /** Optional: forgets every write made for `epoch`, of every tab (the session ended). */
   purge?(epoch: string): void | Promise<void>;
+  /**
+   * Optional: every pending write it holds, of every tab it knows, in the
+   * order they were queued (`client.outbox()`; without it, that lists none).
+   * `delete` of a listed key removes it whichever tab's it is.
+   */
+  list?(): Promise<readonly OutboxEntry[]>;
 }
 
-/** In-memory pending writes; `entries()` lists them (tests, debugging). */
+/** In-memory pending writes, this tab's only; `entries()` lists them (tests, debugging), `list()` as outbox entries of this live tab. */
 export function memoryPendingWrites(): PendingWrites & { entries(): PendingWrite[] } {
   const entries = new Map<string, PendingWrite>();
+  const tab = randomKey();
   return {
     put: (entry) => void entries.set(entry.key, entry),
     delete: (key) => void entries.delete(key),
     entries: () => [...entries.values()],
+    list: async () => [...entries.values()].map((entry) => ({ ...entry, tab, live: true, mine: true })),
   };
 }
 

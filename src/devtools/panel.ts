@@ -14,7 +14,8 @@ import { createRecorder, noteMadeHere } from './recorder.js';
 import { loadState, saveState, CORNERS, type Corner, type PanelState } from './state.js';
 import { STYLES } from './styles.js';
 import { drawTimeline } from './timeline.js';
-import { keysView, outboxView, sessionView, type InspectedClient, type OutboxListing } from './views.js';
+import type { OutboxEntry } from '../client/index.js';
+import { keysView, outboxView, sessionView, type InspectedClient } from './views.js';
 
 export interface PanelOptions {
   /** Floating: a corner button that opens the panel over the page; embedded: the panel in its host, always open. */
@@ -43,7 +44,7 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
   let state: PanelState = loadState(options.storageKey, options.corner);
   if (options.mode === 'embedded') state = { ...state, open: true };
   let lanes: Map<string, LaneView> | undefined;
-  let listing: readonly OutboxListing[] | undefined;
+  let listing: readonly OutboxEntry[] | undefined;
 
   // The page's own calls: a request queued while one runs was made here (see hub.ts).
   const original = client.fetch;
@@ -92,6 +93,11 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
   close.addEventListener('click', () => ((state = { ...state, open: false }), apply()));
   corner.addEventListener('change', () => ((state = { ...state, corner: corner.value as Corner }), apply()));
   exportButton.addEventListener('click', () => downloadHistory(toHistory(recorder)));
+  // One listener for every Drop button: the outbox section is redrawn, its buttons with it.
+  sections.outbox.addEventListener('click', (event) => {
+    const key = (event.target as Element).closest('[data-drop]')?.getAttribute('data-drop');
+    if (key) void client.dropOutboxEntry(key).then(poll, () => {});
+  });
 
   // At most one redraw per `refresh` ms, on animation frames, one section per frame: a burst of events costs one
   // redraw, not one per event, and no single frame carries the whole panel.
@@ -143,7 +149,7 @@ export function createPanel(host: HTMLElement, client: InspectedClient, options:
     polling = true;
     try {
       lanes = await lanesWatcher.query();
-      listing = client.outbox ? await client.outbox() : undefined;
+      listing = await client.outbox();
     } catch {
       // The next poll tries again; the panel must never break the page.
     } finally {

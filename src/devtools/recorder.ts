@@ -4,7 +4,7 @@
  * epochs, rotations, ends and fallbacks, and the outbox entries dropped.
  * Bounded: the oldest settled requests go first once `limit` is reached.
  */
-import type { PendingWrite, SessionClientEvent } from '../client/index.js';
+import type { PendingWrite, SessionClientEvent, SessionClientEventOf } from '../client/index.js';
 import { factsOf } from './hub.js';
 
 export interface RequestStep {
@@ -38,7 +38,7 @@ export interface SessionNote {
 
 export interface DroppedNote {
   readonly at: number;
-  readonly reason: 'rebase' | 'expired' | 'stale' | 'invalid';
+  readonly reason: SessionClientEventOf<'dropped'>['reason'];
   readonly entry: PendingWrite;
 }
 

@@ -1,33 +1,16 @@
 /**
  * The panel's sections as plain DOM from plain data: the keys (version known
- * here, who holds the lane, who waits), the session, and the outboxes.
+ * here, whether its value is, who holds the lane, who waits), the session,
+ * and the outboxes.
  */
-import type { SessionClient } from '../client/index.js';
+import type { OutboxEntry, SessionClient } from '../client/index.js';
 import { age, h, type Child } from './dom.js';
 import { hub } from './hub.js';
 import type { LaneHolder, LaneView } from './locks.js';
 import type { Recorder } from './recorder.js';
 
-/**
- * One pending write of any tab, as the proposed `client.outbox()` lists it
- * (the IndexedDB format stays internal; a custom or fallback outbox answers too).
- */
-export interface OutboxListing {
-  /** Idempotency-Key. */
-  readonly key: string;
-  /** The tab it belongs to (an opaque id), and whether that tab still lives: a gone tab's writes wait for another tab to adopt them. */
-  readonly tab: string;
-  readonly live: boolean;
-  readonly method: string;
-  readonly url: string;
-  readonly writes: readonly string[];
-  /** When it was queued, ms since the Unix epoch. */
-  readonly at: number;
-  readonly sent: boolean;
-}
-
-/** The client as the panel reads it: its public surface, and `outbox()` where the client has it. */
-export type InspectedClient = Pick<SessionClient, 'fetch' | 'on' | 'versions' | 'epoch'> & { outbox?: () => Promise<readonly OutboxListing[]> };
+/** The client as the panel reads it: its public surface only. */
+export type InspectedClient = Pick<SessionClient, 'fetch' | 'on' | 'versions' | 'epoch' | 'valueKnown' | 'outbox' | 'dropOutboxEntry'>;
 
 const who = (holders: readonly LaneHolder[]): Child[] =>
   holders.map((holder, index) => h('span', { class: holder.here ? 'here' : 'other' }, `${index ? ', ' : ''}${holder.here ? 'this tab' : 'another tab'}${holder.mode === 'shared' ? ' (read)' : ''}`));
@@ -45,11 +28,12 @@ export function keysView(client: InspectedClient, recorder: Recorder, lanes: Map
       { 'data-testid': 'devtools-key', 'data-key': key },
       h('td', {}, key),
       h('td', { 'data-testid': 'devtools-version' }, key in versions ? `v${versions[key]}` : h('span', { class: 'muted' }, 'not known')),
+      h('td', { 'data-testid': 'devtools-value' }, client.valueKnown(key) ? 'known' : h('span', { class: 'muted' }, 'not known')),
       h('td', { 'data-testid': 'devtools-lane' }, ...(lanes ? (lane?.held.length ? who(lane.held) : [h('span', { class: 'muted' }, 'free')]) : ['no Web Locks'])),
       h('td', { 'data-testid': 'devtools-queue' }, ...(lane?.queue.length ? [`${lane.queue.length} waiting: `, ...who(lane.queue)] : [''])),
     );
   });
-  return h('table', {}, h('tr', {}, h('th', {}, 'key'), h('th', {}, 'version here'), h('th', {}, 'lane held by'), h('th', {}, 'queue')), ...rows);
+  return h('table', {}, h('tr', {}, h('th', {}, 'key'), h('th', {}, 'version here'), h('th', {}, 'value here'), h('th', {}, 'lane held by'), h('th', {}, 'queue')), ...rows);
 }
 
 export function sessionView(client: InspectedClient, recorder: Recorder): HTMLElement {
@@ -63,10 +47,35 @@ export function sessionView(client: InspectedClient, recorder: Recorder): HTMLEl
   );
 }
 
-/** This tab's writes still in flight, the entries dropped (and why), and every tab's outbox where the client lists it. */
-export function outboxView(recorder: Recorder, now: number, listing: readonly OutboxListing[] | undefined): HTMLElement {
+/** Whose an outbox entry is, for people; and, for a closed tab's, what adopting it does (the client's rules, see orphanFate()). */
+function owner(entry: OutboxEntry): Child[] {
+  if (entry.live) return [h('span', { class: entry.mine ? 'here' : 'other' }, entry.mine ? 'this tab' : 'another tab')];
+  if (entry.mine) return [h('span', { class: 'here' }, 'closed tab (this tab replays it)')];
+  const fate = entry.sent ? 'replayed as sent' : entry.rebase ? 'dropped: its body needs its tab (rebase)' : 'sent as queued';
+  return [h('span', { class: 'warn' }, 'closed tab (waits for adoption)'), `; once adopted: ${fate}`];
+}
+
+/** One entry: what it sends (method and URL), its keys, sent or not, its age, whose it is, and a Drop button. */
+function outboxEntryView(entry: OutboxEntry, wallClock: number): HTMLElement {
+  const request = typeof Request === 'function' && entry.input instanceof Request ? entry.input : undefined;
+  const method = (entry.init.method ?? request?.method ?? 'GET').toUpperCase();
+  const url = request?.url ?? String(entry.input);
+  const tab = entry.live ? (entry.mine ? 'here' : 'other') : entry.mine ? 'replaying' : 'closed';
+  return h(
+    'li',
+    { 'data-testid': 'devtools-outbox-entry', 'data-key': entry.key, 'data-tab': tab },
+    `${method} ${url} (${entry.writes.join(', ') || 'no key'}): ${entry.sent ? 'sent' : 'not sent'}, ${age(wallClock - entry.at)} old, `,
+    ...owner(entry),
+    ' ',
+    h('button', { type: 'button', 'data-testid': 'devtools-outbox-drop', 'data-drop': entry.key, title: 'Delete it from the outbox: never replayed (a request running now goes on)' }, 'Drop'),
+  );
+}
+
+/** This tab's writes still in flight, the entries dropped (and why), and every tab's outbox (`client.outbox()`, once read). */
+export function outboxView(recorder: Recorder, now: number, listing: readonly OutboxEntry[] | undefined): HTMLElement {
   const inFlight = [...recorder.requests.values()].filter((request) => request.writes.length && request.answeredAt === undefined);
   const dropped = recorder.dropped.slice(-12).reverse();
+  const wallClock = Date.now();
   return h(
     'div',
     {},
@@ -87,18 +96,10 @@ export function outboxView(recorder: Recorder, now: number, listing: readonly Ou
         'ul',
         {},
         ...dropped.map(({ reason, entry }) =>
-          h('li', { 'data-testid': 'devtools-dropped', 'data-reason': reason }, `${reason}: ${entry.init.method ?? 'POST'} ${String(entry.input)} (${entry.writes.join(', ')}; ${entry.sent ? 'sent' : 'never sent'}; queued ${age(Date.now() - entry.at)} ago; key ${entry.key.slice(0, 8)}…)`),
+          h('li', { 'data-testid': 'devtools-dropped', 'data-reason': reason }, `${reason}: ${entry.init.method ?? 'POST'} ${String(entry.input)} (${entry.writes.join(', ')}; ${entry.sent ? 'sent' : 'never sent'}; queued ${age(wallClock - entry.at)} ago; key ${entry.key.slice(0, 8)}…)`),
         ),
       ),
-    h(
-      'div',
-      { 'data-testid': 'devtools-outbox' },
-      listing === undefined
-        ? h('span', { class: 'muted' }, "every tab's outbox: not available (this client has no outbox())")
-        : `every tab's outbox: ${listing.length} pending`,
-    ),
-    listing !== undefined &&
-      listing.length > 0 &&
-      h('ul', {}, ...listing.map((entry) => h('li', { 'data-testid': 'devtools-outbox-entry' }, `${entry.method} ${entry.url} (${entry.writes.join(', ')}): ${entry.sent ? 'sent' : 'not sent'}, ${age(Date.now() - entry.at)} old, tab ${entry.tab.slice(0, 6)}${entry.live ? '' : ' (gone: waits for another tab to adopt it)'}`))),
+    h('div', { 'data-testid': 'devtools-outbox' }, listing === undefined ? h('span', { class: 'muted' }, "every tab's outbox: reading…") : `every tab's outbox: ${listing.length} pending`),
+    listing !== undefined && listing.length > 0 && h('ul', {}, ...listing.map((entry) => outboxEntryView(entry, wallClock))),
   );
 }
