@@ -1,23 +1,35 @@
 import { defineConfig, devices } from '@playwright/test';
 import { chromiumLaunchOptions } from './e2e/harness.js';
 
-// The e2e suite: the demo, served by Vite on a fixed port, driven in real
-// Chromium with several tabs. Small on purpose: one worker, a few tests.
-// SESSION_LANES_E2E_PORT lets several checkouts run their e2e suites side by side.
+// The e2e suite: the demo, served by Vite, driven in real Chromium with several tabs.
+// SESSION_LANES_E2E_PORT lets several checkouts run their e2e suites side by side: the suite uses
+// that port and the next ones, one per worker (SESSION_LANES_E2E_WORKERS, 2 by default).
 const PORT = Number(process.env.SESSION_LANES_E2E_PORT ?? 5179);
+const WORKERS = Number(process.env.SESSION_LANES_E2E_WORKERS ?? 2);
+// Each worker has a demo server of its own: the fixture's /e2e/reset, /e2e/stats and gate are one set per server,
+// so two tests at once must not share one. Playwright loads this file again in each worker process, with
+// TEST_PARALLEL_INDEX (0 … workers − 1) set: worker i talks to PORT + i. Unset in the runner process itself.
+const parallelIndex = Number(process.env.TEST_PARALLEL_INDEX ?? 0);
+if (parallelIndex >= WORKERS) {
+  throw new Error(`e2e worker ${parallelIndex} has no demo server: run with SESSION_LANES_E2E_WORKERS=${parallelIndex + 1} rather than --workers`);
+}
+const portOf = (index: number) => PORT + index;
 
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results/e2e',
-  fullyParallel: false,
-  // The tests measure races; two at once on two cores would measure each other.
-  workers: 1,
+  // Tests, not files, are spread over the workers: no test reads what another test of its file left (each resets
+  // the fixture's counters, and has its own browser context), and the slow files would otherwise end the run alone.
+  fullyParallel: true,
+  // Two at once on two cores: the specs assert what the servers saw (counts, overlaps, lower bounds on a burst's
+  // duration), never an upper bound on time, so a neighbour's load slows a test without changing what it checks.
+  workers: WORKERS,
   retries: 0,
   timeout: 60_000,
   forbidOnly: Boolean(process.env.CI),
   reporter: process.env.CI ? [['list'], ['html', { open: 'never' }]] : 'list',
   use: {
-    baseURL: `http://localhost:${PORT}`,
+    baseURL: `http://localhost:${portOf(parallelIndex)}`,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
@@ -27,13 +39,13 @@ export default defineConfig({
       use: { ...devices['Desktop Chrome'], viewport: { width: 1200, height: 900 }, launchOptions: chromiumLaunchOptions() },
     },
   ],
-  webServer: {
-    command: `node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port ${PORT} --strictPort`,
-    url: `http://localhost:${PORT}/`,
+  webServer: Array.from({ length: WORKERS }, (_, index) => ({
+    command: `node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port ${portOf(index)} --strictPort`,
+    url: `http://localhost:${portOf(index)}/`,
     reuseExistingServer: !process.env.CI,
     env: { SESSION_LANES_DEMO_WATCH: '0' },
     timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+  })),
 });
