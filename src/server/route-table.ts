@@ -3,7 +3,6 @@
  * its entry declares answers 405; a whole table mounts as one Fetch handler;
  * the table is served as JSON for tooling and other clients.
  */
-import { checkRoutes } from '../routes/check.js';
 import { routesDocument } from '../routes/document.js';
 import { COMPILED, findRoute, matches, pathSegments, type CompiledRoute } from '../routes/pattern.js';
 import type { RouteTable } from '../routes/types.js';
@@ -57,8 +56,6 @@ export interface MountOptions {
 export function mountTable(routes: RouteTable, served: Readonly<Record<string, FetchHandler>>, options: MountOptions = {}): (request: Request, ...args: unknown[]) => Promise<Response> {
   const compiled = (routes as { [COMPILED]?: CompiledRoute[] })[COMPILED];
   if (!compiled) throw new TypeError('validator.mount(routes, handlers): routes must come from defineRoutes() (session-lanes/routes)');
-  // Whatever the build: defineRoutes() leaves its checks out when NODE_ENV is 'production'.
-  checkRoutes(routes);
   const { prefix = '', notFound } = options;
   if (typeof prefix !== 'string' || (prefix && !/^\/.*[^/]$/.test(prefix))) throw new TypeError(`validator.mount(): prefix must be a path such as "/shop", without a trailing slash (got ${JSON.stringify(prefix)})`);
   if (notFound !== undefined && typeof notFound !== 'function') throw new TypeError('validator.mount(): notFound must be a function');

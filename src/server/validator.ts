@@ -167,7 +167,8 @@ export function createValidator<Schemas extends SchemaMap = Record<never, never>
     },
     mount(routes, handlers, mountOptions) {
       if (!handlers || typeof handlers !== 'object') throw new TypeError('validator.mount(routes, handlers): handlers must be an object with a handler per route');
-      // Before any entry is mounted, so that a bad table gets the same TypeError in any build (see mountTable).
+      // Whatever the build (defineRoutes() leaves its checks out when NODE_ENV is 'production'), and before any entry is
+      // mounted, so that a bad table gets the same TypeError in any build.
       checkRoutes(routes);
       const served: Record<string, (request: Request, ...args: unknown[]) => Promise<Response>> = {};
       for (const name of Object.keys(handlers)) if (!Object.hasOwn(routes, name)) throw new TypeError(`validator.mount(): handler ${JSON.stringify(name)} names no route of the table`);

@@ -1,10 +1,10 @@
 // docs/architecture.md draws the client's request machine; this holds the drawing to the code: every phase change
 // that stepRequest (src/client/request-machine.ts) can make, found by running it over every action, answer and
 // policy below, is drawn, and nothing else is.
-import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { initialRequest, stepRequest, type AnswerSummary, type RequestAction, type RequestBody, type RequestState } from '../../src/client/request-machine.js';
 import type { RetryPolicy } from '../../src/client/retry.js';
+import { diagramEdges } from '../support/mermaid-edges.js';
 
 const SETTLED = new Set(['done', 'ended', 'failed', 'lost', 'conflict', 'dropped', 'exhausted', 'deadline']);
 
@@ -50,21 +50,8 @@ function exploredEdges(): string[] {
   return [...edges];
 }
 
-function diagramEdges(): string[] {
-  const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
-  const section = doc.slice(doc.indexOf("## The client's request"));
-  const block = /```mermaid\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error("docs/architecture.md has no mermaid block under \"## The client's request\"");
-  const edges: string[] = [];
-  for (const line of block.split('\n')) {
-    const edge = /^\s*(\[\*\]|[A-Za-z]+)\s*-->\s*(\[\*\]|[A-Za-z]+)\s*(?::.*)?$/.exec(line);
-    if (edge) edges.push(`${edge[1]} --> ${edge[2]}`);
-  }
-  return edges;
-}
-
 it("the client's request diagram has exactly the phase changes stepRequest makes", () => {
-  const drawn = diagramEdges();
+  const drawn = diagramEdges("## The client's request");
   expect(new Set(drawn).size).toBe(drawn.length); // each edge drawn once
   expect([...drawn].sort()).toEqual(exploredEdges().sort());
 });
