@@ -145,7 +145,8 @@ export interface FixtureTab {
 export async function openFixtureTab(context: BrowserContext, init?: () => void): Promise<FixtureTab> {
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+  // The message's location names the resource when a load failed ("Failed to load resource" alone does not).
+  page.on('console', (message) => void (message.type() === 'error' && errors.push(`${message.text()} (${message.location().url})`)));
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   if (init) await page.addInitScript(init);
   await page.goto(FIXTURE);
