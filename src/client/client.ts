@@ -180,9 +180,12 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const releases: (() => void)[] = [];
     let keep = false;
     emit({ type: 'queued' });
+    // Stored while its lanes are being taken (the two round trips overlap), and before anything is sent.
+    const stored = store ? Promise.resolve(pending.put(entry)) : undefined;
+    stored?.catch(() => {}); // rethrown below, once the lanes are held (or their wait has failed)
     try {
-      if (store) await pending.put(entry);
       await holdLanes(declaration, write, signal, releases);
+      await stored;
       // Made for an epoch a login rotated away: it goes out in the new one (a replay keeps the epoch it was sent with).
       const madeFor = replayed ? made : { ...made, epoch: followRotations(view, made.epoch) };
       // Made for a session that ended meanwhile (here or in another tab): refused here, when its lanes come, unsent.
@@ -234,6 +237,8 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       throw error;
     } finally {
       for (const release of releases.reverse()) release();
+      // Not before the put is done, lest the put land after the delete (its rejection was the caller's already).
+      await stored?.catch(() => {});
       if (write && !keep) await pending.delete(key);
     }
   }

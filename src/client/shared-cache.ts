@@ -8,7 +8,7 @@
  * session ended. Versions survive a reload; a new epoch voids them everywhere.
  */
 import { request, type Storage } from './storage.js';
-import { emptyCache, followEpoch, learnState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
+import { emptyCache, followEpoch, learnState, sameState, versionsOf, voidState, type CacheState, type VersionCache } from './version-cache.js';
 
 /** The part of BroadcastChannel the shared parts use (a test passes its own). */
 export interface Channel {
@@ -26,8 +26,12 @@ export function sharedVersionCache(use: Storage, channel: Channel, left: (epoch:
   const follow = followEpoch(left);
   const set = (next: CacheState) => follow((state = next).epoch, next.from);
   const change = async (apply: (state: CacheState) => CacheState) => {
+    const next = apply(state);
+    // Nothing new to this tab is nothing new to IndexedDB: what it knows was read from there once the lanes were
+    // held, or is being written there by a request that still holds the lanes of those keys.
+    if (sameState(next, state)) return;
     changes++;
-    set(apply(state));
+    set(next);
     // One read-modify-write; then the other tabs read it (harmless if IndexedDB failed: they read what is stored).
     await request(use, 'readwrite', (store) => {
       const read = store.get(KEY);

@@ -39,6 +39,34 @@ test('shared cache: what one tab learned, the next lane holder reads (sync) befo
   expect(left.sort()).toEqual(['A:E1', 'B:E1']);
 });
 
+test('shared cache: an answer that teaches nothing new (most reads) writes nothing to IndexedDB; one that does, does', async () => {
+  const browser = fakeBrowser();
+  const use = idbStorage((error) => expect.unreachable(String(error)), `cache-test-${++databases}`);
+  const cache = sharedVersionCache(use, browser.channel('A'), () => {});
+  let puts = 0;
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+    puts++;
+    return put.apply(this, args);
+  };
+  try {
+    await cache.learn(undefined, 'E1', [['n', { version: 1, known: false }]]);
+    expect(puts).toBe(1);
+    await cache.learn('E1', 'E1', [['n', { version: 1, known: false }]]);
+    await cache.learn('E1', 'E1', [['n', { version: 0, known: false }]]); // older: never moves back
+    expect(puts).toBe(1);
+    // The same version with its value is news (a 412 body), and so is a newer version.
+    await cache.learn('E1', 'E1', [['n', { version: 1, known: true, value: 'v' }]]);
+    await cache.learn('E1', 'E1', [['n', { version: 2, known: false }]]);
+    expect(puts).toBe(3);
+    const reloaded = sharedVersionCache(use, browser.channel('R'), () => {});
+    await reloaded.sync();
+    expect(reloaded.versions()).toEqual({ n: 2 });
+  } finally {
+    IDBObjectStore.prototype.put = put;
+  }
+});
+
 test('Web Locks lanes: one lock per key, shared reads, exclusive writes, taken in sorted order; an abort releases a waiting request', async () => {
   const browser = fakeBrowser();
   const [a, b] = ['A', 'B'].map((tab) => webLocksLanes(browser.locks(tab), 'k:'));
@@ -47,7 +75,7 @@ test('Web Locks lanes: one lock per key, shared reads, exclusive writes, taken i
     { key: 'y', write: true },
     { key: 'x', write: false },
   ]);
-  expect(browser.held()).toEqual(['k:x', 'k:y']);
+  expect(browser.held().sort()).toEqual(['k:x', 'k:y']);
   // A reader of x shares it; a writer of y waits.
   const readX = await b!.acquire([{ key: 'x', write: false }]);
   const writeY = b!.acquire([{ key: 'y', write: true }]).then((release) => (order.push('B writes y'), release));
@@ -62,6 +90,36 @@ test('Web Locks lanes: one lock per key, shared reads, exclusive writes, taken i
   releaseA();
   (await writeY)();
   expect(order).toEqual(['B writes y']);
+  await tick();
+  expect(browser.held()).toEqual([]);
+});
+
+test('Web Locks lanes: free lanes are taken at once; one taken sends the rest back to the sorted climb, and a reader never passes a queued writer', async () => {
+  const browser = fakeBrowser();
+  const [a, b, c] = ['A', 'B', 'C'].map((tab) => webLocksLanes(browser.locks(tab), 'k:'));
+  const order: string[] = [];
+  const releaseY = await a!.acquire([{ key: 'y', write: true }]);
+  // B finds y taken: it gives x back at once, then climbs x, y in order and waits on y holding x.
+  const writeXY = b!.acquire([{ key: 'y', write: true }, { key: 'x', write: true }]).then((release) => (order.push('B holds x, y'), release));
+  await tick();
+  expect(browser.held().sort()).toEqual(['k:x', 'k:y']);
+  const writeX = c!.acquire([{ key: 'x', write: true }]).then((release) => (order.push('C holds x'), release));
+  releaseY();
+  (await writeXY)();
+  (await writeX)();
+  expect(order).toEqual(['B holds x, y', 'C holds x']);
+
+  // A reader of z shares it; B's writer queues; C's reader arrives after it and must wait its turn.
+  const readZ = await a!.acquire([{ key: 'z', write: false }]);
+  const writeZ = b!.acquire([{ key: 'z', write: true }]).then((release) => (order.push('B writes z'), release));
+  await tick();
+  const laterRead = c!.acquire([{ key: 'z', write: false }]).then((release) => (order.push('C reads z'), release));
+  await tick();
+  expect(order.slice(2)).toEqual([]);
+  readZ();
+  (await writeZ)();
+  (await laterRead)();
+  expect(order.slice(2)).toEqual(['B writes z', 'C reads z']);
   await tick();
   expect(browser.held()).toEqual([]);
 });
