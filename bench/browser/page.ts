@@ -9,7 +9,7 @@
  * into the network's (inside fetch) and the client's own, and the client's
  * own into lock waits and IndexedDB transactions.
  */
-import { createSessionClient } from '../../src/client/index.js';
+import { createLanes, createSessionClient, memoryPendingWrites, memoryVersionCache } from '../../src/client/index.js';
 
 type Probe = 'fetch' | 'lock' | 'idb put' | 'idb delete' | 'idb get';
 const spent = new Map<Probe, { ms: number; count: number }>();
@@ -57,18 +57,20 @@ for (const [method, probe] of [
 }
 
 const client = createSessionClient();
+// Diagnostic: the same client with its in-tab parts (no Web Locks, no IndexedDB): what its own code costs.
+const inTab = createSessionClient({ lanes: createLanes(), firstWrite: createLanes(), cache: memoryVersionCache(), pending: memoryPendingWrites() });
 
 /** The headers the client sent for a read and for a write, as plain fetch sends them. */
 const templates: { read?: Headers | undefined; write?: Headers | undefined } = {};
 
-async function clientRead(): Promise<void> {
-  const response = await client.fetch('/bench-api/read', { session: { reads: ['r'] } });
+async function clientRead(through = client): Promise<void> {
+  const response = await through.fetch('/bench-api/read', { session: { reads: ['r'] } });
   if (response.status !== 200) throw new Error(`a client read answered ${response.status}`);
   await response.text();
 }
 
-async function clientWrite(key: string): Promise<void> {
-  const response = await client.fetch(`/bench-api/write/${key}`, { method: 'POST', body: '{"by":1}', headers: { 'content-type': 'application/json' }, session: { writes: [key] } });
+async function clientWrite(key: string, through = client): Promise<void> {
+  const response = await through.fetch(`/bench-api/write/${key}`, { method: 'POST', body: '{"by":1}', headers: { 'content-type': 'application/json' }, session: { writes: [key] } });
   if (response.status !== 200) throw new Error(`a client write answered ${response.status}`);
   await response.text();
 }
@@ -98,7 +100,7 @@ async function timed(count: number, run: () => Promise<void>): Promise<number[]>
   return times;
 }
 
-export type Variant = 'fetch read' | 'client read' | 'fetch write' | 'client write';
+export type Variant = 'fetch read' | 'client read' | 'fetch write' | 'client write' | 'in-tab read' | 'in-tab write';
 
 const bench = {
   /** Makes the session (the client's first write) and captures the headers the client sends. */
@@ -108,6 +110,7 @@ const bench = {
     templates.read = captured;
     await clientWrite(key);
     templates.write = captured;
+    await clientWrite(key, inTab);
     return { read: Object.fromEntries(templates.read!), write: Object.fromEntries(templates.write!) };
   },
   /** `count` requests of each variant one after another, in the given order; `key` is this tab's write key. */
@@ -117,6 +120,8 @@ const bench = {
       'client read': clientRead,
       'fetch write': () => plainWrite(key),
       'client write': () => clientWrite(key),
+      'in-tab read': () => clientRead(inTab),
+      'in-tab write': () => clientWrite(key, inTab),
     };
     const times = {} as Record<Variant, number[]>;
     const probes: Record<string, { ms: number; count: number }> = {};
@@ -128,15 +133,16 @@ const bench = {
     return { times, probes };
   },
   /** `repeats` times: one client write alone, then `width` at once to `width` distinct keys; the time of each. */
-  async parallel(repeats: number, width: number): Promise<{ one: number[]; many: number[] }> {
+  async parallel(repeats: number, width: number, parts: 'browser' | 'in-tab' = 'browser'): Promise<{ one: number[]; many: number[] }> {
+    const through = parts === 'browser' ? client : inTab;
     const one: number[] = [];
     const many: number[] = [];
     for (let i = 0; i < repeats; i++) {
       let since = performance.now();
-      await clientWrite('p0');
+      await clientWrite('p0', through);
       one.push(performance.now() - since);
       since = performance.now();
-      await Promise.all(Array.from({ length: width }, (_, k) => clientWrite(`p${k}`)));
+      await Promise.all(Array.from({ length: width }, (_, k) => clientWrite(`p${k}`, through)));
       many.push(performance.now() - since);
     }
     return { one, many };

@@ -82,7 +82,7 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 const median = (values: number[]) => percentile(values, 50);
-const VARIANTS: Variant[] = ['fetch read', 'client read', 'fetch write', 'client write'];
+const VARIANTS: Variant[] = ['fetch read', 'client read', 'in-tab read', 'fetch write', 'client write', 'in-tab write'];
 let made = 0;
 
 async function openTab(context: Awaited<ReturnType<typeof browser.newContext>>): Promise<Page> {
@@ -107,9 +107,9 @@ async function measure(pages: Page[]): Promise<Measured> {
   const probes = new Map<string, { ms: number; count: number }>();
   for (let run = 0; run < RUNS; run++) {
     // Alternating: plain fetch first in even runs, the client first in odd ones.
-    const order: Variant[] = run % 2 === 0 ? VARIANTS : ['client read', 'fetch read', 'client write', 'fetch write'];
+    const order: Variant[] = run % 2 === 0 ? VARIANTS : ['in-tab read', 'client read', 'fetch read', 'in-tab write', 'client write', 'fetch write'];
     const results = await Promise.all(pages.map((page, tab) => page.evaluate(({ count, order, key }) => window.bench.series(count, order, key), { count: PER_RUN, order, key: `t${tab}` })));
-    made += pages.length * PER_RUN * 2;
+    made += pages.length * PER_RUN * 3;
     const perRun = {} as Record<Variant, number>;
     for (const variant of VARIANTS) {
       const times = results.flatMap((result) => result.times[variant]);
@@ -135,6 +135,8 @@ function print(title: string, { all, runs, probes }: Measured): { read: number; 
   const read = added('read');
   const write = added('write');
   console.log(`  client's added cost (median of the runs' p50 differences): read +${read.toFixed(2)} ms, write +${write.toFixed(2)} ms`);
+  const inTab = (kind: 'read' | 'write') => median(runs.map((run) => run[`in-tab ${kind}`] - run[`fetch ${kind}`]));
+  console.log(`  the same client on its in-tab parts (no Web Locks, no IndexedDB: its own code): read +${inTab('read').toFixed(2)} ms, write +${inTab('write').toFixed(2)} ms`);
   console.log(`  p95 added: read +${(percentile(all['client read'], 95) - percentile(all['fetch read'], 95)).toFixed(2)} ms, write +${(percentile(all['client write'], 95) - percentile(all['fetch write'], 95)).toFixed(2)} ms`);
   // Where a client request's own time goes: its whole time minus the time inside fetch, split by the probes.
   for (const kind of ['read', 'write'] as const) {
@@ -157,14 +159,14 @@ try {
   const context = await browser.newContext();
   const first = await openTab(context);
   const headers = await first.evaluate(() => window.bench.ready('t0'));
-  made += 2;
+  made += 3;
   console.log(`browser bench (Chromium ${browser.version()}), server answers in ${ANSWER_MS} ms; ${RUNS} runs of ${PER_RUN} requests per variant and tab`);
   console.log(`headers plain fetch sends (the client's, captured): read ${JSON.stringify(headers.read)}, write ${JSON.stringify(headers.write)}`);
   const oneTab = print('one tab', await measure([first]));
 
   const others = [await openTab(context), await openTab(context)];
   await Promise.all(others.map((page, i) => page.evaluate((key) => window.bench.ready(key), `t${i + 1}`)));
-  made += 4;
+  made += 6;
   print('three tabs at once', await measure([first, ...others]));
   for (const page of others) await page.close();
 
@@ -177,6 +179,13 @@ try {
     console.log(`  run ${run + 1}: one write p50 ${median(one).toFixed(2)} ms, ${WIDTH} at once p50 ${median(many).toFixed(2)} ms (${(median(many) / median(one)).toFixed(2)}×)`);
   }
   const parallel = median(ratios);
+  const inTabRatios: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const { one, many } = await first.evaluate(({ repeats, width }) => window.bench.parallel(repeats, width, 'in-tab'), { repeats: QUICK ? 10 : 40, width: WIDTH });
+    made += one.length * (1 + WIDTH);
+    inTabRatios.push(median(many) / median(one));
+  }
+  console.log(`  the same on the in-tab parts (no Web Locks, no IndexedDB): ${inTabRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; median ${median(inTabRatios).toFixed(2)}×`);
   if (committed !== made) throw new Error(`the server committed ${committed} writes, but the pages made ${made}`);
   console.log(`\nwrites checked: the server committed ${committed}, the pages made ${made}`);
 

@@ -139,14 +139,23 @@ export function createSessionClient<Keys extends object = Record<string, unknown
    * that name) is the session-wide one, first in the sorted order: shared by every request, exclusive for a
    * login or logout, so that none of this browser's requests overlaps them.
    */
-  async function holdLanes({ reads, writes, rotates, ends }: ResolvedDeclaration, write: boolean, signal: AbortSignal | undefined, releases: (() => void)[]): Promise<void> {
+  async function holdLanes({ reads, writes, rotates, ends }: ResolvedDeclaration, write: boolean, signal: AbortSignal | undefined, releases: (() => void)[], beforeWait: () => Promise<void>): Promise<void> {
     const claims = [{ key: '', write: rotates === true || ends === true }, ...reads.map((key) => ({ key, write: false })), ...writes.map((key) => ({ key, write: true }))];
-    releases.push(await resolved.lanes.acquire(claims, signal));
+    signal?.throwIfAborted();
+    const free = await resolved.lanes.tryAcquire?.(claims);
+    if (free) releases.push(free);
+    else {
+      // It may wait: stored first (the two round trips overlap), so that a tab closed meanwhile leaves it to another.
+      const storing = beforeWait();
+      releases.push(await resolved.lanes.acquire(claims, signal));
+      await storing;
+    }
     // Bases and the epoch as the previous holder of these lanes left them, in whichever tab.
     await cache.sync?.();
     // While no epoch is known, the first write runs alone, so that concurrent first writes make one session; and
     // not across a read, whose 410 clears the cookie: arriving after a new session's, it would clear that one.
     if (known()) return;
+    await beforeWait();
     const release = await resolved.firstWrite.acquire([{ key: '', write }], signal);
     await cache.sync?.();
     if (known()) release();
@@ -180,12 +189,14 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const releases: (() => void)[] = [];
     let keep = false;
     emit({ type: 'queued' });
-    // Stored while its lanes are being taken (the two round trips overlap), and before anything is sent.
-    const stored = store ? Promise.resolve(pending.put(entry)) : undefined;
-    stored?.catch(() => {}); // rethrown below, once the lanes are held (or their wait has failed)
+    // Stored as queued only if it has to wait for its lanes; else first stored as sent, before it is sent.
+    let stored: Promise<void> | undefined;
+    const storeQueued = () => {
+      if (!stored) (stored = store ? Promise.resolve(pending.put(entry)) : Promise.resolve()).catch(() => {}); // awaited where it matters
+      return stored;
+    };
     try {
-      await holdLanes(declaration, write, signal, releases);
-      await stored;
+      await holdLanes(declaration, write, signal, releases, storeQueued);
       // Made for an epoch a login rotated away: it goes out in the new one (a replay keeps the epoch it was sent with).
       const madeFor = replayed ? made : { ...made, epoch: followRotations(view, made.epoch) };
       // Made for a session that ended meanwhile (here or in another tab): refused here, when its lanes come, unsent.
@@ -237,7 +248,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       throw error;
     } finally {
       for (const release of releases.reverse()) release();
-      // Not before the put is done, lest the put land after the delete (its rejection was the caller's already).
+      // Not before the put is done, lest the put land after the delete (a rejection of it was the caller's already).
       await stored?.catch(() => {});
       if (write && !keep) await pending.delete(key);
     }

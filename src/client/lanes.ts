@@ -36,10 +36,14 @@ export type LaneAction =
  * The lane manager seam: the in-tab `createLanes()` now, Web Locks across
  * tabs later. `acquire` resolves with a release function once every claimed
  * lane is held; an abort of `signal` while waiting leaves the queue and
- * rejects with `signal.reason`.
+ * rejects with `signal.reason`. The optional `tryAcquire` takes the lanes
+ * only if nothing holds or waits for them, and never waits: undefined
+ * otherwise. The client uses it to learn that a write will not wait (such a
+ * write is stored once, as sent; one that waits is stored before it waits).
  */
 export interface Lanes {
   acquire(claims: readonly LaneClaim[], signal?: AbortSignal): Promise<() => void>;
+  tryAcquire?(claims: readonly LaneClaim[]): Promise<(() => void) | undefined>;
 }
 
 export const initialLanes: LaneState = { held: [], waiting: [] };

@@ -23,14 +23,8 @@ export function webLocksLanes(locks: LockManager, prefix: string): Lanes {
   async function takeFree(claims: readonly LaneClaim[]): Promise<(() => void) | undefined> {
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const granted = await Promise.all(
-      claims.map(
-        (claim) =>
-          new Promise<boolean>((answer) => {
-            hold(claim, { ifAvailable: true }, (granted) => (answer(granted), granted ? done : undefined)).catch(() => answer(false));
-          }),
-      ),
-    );
+    // Each callback says whether its lock was granted, and holds it until `done`.
+    const granted = await Promise.all(claims.map((claim) => new Promise<boolean>((answer) => void hold(claim, { ifAvailable: true }, (granted) => (answer(granted), done)).catch(() => answer(false)))));
     if (granted.every(Boolean)) return release;
     release();
     return undefined;
@@ -57,5 +51,6 @@ export function webLocksLanes(locks: LockManager, prefix: string): Lanes {
       signal?.throwIfAborted();
       return (await takeFree(claims)) ?? takeInOrder(claims, signal);
     },
+    tryAcquire: takeFree,
   };
 }

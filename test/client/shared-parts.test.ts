@@ -1,6 +1,6 @@
 // The shared version cache (fake-indexeddb) and the Web Locks lanes (fake-tabs.ts), tab against tab in one process.
 import 'fake-indexeddb/auto';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { sharedVersionCache } from '../../src/client/shared-cache.js';
 import { idbStorage } from '../../src/client/storage.js';
 import { webLocksLanes } from '../../src/client/web-locks.js';
@@ -33,8 +33,7 @@ test('shared cache: what one tab learned, the next lane holder reads (sync) befo
 
   // Logout in A (the answer's epoch is ''): B hears it by broadcast, and both say the session E1 ended.
   await a!.learn('E1', '', [['n', { version: 0, known: true }]]);
-  await tick();
-  expect(b!.epoch()).toBe('');
+  await vi.waitFor(() => expect(b!.epoch()).toBe(''));
   expect(b!.versions()).toEqual({}); // no session: nothing known, in every mode
   expect(left.sort()).toEqual(['A:E1', 'B:E1']);
 });
