@@ -209,6 +209,31 @@ for (const [declared, url] of [
   });
 }
 
+for (const [declared, url] of [
+  ['the route table', FIXTURE],
+  ['the call site (no route table)', CALLS],
+] as const) {
+  test(`declared at ${declared}: a first write waiting behind another tab's first write is stored before it waits; its tab closed, the other tab sends it`, async ({ context }) => {
+    // No session yet: A's first write (to log) waits at the server's gate, holding the first-write lane.
+    const a = await open(context, url);
+    await post(a.page, '/e2e/gate/close');
+    const first = log(a, 'first', true);
+    await expect.poll(async () => (await stats(a.page)).waiting).toBe(1);
+    // B's increment has its key lanes free, but knows no epoch: it waits for the first-write lane.
+    const b = await open(context, url);
+    void b.page.evaluate(() => (window.fixture ?? window.calls).inc()).catch(() => {}); // the tab closes under it
+    await expect.poll(async () => (await stored(b)).filter(([, sent]) => !sent).length).toBe(1);
+    await b.page.close();
+    await post(a.page, '/e2e/gate/open');
+    expect(await first).toBe(200);
+    await expect.poll(async () => (await state(a)).n, { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => stored(a)).toEqual([]);
+    expect((await state(a)).log).toEqual(['first']);
+    expect(await dropped(a)).toEqual([]);
+    expect(a.errors).toEqual([]);
+  });
+}
+
 test('a login is not stored in the outbox, tagged from the table or declared at the call site; outbox: true at the call site stores it', async ({ context }) => {
   for (const [url, login, stores] of [
     [FIXTURE, () => window.fixture.login(), false],
