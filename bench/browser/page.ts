@@ -132,6 +132,43 @@ const bench = {
     }
     return { times, probes };
   },
+  /**
+   * The browser's own round trips, `count` of each, one after another: what any client that keeps the guarantees
+   * pays at least (a lock to hold the lanes, a readonly transaction to read the bases, a readwrite one to store).
+   * Median ms each.
+   */
+  async floor(count: number): Promise<Record<'lock' | 'readonly transaction' | 'readwrite transaction', number>> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('bench-floor');
+      request.onupgradeneeded = () => request.result.createObjectStore('kv');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const transaction = (mode: IDBTransactionMode) =>
+      new Promise<void>((resolve, reject) => {
+        const tx = db.transaction('kv', mode);
+        if (mode === 'readwrite') tx.objectStore('kv').put({ version: 1, body: 'x'.repeat(200) }, 'k');
+        else tx.objectStore('kv').get('k');
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+    const median = async (run: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const since = performance.now();
+        await run();
+        times.push(performance.now() - since);
+      }
+      return times.sort((a, b) => a - b)[Math.floor(count / 2)]!;
+    };
+    const result = {
+      lock: await median(() => realRequest('bench-floor', { mode: 'shared' }, () => undefined)),
+      'readwrite transaction': await median(() => transaction('readwrite')),
+      'readonly transaction': await median(() => transaction('readonly')),
+    };
+    db.close();
+    return result;
+  },
   /** `repeats` times: one client write alone, then `width` at once to `width` distinct keys; the time of each. */
   async parallel(repeats: number, width: number, parts: 'browser' | 'in-tab' = 'browser'): Promise<{ one: number[]; many: number[] }> {
     const through = parts === 'browser' ? client : inTab;

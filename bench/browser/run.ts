@@ -163,6 +163,11 @@ try {
   console.log(`browser bench (Chromium ${browser.version()}), server answers in ${ANSWER_MS} ms; ${RUNS} runs of ${PER_RUN} requests per variant and tab`);
   console.log(`headers plain fetch sends (the client's, captured): read ${JSON.stringify(headers.read)}, write ${JSON.stringify(headers.write)}`);
   const oneTab = print('one tab', await measure([first]));
+  const floor = await first.evaluate((count) => window.bench.floor(count), QUICK ? 50 : 300);
+  console.log(`  the browser's own round trips (median of ${QUICK ? 50 : 300} each, one tab, no client): ${Object.entries(floor).map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')}`);
+  const readFloor = floor.lock + floor['readonly transaction'];
+  const writeFloor = floor.lock + floor['readonly transaction'] + 3 * floor['readwrite transaction'];
+  console.log(`  the least the guarantees cost, in sequence: a read ${readFloor.toFixed(2)} ms (its lanes, then the shared cache read for the epoch), a write ${writeFloor.toFixed(2)} ms (its lanes, the cache read, stored as sent, the answer learned, the entry deleted)`);
 
   const others = [await openTab(context), await openTab(context)];
   await Promise.all(others.map((page, i) => page.evaluate((key) => window.bench.ready(key), `t${i + 1}`)));
