@@ -170,16 +170,16 @@ const bench = {
     return result;
   },
   /** `repeats` times: one client write alone, then `width` at once to `width` distinct keys; the time of each. */
-  async parallel(repeats: number, width: number, parts: 'browser' | 'in-tab' = 'browser'): Promise<{ one: number[]; many: number[] }> {
-    const through = parts === 'browser' ? client : inTab;
+  async parallel(repeats: number, width: number, parts: 'browser' | 'in-tab' | 'plain fetch' = 'browser'): Promise<{ one: number[]; many: number[] }> {
+    const write = parts === 'plain fetch' ? plainWrite : (key: string) => clientWrite(key, parts === 'browser' ? client : inTab);
     const one: number[] = [];
     const many: number[] = [];
     for (let i = 0; i < repeats; i++) {
       let since = performance.now();
-      await clientWrite('p0', through);
+      await write('p0');
       one.push(performance.now() - since);
       since = performance.now();
-      await Promise.all(Array.from({ length: width }, (_, k) => clientWrite(`p${k}`, through)));
+      await Promise.all(Array.from({ length: width }, (_, k) => write(`p${k}`)));
       many.push(performance.now() - since);
     }
     return { one, many };

@@ -184,13 +184,19 @@ try {
     console.log(`  run ${run + 1}: one write p50 ${median(one).toFixed(2)} ms, ${WIDTH} at once p50 ${median(many).toFixed(2)} ms (${(median(many) / median(one)).toFixed(2)}×)`);
   }
   const parallel = median(ratios);
-  const inTabRatios: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const { one, many } = await first.evaluate(({ repeats, width }) => window.bench.parallel(repeats, width, 'in-tab'), { repeats: QUICK ? 10 : 40, width: WIDTH });
-    made += one.length * (1 + WIDTH);
-    inTabRatios.push(median(many) / median(one));
+  // The same through the client's in-tab parts, and through plain fetch: what the server and the connections allow.
+  for (const [parts, label] of [
+    ['in-tab', 'the client on its in-tab parts (no Web Locks, no IndexedDB)'],
+    ['plain fetch', 'plain fetch (the server and the browser’s connections alone)'],
+  ] as const) {
+    const others: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const { one, many } = await first.evaluate(({ repeats, width, parts }) => window.bench.parallel(repeats, width, parts), { repeats: QUICK ? 10 : 40, width: WIDTH, parts });
+      made += one.length * (1 + WIDTH);
+      others.push(median(many) / median(one));
+    }
+    console.log(`  the same through ${label}: ${others.map((ratio) => ratio.toFixed(2)).join(', ')}; median ${median(others).toFixed(2)}×`);
   }
-  console.log(`  the same on the in-tab parts (no Web Locks, no IndexedDB): ${inTabRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; median ${median(inTabRatios).toFixed(2)}×`);
   if (committed !== made) throw new Error(`the server committed ${committed} writes, but the pages made ${made}`);
   console.log(`\nwrites checked: the server committed ${committed}, the pages made ${made}`);
 
