@@ -143,8 +143,10 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const claims = [{ key: '', write: rotates === true || ends === true }, ...reads.map((key) => ({ key, write: false })), ...writes.map((key) => ({ key, write: true }))];
     signal?.throwIfAborted();
     const free = await resolved.lanes.tryAcquire?.(claims);
-    if (free) releases.push(free);
-    else {
+    if (free) {
+      releases.push(free);
+      signal?.throwIfAborted(); // aborted meanwhile: still queued, so unsent (the lanes go back in `run`)
+    } else {
       // It may wait: stored first (the two round trips overlap), so that a tab closed meanwhile leaves it to another.
       const storing = beforeWait();
       releases.push(await resolved.lanes.acquire(claims, signal));

@@ -49,7 +49,11 @@ export function webLocksLanes(locks: LockManager, prefix: string): Lanes {
   return {
     async acquire(claims, signal) {
       signal?.throwIfAborted();
-      return (await takeFree(claims)) ?? takeInOrder(claims, signal);
+      const free = await takeFree(claims);
+      // Aborted while the free lanes were being taken: given back, as a wait would have been left.
+      if (free && signal?.aborted) free();
+      signal?.throwIfAborted();
+      return free ?? takeInOrder(claims, signal);
     },
     tryAcquire: takeFree,
   };

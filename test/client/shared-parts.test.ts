@@ -122,3 +122,14 @@ test('Web Locks lanes: free lanes are taken at once; one taken sends the rest ba
   await tick();
   expect(browser.held()).toEqual([]);
 });
+
+test('Web Locks lanes: an abort while free lanes are being taken rejects with its reason and leaves no lock held', async () => {
+  const browser = fakeBrowser();
+  const lanes = webLocksLanes(browser.locks('A'), 'k:');
+  const controller = new AbortController();
+  const taking = lanes.acquire([{ key: 'x', write: true }, { key: '', write: false }], controller.signal);
+  controller.abort(new Error('left the page'));
+  await expect(taking).rejects.toThrow('left the page');
+  await tick();
+  expect(browser.held()).toEqual([]);
+});
