@@ -141,7 +141,6 @@ export function createSessionClient<Keys extends object = Record<string, unknown
    */
   async function holdLanes({ reads, writes, rotates, ends }: ResolvedDeclaration, write: boolean, signal: AbortSignal | undefined, releases: (() => void)[], beforeWait: () => Promise<void>): Promise<void> {
     const claims = [{ key: '', write: rotates === true || ends === true }, ...reads.map((key) => ({ key, write: false })), ...writes.map((key) => ({ key, write: true }))];
-    signal?.throwIfAborted();
     const free = await resolved.lanes.tryAcquire?.(claims);
     if (free) {
       releases.push(free);
@@ -190,6 +189,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
     const made = madeNow(view, entry ? entry.epoch : known());
     const releases: (() => void)[] = [];
     let keep = false;
+    let deleted: Promise<void> | undefined;
     emit({ type: 'queued' });
     // Stored as queued only if it has to wait for its lanes; else first stored as sent, before it is sent.
     let stored: Promise<void> | undefined;
@@ -227,8 +227,13 @@ export function createSessionClient<Keys extends object = Record<string, unknown
           resendEnded = false;
           continue;
         }
-        await takeIn(answer, epoch, [...reads, ...writes]);
+        const learned = takeIn(answer, epoch, [...reads, ...writes]);
         step({ type: 'answered', answer, at: Date.now(), random: Math.random() });
+        // Settled (kept only when an adopted write's outcome stays unknown): its entry goes while the answer is
+        // learned, their two IndexedDB round trips overlapping, both before the lanes go.
+        keep = state.phase === 'deadline' && adopted;
+        if (write && state.phase !== 'retry' && !keep) deleted = Promise.resolve(pending.delete(key));
+        await learned;
         if (answer?.kind === 'stale') emit({ type: 'conflict', attempt: state.attempt });
         const { phase } = state;
         if (phase === 'done') {
@@ -238,7 +243,6 @@ export function createSessionClient<Keys extends object = Record<string, unknown
         if (phase === 'failed') throw answer!.error;
         if (phase === 'dropped') tell({ type: 'dropped', reason: 'stale', entry: entry! });
         if (phase !== 'retry') {
-          keep = phase === 'deadline' && adopted;
           // An answered attempt leaves the machine settled or in retry: the phase is a settlement here.
           throw settlementError({ phase: phase as Exclude<typeof phase, 'queued' | 'held' | 'sent'>, response, problem: answer?.problem, failure, key, answered, reached, deadline: policy.deadline, retries: resolved.retries });
         }
@@ -252,7 +256,7 @@ export function createSessionClient<Keys extends object = Record<string, unknown
       for (const release of releases.reverse()) release();
       // Not before the put is done, lest the put land after the delete (a rejection of it was the caller's already).
       await stored?.catch(() => {});
-      if (write && !keep) await pending.delete(key);
+      if (write && !keep) await (deleted ?? pending.delete(key));
     }
   }
 

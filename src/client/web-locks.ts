@@ -6,7 +6,8 @@
  * cycle of waits, hence no deadlock, is possible. Each lock is held by a
  * callback whose promise settles only when the request releases, so no lock
  * outlives its request; a closed tab's locks are released by the browser.
- * Lanes nobody holds are taken in one round trip (`ifAvailable`, all at once).
+ * `tryAcquire` takes lanes nobody holds in one round trip (`ifAvailable`,
+ * all at once), or none.
  */
 import type { LaneClaim, Lanes } from './lanes.js';
 
@@ -46,15 +47,6 @@ export function webLocksLanes(locks: LockManager, prefix: string): Lanes {
       take(0).catch(reject);
     });
 
-  return {
-    async acquire(claims, signal) {
-      signal?.throwIfAborted();
-      const free = await takeFree(claims);
-      // Aborted while the free lanes were being taken: given back, as a wait would have been left.
-      if (free && signal?.aborted) free();
-      signal?.throwIfAborted();
-      return free ?? takeInOrder(claims, signal);
-    },
-    tryAcquire: takeFree,
-  };
+  // The client asks `tryAcquire` first, and `acquire` only when some lane was taken.
+  return { acquire: takeInOrder, tryAcquire: takeFree };
 }

@@ -1,6 +1,7 @@
 // The shared version cache (fake-indexeddb) and the Web Locks lanes (fake-tabs.ts), tab against tab in one process.
 import 'fake-indexeddb/auto';
 import { expect, test, vi } from 'vitest';
+import { createSessionClient, memoryVersionCache } from '../../src/client/index.js';
 import { sharedVersionCache } from '../../src/client/shared-cache.js';
 import { idbStorage } from '../../src/client/storage.js';
 import { webLocksLanes } from '../../src/client/web-locks.js';
@@ -93,12 +94,18 @@ test('Web Locks lanes: one lock per key, shared reads, exclusive writes, taken i
   expect(browser.held()).toEqual([]);
 });
 
-test('Web Locks lanes: free lanes are taken at once; one taken sends the rest back to the sorted climb, and a reader never passes a queued writer', async () => {
+test('Web Locks lanes: tryAcquire takes free lanes at once, or none; a reader never passes a queued writer', async () => {
   const browser = fakeBrowser();
   const [a, b, c] = ['A', 'B', 'C'].map((tab) => webLocksLanes(browser.locks(tab), 'k:'));
   const order: string[] = [];
+  const free = await a!.tryAcquire!([{ key: 'w', write: true }, { key: '', write: false }]);
+  expect(browser.held().sort()).toEqual(['k:', 'k:w']);
+  free!();
   const releaseY = await a!.acquire([{ key: 'y', write: true }]);
-  // B finds y taken: it gives x back at once, then climbs x, y in order and waits on y holding x.
+  // B finds y taken: it holds nothing, then climbs x, y in order and waits on y holding x.
+  expect(await b!.tryAcquire!([{ key: 'y', write: true }, { key: 'x', write: true }])).toBeUndefined();
+  await tick();
+  expect(browser.held()).toEqual(['k:y']);
   const writeXY = b!.acquire([{ key: 'y', write: true }, { key: 'x', write: true }]).then((release) => (order.push('B holds x, y'), release));
   await tick();
   expect(browser.held().sort()).toEqual(['k:x', 'k:y']);
@@ -112,6 +119,7 @@ test('Web Locks lanes: free lanes are taken at once; one taken sends the rest ba
   const readZ = await a!.acquire([{ key: 'z', write: false }]);
   const writeZ = b!.acquire([{ key: 'z', write: true }]).then((release) => (order.push('B writes z'), release));
   await tick();
+  expect(await c!.tryAcquire!([{ key: 'z', write: false }])).toBeUndefined();
   const laterRead = c!.acquire([{ key: 'z', write: false }]).then((release) => (order.push('C reads z'), release));
   await tick();
   expect(order.slice(2)).toEqual([]);
@@ -123,13 +131,19 @@ test('Web Locks lanes: free lanes are taken at once; one taken sends the rest ba
   expect(browser.held()).toEqual([]);
 });
 
-test('Web Locks lanes: an abort while free lanes are being taken rejects with its reason and leaves no lock held', async () => {
+
+test('client on Web Locks lanes: a write aborted while its free lanes are being taken rejects with the reason, unsent, and leaves no lock held', async () => {
   const browser = fakeBrowser();
-  const lanes = webLocksLanes(browser.locks('A'), 'k:');
+  const cache = memoryVersionCache();
+  await cache.learn(undefined, 'E1', []);
+  let sent = 0;
+  const fetch = async () => (sent++, new Response('{}', { headers: { 'session-epoch': '"E1"', 'session-versions': '"n";v=1' } }));
+  const client = createSessionClient({ lanes: webLocksLanes(browser.locks('A'), 'k:'), cache, fetch });
   const controller = new AbortController();
-  const taking = lanes.acquire([{ key: 'x', write: true }, { key: '', write: false }], controller.signal);
+  const writing = client.fetch('http://x/n', { method: 'POST', signal: controller.signal, session: { writes: ['n'] } });
   controller.abort(new Error('left the page'));
-  await expect(taking).rejects.toThrow('left the page');
+  await expect(writing).rejects.toThrow('left the page');
+  expect(sent).toBe(0);
   await tick();
   expect(browser.held()).toEqual([]);
 });
