@@ -25,11 +25,14 @@ export function idbStorage(report: (error: unknown) => void, name = 'session-lan
   };
 }
 
-/** One request on the store, in its own transaction: its result once the transaction is complete (undefined once IndexedDB has failed). */
+/**
+ * One request on the store, in its own transaction: a write's result once the transaction is complete (what
+ * the next reader in any tab sees), a read's as soon as it succeeds (undefined once IndexedDB has failed).
+ */
 export const request = <T>(use: Storage, mode: IDBTransactionMode, call: (store: IDBObjectStore) => IDBRequest<T>): Promise<T | undefined> =>
   use((store) =>
     store(mode, (objects) => {
       const pending = call(objects);
-      return promisifyRequest(objects.transaction).then(() => pending.result);
+      return mode === 'readonly' ? promisifyRequest(pending) : promisifyRequest(objects.transaction).then(() => pending.result);
     }),
   );
