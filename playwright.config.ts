@@ -1,7 +1,7 @@
 import { defineConfig, devices } from '@playwright/test';
 import { chromiumLaunchOptions } from './e2e/harness.js';
 
-// The e2e suite: the demo, served by Vite, driven in real Chromium with several tabs.
+// The e2e suite: the demo and the fixture pages, built and served by Vite, driven in real Chromium with several tabs.
 // SESSION_LANES_E2E_PORT lets several checkouts run their e2e suites side by side: the suite uses
 // that port and the next ones, one per worker (SESSION_LANES_E2E_WORKERS, 2 by default).
 const PORT = Number(process.env.SESSION_LANES_E2E_PORT ?? 5179);
@@ -14,6 +14,8 @@ if (parallelIndex >= WORKERS) {
   throw new Error(`e2e worker ${parallelIndex} has no demo server: run with SESSION_LANES_E2E_WORKERS=${parallelIndex + 1} rather than --workers`);
 }
 const portOf = (index: number) => PORT + index;
+// Where the e2e pages are built: one directory per port, so that checkouts and runs side by side never share one.
+const PAGES = `test-results/e2e-pages-${PORT}`;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -39,11 +41,14 @@ export default defineConfig({
       use: { ...devices['Desktop Chrome'], viewport: { width: 1200, height: 900 }, launchOptions: chromiumLaunchOptions() },
     },
   ],
+  // The pages are built once (vite build, e2e/vite.config.ts) by the first server, and each server serves them with
+  // `vite preview`, the demo's and the fixture's routes mounted as on the dev server (scripts/e2e-server.mjs): a page
+  // loads in a few requests rather than one per module, each transformed on demand. Playwright starts these entries
+  // one after another, each once its URL answers, so the pages are there before the next server starts.
   webServer: Array.from({ length: WORKERS }, (_, index) => ({
-    command: `node node_modules/vite/bin/vite.js --config demo/vite.config.ts --port ${portOf(index)} --strictPort`,
+    command: `node scripts/e2e-server.mjs --port ${portOf(index)} --pages ${PAGES}${index === 0 ? ' --build' : ''}`,
     url: `http://localhost:${portOf(index)}/`,
     reuseExistingServer: !process.env.CI,
-    env: { SESSION_LANES_DEMO_WATCH: '0' },
     timeout: 60_000,
     stdout: 'ignore' as const,
     stderr: 'pipe' as const,

@@ -14,6 +14,10 @@ export default defineConfig(async () => {
       // A Redis or PostgreSQL store holds connections: give them back with the server.
       server.httpServer?.once('close', () => void store.close());
     },
+    // The e2e suite serves its built pages with `vite preview` (scripts/e2e-server.mjs): the routes are mounted there too.
+    configurePreviewServer(server) {
+      server.httpServer.once('close', () => void store.close());
+    },
   };
   return {
     root: fileURLToPath(new URL('..', import.meta.url)),

@@ -85,11 +85,12 @@ test('a simulated 412 on a path: the blind append is retried by the client, the 
   const seen = await stats(here.page);
   expect(seen.requests['/e2e/log']).toBe(2); // the simulated 412 never reached the server
   expect(seen.statuses[412] ?? 0).toBe(0);
-  expect(await here.page.evaluate(() => window.devtoolsFixture.state())).toMatchObject({ log: ['first', 'second'] });
+  // The timeline before the read below: the read is a bar too (one per key it reads), drawn at the panel's next redraw.
   const timeline = here.page.getByTestId('devtools-timeline');
   await expect(timeline.locator('rect[data-operation]')).toHaveCount(2);
   await expect(timeline.locator('line[data-event=conflict]')).toHaveCount(1);
   await expect(timeline.locator('line[data-event=retry]')).toHaveCount(1);
+  expect(await here.page.evaluate(() => window.devtoolsFixture.state())).toMatchObject({ log: ['first', 'second'] });
 
   // The history export: the race kit's format, with the 412 and the retry in the operation's events.
   const download = here.page.waitForEvent('download');
