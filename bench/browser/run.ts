@@ -32,7 +32,7 @@ const WIDTH = 6;
 // The server: the validator on the memory store; every route answers after 5 ms.
 // One session makes every write of the run (~20,000, each record kept for the resend window): its allowance is raised
 // so that none is refused (the default 8 MiB per session refuses some, and a refused write is not a measured one).
-const validator = createValidator({ store: memoryStore({ maxSessionBytes: 256 * 1024 * 1024 }), secret: 'bench-secret-bench-secret-bench-secret' });
+const validator = createValidator({ store: memoryStore({ maxBytes: 1024 * 1024 * 1024, maxSessionBytes: 256 * 1024 * 1024 }), secret: 'bench-secret-bench-secret-bench-secret' });
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let committed = 0;
 const read = validator.route({ reads: ['r'] }, async (_request, session) => {
