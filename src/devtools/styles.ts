@@ -1,5 +1,5 @@
 /** The panel's stylesheet, inside its shadow root: nothing leaks into the app, nothing of the app's leaks in. */
-export const STYLES = `
+export const STYLES: string = `
 :host { all: initial; font: 12px/1.4 system-ui, sans-serif; color: #1d1d1f; }
 :host([data-floating]) { position: fixed; z-index: 2147483000; }
 :host([data-corner="bottom-right"]) { right: 12px; bottom: 12px; }

@@ -5,7 +5,7 @@
 import { loadVectors } from './load.js';
 import { formatConformanceReport, runConformance } from './runner.js';
 
-export const CONFORMANCE_USAGE = `usage: session-lanes conformance <base-url> [--cookie-name NAME] [--no-clock] [--only ID-PREFIX]... [--json]
+export const CONFORMANCE_USAGE: string = `usage: session-lanes conformance <base-url> [--cookie-name NAME] [--no-clock] [--only ID-PREFIX]... [--json]
 
 Runs PROTOCOL.md's required behaviours, as JSON vectors, against a server that
 exposes the test routes listed in the package's conformance/README.md.

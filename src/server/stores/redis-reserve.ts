@@ -82,7 +82,7 @@ export function reserveSettings(share: unknown, allowance: SessionAllowance | un
  * KEYS (meta, versions, values, record, record index) and the validator's
  * `now`; share and allowance come in as script arguments.
  */
-export const RESERVE_HELPERS = `
+export const RESERVE_HELPERS: string = `
 local RECORD_OVERHEAD = 200
 local DEFAULT_WINDOW = 172800000
 local DEFAULT_ROTATION_WINDOW = 1209600000

@@ -72,7 +72,7 @@ end
  * Returns {epoch|false, 'none', 0, 0, version1, value1, ...}, or {false, 'rotated', tombstone, 0}
  * (the same shape as BEGIN_WRITE's, whose fourth element is answeredFor).
  */
-export const BEGIN_READ = `#!lua flags=no-writes
+export const BEGIN_READ: string = `#!lua flags=no-writes
 ${helpers}
 local now = tonumber(ARGV[1])
 local epoch = live_epoch(now)
@@ -97,7 +97,7 @@ return out
  * {false, 'refused', 0, 0}: the claim would grow Redis past the reserve (nothing claimed or touched).
  * answeredFor: 1 when the answer is for the second id (the key or a tombstone is there and not under the first), else 0.
  */
-export const BEGIN_WRITE = `#!lua
+export const BEGIN_WRITE: string = `#!lua
 local now = tonumber(ARGV[1])
 
 -- Whether the id of these keys holds what the claim stops at: a live tombstone, or a record of the key that
@@ -180,7 +180,7 @@ return out
  * Returns {'committed', key1, version1, ...} | {'stale', key1, version1, value1, ...} | {'gone'} | {'gone', 'rotated'} | {'occupied'}
  * | {'refused'} (the change would grow Redis past the reserve: nothing applied, the claim released).
  */
-export const COMMIT = `#!lua
+export const COMMIT: string = `#!lua
 ${helpers}
 ${RESERVE_HELPERS}
 local now = tonumber(ARGV[1])
@@ -303,14 +303,14 @@ return out
 `;
 
 /** release: deletes the record only while it is a pending claim with this token. KEYS: record. ARGV: token. */
-export const RELEASE = `#!lua
+export const RELEASE: string = `#!lua
 local r = redis.call('HMGET', KEYS[1], 'state', 'token')
 if r[1] == 'pending' and r[2] == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
 /** touch: extends a live session of that epoch. KEYS: meta, versions, values. ARGV: now, epoch, exp. */
-export const TOUCH = `#!lua
+export const TOUCH: string = `#!lua
 ${helpers}
 local now = tonumber(ARGV[1])
 local epoch, exp = live_epoch(now)
