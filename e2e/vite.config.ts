@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, mergeConfig } from 'vite';
 import demo from '../demo/vite.config.js';
 
-// The e2e suite's pages, built once and served by `vite preview` (scripts/e2e-server.ts): the demo's config (its
+// The e2e suite's pages, built once and served by `vite preview` (scripts/e2e-server.mjs): the demo's config (its
 // routes, the fixture's under /e2e, mounted by the session-lanes plugin on the preview server as on the dev server),
 // with every page the specs load as an input. A dev server transforms each module on demand and every new browser
 // context fetches them all again, one request each; the suite opens a hundred or more of them, on two cores.
